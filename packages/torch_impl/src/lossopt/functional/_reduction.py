@@ -1,0 +1,51 @@
+"""Reductions shared by every loss: ``"none"``, ``"mean"`` and ``"sum"``; and input checks.
+
+Mirrors ``lossopt_spec.losses._reduction``. Half-precision inputs are computed and reduced in
+float32 (:func:`compute_dtype`) and the result is returned in the input's dtype, so a sum over a
+512x512 float16 mask cannot overflow.
+"""
+
+from __future__ import annotations
+
+import torch
+
+REDUCTIONS = ("none", "mean", "sum")
+_UPCAST = {torch.float16: torch.float32, torch.bfloat16: torch.float32}
+
+
+def check_reduction(reduction: str) -> None:
+    """Raise ``ValueError`` naming the argument when ``reduction`` is not a known reduction."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a loss computes in: float32 for float16/bfloat16, else ``dtype``."""
+    return _UPCAST.get(dtype, dtype)
+
+
+def reduce(elementwise: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce elementwise losses; a 0-d tensor for ``"mean"`` and ``"sum"``."""
+    check_reduction(reduction)
+    if reduction == "none":
+        return elementwise
+    if reduction == "sum":
+        return elementwise.sum()
+    return elementwise.mean()
+
+
+def check_same_shape(predictions: torch.Tensor, targets: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming both shapes when they differ."""
+    if predictions.shape != targets.shape:
+        raise ValueError(
+            f"predictions and targets must have the same shape; got predictions {tuple(predictions.shape)} "
+            f"and targets {tuple(targets.shape)}"
+        )
+
+
+def check_floating(name: str, tensor: torch.Tensor) -> None:
+    """Raise ``TypeError`` naming the argument when it is not a floating-point tensor."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor; got dtype {tensor.dtype}")

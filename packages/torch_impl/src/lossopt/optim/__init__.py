@@ -1,0 +1,5 @@
+"""Optimizers; each module mirrors the spec module of the same name in ``lossopt_spec.optim``."""
+
+from lossopt.optim.sgd import SGD
+
+__all__ = ["SGD"]

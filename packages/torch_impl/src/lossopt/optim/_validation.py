@@ -1,0 +1,42 @@
+"""Hyperparameter checks shared by the optimizers.
+
+Every message names the argument, the value received and what is allowed, in torch.optim's
+words: ``Invalid learning rate: -0.1 (must be >= 0)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _as_float(name: str, value: object) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Invalid {name}: a tensor {name} must have one element; got shape {tuple(value.shape)}")
+        return float(value.item())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"Invalid {name}: {value!r} (must be a real number)")
+    return float(value)
+
+
+def check_non_negative(name: str, value: object) -> None:
+    """``value`` is a finite real number >= 0."""
+    number = _as_float(name, value)
+    if not (math.isfinite(number) and number >= 0.0):
+        raise ValueError(f"Invalid {name}: {value} (must be >= 0)")
+
+
+def check_in_unit_interval(name: str, value: object) -> None:
+    """``value`` is a real number in [0, 1)."""
+    number = _as_float(name, value)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"Invalid {name}: {value} (must be in [0, 1))")
+
+
+def check_in_closed_unit_interval(name: str, value: object) -> None:
+    """``value`` is a real number in [0, 1]."""
+    number = _as_float(name, value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"Invalid {name}: {value} (must be in [0, 1])")

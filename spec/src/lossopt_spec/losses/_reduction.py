@@ -1,0 +1,46 @@
+"""Reductions shared by every loss: ``"none"``, ``"mean"`` and ``"sum"``.
+
+For elementwise losses :math:`\\ell_i` over :math:`n` elements:
+
+.. math::
+
+    L_{none} = (\\ell_i)_i, \\qquad L_{sum} = \\sum_i \\ell_i, \\qquad L_{mean} = \\frac{1}{n} \\sum_i \\ell_i
+
+and the vector-Jacobian product of the reduction with an upstream gradient :math:`\\bar g` is
+:math:`\\bar g_i`, :math:`\\bar g` broadcast, and :math:`\\bar g / n` respectively.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction: str) -> None:
+    """Raise ``ValueError`` naming the argument when ``reduction`` is not a known reduction."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+
+
+def reduce(elementwise: np.ndarray, reduction: str) -> np.ndarray:
+    """Reduce elementwise losses; returns a 0-d array for ``"mean"`` and ``"sum"``."""
+    check_reduction(reduction)
+    if reduction == "none":
+        return elementwise
+    total = np.sum(elementwise)
+    if reduction == "sum":
+        return np.asarray(total)
+    return np.asarray(total / elementwise.size)
+
+
+def reduce_grad(shape: tuple[int, ...], reduction: str, grad_output: np.ndarray | None) -> np.ndarray:
+    """The upstream gradient of each element of the unreduced loss, of shape ``shape``."""
+    check_reduction(reduction)
+    if grad_output is None:
+        grad_output = np.ones(shape if reduction == "none" else ())
+    grad_output = np.asarray(grad_output, dtype=np.float64)
+    if reduction == "none":
+        return np.broadcast_to(grad_output, shape)
+    scale = 1.0 if reduction == "sum" else 1.0 / float(np.prod(shape, dtype=np.int64))
+    return np.broadcast_to(grad_output * scale, shape)
