@@ -1,0 +1,48 @@
+"""Devices as a pytest parameter: every test taking a ``device`` argument runs once per device.
+
+``--devices=auto`` (default) runs ``cpu`` and, when ``torch.cuda.is_available()``, ``cuda``.
+``--devices=cpu``, ``--devices=cuda`` or ``--devices=cpu,cuda`` choose; a requested device that
+is not present skips its tests with the reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+KNOWN_DEVICES = ("cpu", "cuda")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--devices",
+        default="auto",
+        help="comma-separated devices to run conformance on (cpu, cuda) or 'auto' (cpu, plus cuda when available)",
+    )
+
+
+def _requested_devices(config: pytest.Config) -> list[str]:
+    value = config.getoption("--devices")
+    if value == "auto":
+        return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    devices = [d.strip() for d in value.split(",") if d.strip()]
+    unknown = [d for d in devices if d not in KNOWN_DEVICES]
+    if unknown or not devices:
+        raise pytest.UsageError(f"--devices: unknown device(s) {unknown or value!r}; use {KNOWN_DEVICES} or 'auto'")
+    return devices
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" in metafunc.fixturenames:
+        metafunc.parametrize("device", _requested_devices(metafunc.config), scope="session")
+
+
+@pytest.fixture(autouse=True)
+def _skip_absent_device(request: pytest.FixtureRequest) -> None:
+    device = request.node.callspec.params.get("device") if hasattr(request.node, "callspec") else None
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip(f"CUDA requested but torch {torch.__version__} sees no CUDA device (torch.version.cuda={torch.version.cuda})")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"lossopt conformance: torch {torch.__version__}, devices {_requested_devices(config)}"

@@ -1,0 +1,30 @@
+"""Evaluating a registered loss on both sides from the same (rounded) inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from conformance.assertions import format_call, to_numpy
+from conformance.registry import LossInfo
+from conformance.tolerances import TORCH_DTYPES
+
+
+def torch_inputs(info: LossInfo, inputs: dict[str, np.ndarray], dtype: str, device: str) -> dict[str, torch.Tensor]:
+    """Inputs as tensors of ``dtype`` on ``device``; differentiable ones require grad."""
+    tensors = {}
+    for key, value in inputs.items():
+        tensor = torch.tensor(value, dtype=TORCH_DTYPES[dtype], device=device)
+        tensors[key] = tensor.requires_grad_() if key in info.differentiable else tensor
+    return tensors
+
+
+def spec_inputs(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """The float64 values the tensors hold, which the spec evaluates (so rounding is not an error)."""
+    return {key: to_numpy(value) for key, value in tensors.items()}
+
+
+def call_text(info: LossInfo, inputs: dict[str, Any], kwargs: dict[str, Any], reduction: str) -> str:
+    return format_call(f"lossopt.functional.{info.torch_fn.__name__}", {**inputs, **kwargs, "reduction": reduction})
