@@ -41,7 +41,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _skip_absent_device(request: pytest.FixtureRequest) -> None:
     device = request.node.callspec.params.get("device") if hasattr(request.node, "callspec") else None
     if device == "cuda" and not torch.cuda.is_available():
-        pytest.skip(f"CUDA requested but torch {torch.__version__} sees no CUDA device (torch.version.cuda={torch.version.cuda})")
+        pytest.skip(
+            f"CUDA requested but torch {torch.__version__} sees no CUDA device "
+            f"(torch.version.cuda={torch.version.cuda})"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> str:

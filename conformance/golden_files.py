@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import lossopt_spec
 import numpy as np
 import scipy
+
+import lossopt_spec
+from conformance.registry import OPTIMIZER_INFOS, GoldenCase, OptimizerInfo
 from lossopt_spec.problems import PROBLEMS
 from lossopt_spec.trajectory import run_trajectory
-
-from conformance.registry import OPTIMIZER_INFOS, GoldenCase, OptimizerInfo
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 

@@ -49,7 +49,10 @@ def held_state(
 ) -> list[dict[str, Any]]:
     """``state`` with each array replaced by the float64 value torch holds for it after :func:`load_spec_state`."""
     return [
-        {key: value if value is None or key == "step" else to_numpy(optimizer.state[p][key]) for key, value in ps.items()}
+        {
+            key: value if value is None or key == "step" else to_numpy(optimizer.state[p][key])
+            for key, value in ps.items()
+        }
         for p, ps in zip(params, state, strict=True)
     ]
 

@@ -13,16 +13,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import lossopt
-import lossopt_spec
 import torch
 from hypothesis import strategies as st
-from lossopt_spec.losses import LossSpec
-from lossopt_spec.optim import UpdateRule
 from torch import nn
 
+import lossopt
+import lossopt_spec
 from conformance import strategies
 from conformance.tolerances import Overrides, Tolerance
+from lossopt_spec.losses import LossSpec
+from lossopt_spec.optim import UpdateRule
 
 
 @dataclass(frozen=True)

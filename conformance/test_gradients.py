@@ -12,7 +12,9 @@ from conformance.registry import LOSS_INFOS
 from conformance.strategies import upstream_gradients
 from conformance.tolerances import TORCH_DTYPES, tolerance_for
 
-CASES = [(info, reduction, dtype) for info in LOSS_INFOS.values() for reduction in info.reductions for dtype in info.dtypes]
+CASES = [
+    (info, reduction, dtype) for info in LOSS_INFOS.values() for reduction in info.reductions for dtype in info.dtypes
+]
 
 
 @pytest.mark.parametrize(("info", "reduction", "dtype"), CASES, ids=[f"{i.name}-{r}-{d}" for i, r, d in CASES])
@@ -22,7 +24,9 @@ def test_gradient_matches_spec(info, reduction, dtype, device, data):
     kwargs = data.draw(info.kwargs, label="kwargs")
     tensors = torch_inputs(info, inputs, dtype, device)
     value = info.torch_fn(**tensors, **kwargs, reduction=reduction)
-    upstream = torch.tensor(data.draw(upstream_gradients(tuple(value.shape)), label="grad_output"), dtype=TORCH_DTYPES[dtype], device=device)
+    upstream = torch.tensor(
+        data.draw(upstream_gradients(tuple(value.shape)), label="grad_output"), dtype=TORCH_DTYPES[dtype], device=device
+    )
     wrt = info.differentiable[0]
     (actual,) = torch.autograd.grad(value, tensors[wrt], upstream)
     expected = info.spec.grad(**spec_inputs(tensors), **kwargs, reduction=reduction, grad_output=to_numpy(upstream))

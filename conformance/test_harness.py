@@ -45,10 +45,14 @@ def test_matching_within_tolerance_and_nan_in_place_pass():
     )
 
 
-@pytest.mark.parametrize(("got", "want"), [([np.nan], [1.0]), ([1.0], [np.nan]), ([np.inf], [-np.inf]), ([1.0, 2.0], [1.0])])
+@pytest.mark.parametrize(
+    ("got", "want"), [([np.nan], [1.0]), ([1.0], [np.nan]), ([np.inf], [-np.inf]), ([1.0, 2.0], [1.0])]
+)
 def test_nan_inf_and_shape_differences_fail(got, want):
     with pytest.raises(AssertionError, match=r"^e: c"):
-        assert_matches_spec(np.array(got), np.array(want), entry="e", check="c", tolerance=Tolerance(1, 1), context={}, call="f()")
+        assert_matches_spec(
+            np.array(got), np.array(want), entry="e", check="c", tolerance=Tolerance(1, 1), context={}, call="f()"
+        )
 
 
 def test_scalar_failure_has_no_index():

@@ -1,7 +1,6 @@
 """Reductions mean what they say on the torch side: shapes, mean = sum / n, none sums to sum."""
 
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,13 +23,30 @@ def test_mean_is_sum_over_count_and_none_sums_to_sum(info, device, data):
     mean = info.torch_fn(**tensors, **kwargs, reduction="mean")
     call = call_text(info, spec_inputs(tensors), kwargs, "none")
     spec_shape = info.spec.value(**spec_inputs(tensors), **kwargs, reduction="none").shape
-    assert tuple(unreduced.shape) == spec_shape, f"{info.name}: 'none' has shape {tuple(unreduced.shape)} vs spec {spec_shape} call: {call}"
-    assert total.shape == () and mean.shape == (), f"{info.name}: 'sum'/'mean' not 0-d: {total.shape}, {mean.shape} call: {call}"
+    assert tuple(unreduced.shape) == spec_shape, (
+        f"{info.name}: 'none' has shape {tuple(unreduced.shape)} vs spec {spec_shape} call: {call}"
+    )
+    assert total.shape == (), f"{info.name}: 'sum' is not 0-d: {tuple(total.shape)} call: {call}"
+    assert mean.shape == (), f"{info.name}: 'mean' is not 0-d: {tuple(mean.shape)} call: {call}"
     tol = tolerance_for("float64", "reduction", info.tolerance_overrides)
     context = {"dtype": "float64", "device": device}
-    assert_matches_spec(total, to_numpy(unreduced).sum(), entry=info.name, check="sum vs none.sum()", tolerance=tol, context=context, call=call)
     assert_matches_spec(
-        mean, to_numpy(unreduced).sum() / unreduced.numel(), entry=info.name, check="mean vs none.sum()/n", tolerance=tol, context=context, call=call
+        total,
+        to_numpy(unreduced).sum(),
+        entry=info.name,
+        check="sum vs none.sum()",
+        tolerance=tol,
+        context=context,
+        call=call,
+    )
+    assert_matches_spec(
+        mean,
+        to_numpy(unreduced).sum() / unreduced.numel(),
+        entry=info.name,
+        check="mean vs none.sum()/n",
+        tolerance=tol,
+        context=context,
+        call=call,
     )
 
 

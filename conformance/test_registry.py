@@ -1,9 +1,9 @@
 """The spec, lossopt and the conformance registry define the same names."""
 
-import lossopt
-import lossopt_spec
 import pytest
 
+import lossopt
+import lossopt_spec
 from conformance.registry import LOSS_INFOS, OPTIMIZER_INFOS
 
 
@@ -20,10 +20,17 @@ def missing_names(kind: str, sides: dict[str, set[str]]) -> list[str]:
 @pytest.mark.parametrize(
     ("kind", "sides"),
     [
-        ("loss", {"lossopt": set(lossopt.LOSSES), "lossopt_spec": set(lossopt_spec.LOSSES), "conformance": set(LOSS_INFOS)}),
+        (
+            "loss",
+            {"lossopt": set(lossopt.LOSSES), "lossopt_spec": set(lossopt_spec.LOSSES), "conformance": set(LOSS_INFOS)},
+        ),
         (
             "optimizer",
-            {"lossopt": set(lossopt.OPTIMIZERS), "lossopt_spec": set(lossopt_spec.OPTIMIZERS), "conformance": set(OPTIMIZER_INFOS)},
+            {
+                "lossopt": set(lossopt.OPTIMIZERS),
+                "lossopt_spec": set(lossopt_spec.OPTIMIZERS),
+                "conformance": set(OPTIMIZER_INFOS),
+            },
         ),
     ],
 )

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from lossopt_spec.losses import mse_loss, mse_loss_grad
-from lossopt_spec.optim import SGD_RULE
 
 from conformance.strategies import parameter_groups, same_shape_pair, sgd_hparams, upstream_gradients
+from lossopt_spec.losses import mse_loss, mse_loss_grad
+from lossopt_spec.optim import SGD_RULE
 
 
 @given(data=st.data(), reduction=st.sampled_from(["none", "mean", "sum"]))
@@ -22,7 +22,9 @@ def test_spec_mse_matches_torch_functional(data, reduction):
     upstream = data.draw(upstream_gradients(tuple(value.shape)))
     (grad,) = torch.autograd.grad(value, predictions, torch.tensor(upstream))
     np.testing.assert_allclose(mse_loss(**pair, reduction=reduction), value.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(mse_loss_grad(**pair, reduction=reduction, grad_output=upstream), grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        mse_loss_grad(**pair, reduction=reduction, grad_output=upstream), grad.numpy(), rtol=1e-12, atol=1e-12
+    )
 
 
 @given(group=parameter_groups(), hparams=sgd_hparams(), steps=st.integers(1, 4))
@@ -40,4 +42,6 @@ def test_spec_sgd_matches_torch_optim_sgd(group, hparams, steps):
     for p, want, st_ in zip(params, params_np, state, strict=True):
         np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-12, atol=1e-12)
         if hparams["momentum"] != 0:
-            np.testing.assert_allclose(optimizer.state[p]["momentum_buffer"].numpy(), st_["momentum_buffer"], rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                optimizer.state[p]["momentum_buffer"].numpy(), st_["momentum_buffer"], rtol=1e-12, atol=1e-12
+            )

@@ -5,7 +5,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec
-from conformance.optimizer_harness import format_hparams, held_state, load_spec_state, rounded, set_grads, spec_state_as_tensors, to_tensors
+from conformance.optimizer_harness import (
+    format_hparams,
+    held_state,
+    load_spec_state,
+    rounded,
+    set_grads,
+    spec_state_as_tensors,
+    to_tensors,
+)
 from conformance.registry import OPTIMIZER_INFOS
 from conformance.strategies import parameter_groups
 from conformance.tolerances import tolerance_for
@@ -26,7 +34,9 @@ def test_single_step_matches_spec(info, impl, dtype, device, data):
     optimizer = info.torch_cls(params, **hparams, **info.impls[impl])
     load_spec_state(optimizer, params, state, step)
     state = held_state(optimizer, params, state)  # the spec starts from what torch holds after rounding
-    expected_params, expected_state = info.spec.update(rounded(params), grads, state, step, info.spec.hparams(**hparams))
+    expected_params, expected_state = info.spec.update(
+        rounded(params), grads, state, step, info.spec.hparams(**hparams)
+    )
     optimizer.step()
     context = {"step": step, "impl": impl, "dtype": dtype, "device": device}
     call = format_hparams(info.name, hparams)
@@ -37,7 +47,11 @@ def test_single_step_matches_spec(info, impl, dtype, device, data):
     for i, (got, want) in enumerate(zip(actual_state, expected_state, strict=True)):
         for key in info.spec.state_keys:
             if want[key] is None:
-                assert got[key] is None, f"{info.name}: state {key}{i} is set but the spec has none {context} call: {call}"
+                assert got[key] is None, (
+                    f"{info.name}: state {key}{i} is set but the spec has none {context} call: {call}"
+                )
                 continue
             assert got[key] is not None, f"{info.name}: state {key}{i} is missing {context} call: {call}"
-            assert_matches_spec(got[key], want[key], entry=info.name, check=f"{key}{i}", tolerance=tol, context=context, call=call)
+            assert_matches_spec(
+                got[key], want[key], entry=info.name, check=f"{key}{i}", tolerance=tol, context=context, call=call
+            )

@@ -20,7 +20,9 @@ def test_spec_reproduces_golden_file_exactly(info, case):
     assert sidecar["hparams"] == fresh_sidecar["hparams"], (
         f"{case_id(info, case)}: the registry's hyperparameters changed since the file was written; run `nox -s golden`"
     )
-    assert sorted(stored) == sorted(record), f"{case_id(info, case)}: arrays {sorted(stored)} stored vs {sorted(record)} now"
+    assert sorted(stored) == sorted(record), (
+        f"{case_id(info, case)}: arrays {sorted(stored)} stored vs {sorted(record)} now"
+    )
     for key in stored:
         if not np.array_equal(stored[key], record[key]):
             where = np.argwhere(stored[key] != record[key])[0]
@@ -50,10 +52,24 @@ def test_torch_follows_golden_trajectory(info, case, impl, dtype, device):
         optimizer.step()
         context = {"step": step, "impl": impl, "dtype": dtype, "device": device}
         for i, param in enumerate(params):
-            assert_matches_spec(param, stored[f"param{i}"][step], entry=info.name, check=f"param{i}", tolerance=tol, context=context, call=call)
+            assert_matches_spec(
+                param,
+                stored[f"param{i}"][step],
+                entry=info.name,
+                check=f"param{i}",
+                tolerance=tol,
+                context=context,
+                call=call,
+            )
             for key in info.spec.state_keys:
                 name = f"{key}{i}"
                 if name in stored:
                     assert_matches_spec(
-                        optimizer.state[param][key], stored[name][step - 1], entry=info.name, check=name, tolerance=tol, context=context, call=call
+                        optimizer.state[param][key],
+                        stored[name][step - 1],
+                        entry=info.name,
+                        check=name,
+                        tolerance=tol,
+                        context=context,
+                        call=call,
                     )

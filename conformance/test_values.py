@@ -9,7 +9,9 @@ from conformance.loss_harness import call_text, spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.tolerances import tolerance_for
 
-CASES = [(info, reduction, dtype) for info in LOSS_INFOS.values() for reduction in info.reductions for dtype in info.dtypes]
+CASES = [
+    (info, reduction, dtype) for info in LOSS_INFOS.values() for reduction in info.reductions for dtype in info.dtypes
+]
 
 
 @pytest.mark.parametrize(("info", "reduction", "dtype"), CASES, ids=[f"{i.name}-{r}-{d}" for i, r, d in CASES])

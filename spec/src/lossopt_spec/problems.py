@@ -118,7 +118,7 @@ def tiny_mlp(seed: int = 0) -> Problem:
         return float(np.sum((out - y) ** 2) / y.size)
 
     def grad(params: Params) -> Params:
-        _, b1, w2, _ = params
+        w2 = params[2]
         hidden, out = forward(params)
         d_out = 2.0 * (out - y) / y.size  # (16,)
         g_w2 = np.sum(d_out[:, None] * hidden, axis=0)[None, :]

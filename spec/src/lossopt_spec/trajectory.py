@@ -19,9 +19,7 @@ from lossopt_spec.optim.rule import UpdateRule
 from lossopt_spec.problems import Problem
 
 
-def run_trajectory(
-    rule: UpdateRule, hparams: Mapping[str, Any], problem: Problem, steps: int
-) -> dict[str, np.ndarray]:
+def run_trajectory(rule: UpdateRule, hparams: Mapping[str, Any], problem: Problem, steps: int) -> dict[str, np.ndarray]:
     """Run ``steps`` updates of ``rule`` from ``problem.initial_params``; see the module docstring."""
     params = [np.array(p, dtype=np.float64) for p in problem.initial_params]
     state = rule.init(params, hparams)

@@ -67,4 +67,5 @@ def mse_loss_grad(
     """
     predictions, targets = _as_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
-    return upstream * 2.0 * (predictions - targets)  # (1') dl/dy_hat = 2 (y_hat - y)
+    grad: np.ndarray = upstream * 2.0 * (predictions - targets)  # (1') dl/dy_hat = 2 (y_hat - y)
+    return grad

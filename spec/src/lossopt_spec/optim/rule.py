@@ -43,7 +43,5 @@ class UpdateRule:
         """The defaults with ``overrides`` applied; an unknown name is an error."""
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
-            raise TypeError(
-                f"{self.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(self.defaults)}"
-            )
+            raise TypeError(f"{self.name}: unknown hyperparameter(s) {unknown}; valid: {sorted(self.defaults)}")
         return {**self.defaults, **overrides}

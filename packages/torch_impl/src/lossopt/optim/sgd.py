@@ -207,12 +207,18 @@ def _momentum_buffers(
     buffers: _Buffers, indices: list[int], grads: list[torch.Tensor], momentum: float, dampening: float
 ) -> list[torch.Tensor]:
     """Step (3) for one group: seed missing buffers with the gradient, update the others in one launch."""
-    existing = [j for j, i in enumerate(indices) if buffers[i] is not None]
-    if existing:
-        old = [buffers[indices[j]] for j in existing]
-        torch._foreach_mul_(old, momentum)  # (3) b <- mu b
-        torch._foreach_add_(old, [grads[j] for j in existing], alpha=1 - dampening)  # (3) b += (1 - tau) g
+    old: list[torch.Tensor] = []
+    old_grads: list[torch.Tensor] = []
+    group_buffers: list[torch.Tensor] = []
     for j, i in enumerate(indices):
-        if buffers[i] is None:
-            buffers[i] = torch.clone(grads[j]).detach()  # (3) b <- g on the first step
-    return [buffers[i] for i in indices]  # type: ignore[misc]
+        buffer = buffers[i]
+        if buffer is None:
+            buffer = buffers[i] = torch.clone(grads[j]).detach()  # (3) b <- g on the first step
+        else:
+            old.append(buffer)
+            old_grads.append(grads[j])
+        group_buffers.append(buffer)
+    if old:
+        torch._foreach_mul_(old, momentum)  # (3) b <- mu b
+        torch._foreach_add_(old, old_grads, alpha=1 - dampening)  # (3) b += (1 - tau) g
+    return group_buffers

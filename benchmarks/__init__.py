@@ -1,0 +1,1 @@
+"""Benchmarks of lossopt against torch's own implementations, over the conformance registry's names."""

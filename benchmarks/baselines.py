@@ -1,0 +1,24 @@
+"""What each registry entry is timed against: torch's own implementation of the same rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.nn import functional
+
+# name -> (torch's implementation, keyword arguments both sides take for the benchmark)
+OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
+    "sgd": (torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4}),
+}
+
+# name -> (torch's implementation, extra keyword arguments)
+LOSS_BASELINES: dict[str, tuple[Callable[..., torch.Tensor], dict[str, Any]]] = {
+    "mse": (functional.mse_loss, {}),
+}
+
+# bytes moved per parameter by one fp32 step (reads + writes), for effective bandwidth
+BYTES_PER_PARAM: dict[str, int] = {
+    "sgd": 20,  # with momentum: read p, g, b; write p, b
+}

@@ -1,0 +1,53 @@
+"""Print lossopt/torch time ratios and effective bandwidth from a pytest-benchmark JSON file.
+
+python benchmarks/ratios.py reports/bench.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+BYTES_PER_PARAM = {"sgd": 20}  # mirrors benchmarks/baselines.py, kept import-free for this script
+
+
+def main(path: str) -> int:
+    with open(path) as handle:
+        data = json.load(handle)
+    groups: dict[str, dict[str, dict]] = defaultdict(dict)
+    for bench in data["benchmarks"]:
+        groups[bench["group"]][bench["extra_info"]["side"]] = bench
+    copy = groups.get("copy", {}).get("copy")
+    copy_gbs = copy["extra_info"]["bytes"] / copy["stats"]["median"] / 1e9 if copy else None
+    print(f"machine: {data['machine_info'].get('cpu', {}).get('brand_raw', '?')}; torch run {data['datetime']}")
+    if copy_gbs:
+        print(f"copy bandwidth (torch._foreach_copy_): {copy_gbs:.1f} GB/s")
+    print(
+        f"{'group':28s} {'lossopt/torch':>14s} {'lossopt ms':>11s} {'torch ms':>9s} "
+        f"{'lossopt GB/s':>13s} {'% of copy':>10s}"
+    )
+    worst = 0.0
+    for group, sides in sorted(groups.items()):
+        if "lossopt" not in sides or "torch" not in sides:
+            continue
+        ours, theirs = sides["lossopt"], sides["torch"]
+        ratio = ours["stats"]["median"] / theirs["stats"]["median"]
+        worst = max(worst, ratio)
+        gbs = ""
+        share = ""
+        info = ours["extra_info"]
+        if "numel" in info and info.get("name") in BYTES_PER_PARAM:
+            rate = BYTES_PER_PARAM[info["name"]] * info["numel"] / ours["stats"]["median"] / 1e9
+            gbs = f"{rate:.1f}"
+            share = f"{100 * rate / copy_gbs:.0f}%" if copy_gbs else ""
+        print(
+            f"{group:28s} {ratio:14.3f} {1e3 * ours['stats']['median']:11.3f} "
+            f"{1e3 * theirs['stats']['median']:9.3f} {gbs:>13s} {share:>10s}"
+        )
+    print(f"worst ratio: {worst:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

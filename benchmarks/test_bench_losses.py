@@ -1,0 +1,27 @@
+"""Forward and backward of each loss, lossopt vs torch's own function, on 1M float32 elements."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks.baselines import LOSS_BASELINES
+from conformance.registry import LOSS_INFOS
+
+
+@pytest.mark.parametrize("side", ["lossopt", "torch"])
+@pytest.mark.parametrize("name", sorted(LOSS_BASELINES))
+def test_loss_forward_backward(benchmark, name, side, device):
+    fn = LOSS_INFOS[name].torch_fn if side == "lossopt" else LOSS_BASELINES[name][0]
+    generator = torch.Generator().manual_seed(0)
+    predictions = torch.randn(1024, 1024, generator=generator).to(device).requires_grad_()
+    targets = torch.randn(1024, 1024, generator=generator).to(device)
+
+    def run() -> None:
+        fn(predictions, targets, **LOSS_BASELINES[name][1]).backward()
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    benchmark.group = f"loss-{name}"
+    benchmark.extra_info.update({"name": name, "side": side})
+    benchmark.pedantic(run, rounds=50, warmup_rounds=10)

@@ -1,0 +1,58 @@
+"""One optimizer step of lossopt vs torch.optim on the same parameters, per kernel.
+
+Ids are ``<side>`` inside the group ``optim-<name>-<impl>``; ``ratios.py`` divides lossopt's median
+by torch's in each group. A ``copy`` group times ``torch._foreach_copy_`` over the same bytes for
+effective bandwidth.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks.baselines import OPTIMIZER_BASELINES
+from benchmarks.conftest import make_params
+from conformance.registry import OPTIMIZER_INFOS
+
+CASES = [(name, impl) for name in OPTIMIZER_INFOS for impl in OPTIMIZER_INFOS[name].impls]
+
+
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+@pytest.mark.parametrize("side", ["lossopt", "torch"])
+@pytest.mark.parametrize(("name", "impl"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
+def test_optimizer_step(benchmark, name, impl, side, device):
+    torch_cls, kwargs = OPTIMIZER_BASELINES[name]
+    cls = OPTIMIZER_INFOS[name].torch_cls if side == "lossopt" else torch_cls
+    params = make_params(device)
+    optimizer = cls(params, **kwargs, **OPTIMIZER_INFOS[name].impls[impl])
+    optimizer.step()  # state allocated outside the timing
+
+    def step() -> None:
+        optimizer.step()
+        _synchronize(device)
+
+    benchmark.group = f"optim-{name}-{impl}"
+    benchmark.extra_info.update({"name": name, "impl": impl, "side": side, "numel": sum(p.numel() for p in params)})
+    benchmark.pedantic(step, rounds=20, warmup_rounds=2)
+
+
+def test_copy_bandwidth(benchmark, device):
+    source = make_params(device)
+    target = [torch.empty_like(p) for p in source]
+
+    def copy() -> None:
+        torch._foreach_copy_(target, source)
+        _synchronize(device)
+
+    benchmark.group = "copy"
+    benchmark.extra_info.update({"side": "copy", "bytes": 2 * 4 * sum(p.numel() for p in source)})
+    benchmark.pedantic(copy, rounds=20, warmup_rounds=2)
+
+
+def test_every_optimizer_has_a_baseline():
+    missing = sorted(set(OPTIMIZER_INFOS) - set(OPTIMIZER_BASELINES))
+    assert not missing, f"benchmarks/baselines.py has no torch baseline for {missing}"
