@@ -5,7 +5,10 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 :func:`create_optimizer` build any of them by its project-wide name.
 """
 
+from typing import Any
+
 from lossopt import functional
+from lossopt.compat import ClassificationLosses, CustomLosses, RegressionLosses, SegmentationLosses
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.nn import MSELoss
 from lossopt.optim import SGD
@@ -13,6 +16,10 @@ from lossopt.optim import SGD
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClassificationLosses",
+    "CustomLosses",
+    "RegressionLosses",
+    "SegmentationLosses",
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
@@ -22,3 +29,13 @@ __all__ = [
     "create_optimizer",
     "functional",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The design document's optimizer classes (AdvancedAdamW, RAdam, ...) that lossopt.optim does
+    # not export at the top level yet: lossopt.compat resolves them (or names what is missing).
+    from lossopt import compat
+
+    if name in compat.DESIGN_OPTIMIZERS:
+        return compat.optimizer_class(name)
+    raise AttributeError(f"module 'lossopt' has no attribute {name!r}")
