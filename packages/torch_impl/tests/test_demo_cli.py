@@ -6,13 +6,12 @@ import sys
 
 import pytest
 import torch
+from png_checks import assert_not_blank
 
 from lossopt.__main__ import main
 from lossopt.examples import run_quickstart
 from lossopt.examples.catalogue import registered_losses
 from lossopt.factory import LOSSES, OPTIMIZERS
-
-pytest.importorskip("matplotlib", reason="the CLI's plots need lossopt[plots]; nox -s tests installs it")
 
 
 @pytest.fixture(autouse=True)
@@ -27,16 +26,6 @@ def expected_plots(problems):
     if {"cross_entropy", "focal"} & set(LOSSES):
         names.append("focal_vs_ce.png")
     return sorted(names)
-
-
-def assert_not_blank(path):
-    from matplotlib import image
-
-    pixels = image.imread(path)[..., :3]
-    assert pixels.shape[0] > 200 and pixels.shape[1] > 300, f"{path.name}: {pixels.shape}"
-    ink = (pixels < 0.9).any(axis=-1).mean()  # fraction of pixels that are not (near) white
-    assert ink > 0.01, f"{path.name} is blank: {ink:.4f} of its pixels are drawn"
-    assert len({tuple(c) for c in pixels.reshape(-1, 3)[::97].round(2).tolist()}) > 3, f"{path.name} has no colours"
 
 
 def test_quickstart_converges():
@@ -72,7 +61,10 @@ def test_compare_optimizers_prints_fastest_and_plots(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.count("fastest: ") == 2
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["optimizers_classification.png", "optimizers_regression.png"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "optimizers_classification.png",
+        "optimizers_regression.png",
+    ]
 
 
 def test_compare_losses_prints_fits_and_plots(tmp_path, capsys):
@@ -138,7 +130,6 @@ def test_missing_matplotlib_is_a_clear_error(monkeypatch, tmp_path, capsys):
 
 
 def test_progress_bars_only_when_asked_or_on_a_terminal(capsys):
-    pytest.importorskip("tqdm", reason="progress bars need tqdm (lossopt[plots]); nox -s tests installs it")
     argv = ["compare-optimizers", "--steps", "3", "--problems", "regression", "--no-plots"]
     assert main(argv) == 0
     assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest

@@ -93,9 +93,9 @@ def requirements(code: str) -> list[str]:
             need_loss(inner)
 
     for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in compat.DESIGN_OPTIMIZERS:
-            if compat.find_optimizer(node.id) is None:
-                missing.append(f"optimizer {node.id} ({compat.DESIGN_OPTIMIZERS[node.id]!r})")
+        is_optimizer = isinstance(node, ast.Name) and node.id in compat.DESIGN_OPTIMIZERS
+        if is_optimizer and isinstance(node.ctx, ast.Load) and compat.find_optimizer(node.id) is None:
+            missing.append(f"optimizer {node.id} ({compat.DESIGN_OPTIMIZERS[node.id]!r})")
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -156,7 +156,8 @@ def _loss_fixtures(qualname: str) -> dict[str, Any]:
 
 def _called_qualname(statement: ast.stmt) -> str:
     call = statement.value if isinstance(statement, (ast.Assign, ast.Expr)) else None
-    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute), ast.unparse(statement)
+    assert isinstance(call, ast.Call), ast.unparse(statement)
+    assert isinstance(call.func, ast.Attribute), ast.unparse(statement)
     assert isinstance(call.func.value, ast.Name)
     return f"{call.func.value.id}.{call.func.attr}"
 
@@ -303,7 +304,8 @@ def _check_loss(value: Any, leaves: list[torch.Tensor], where: str) -> None:
 
 def _run_statement(heading: str, source: str) -> None:
     statement = ast.parse(source).body[0]
-    assert isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+    assert isinstance(statement, ast.Assign)
+    assert isinstance(statement.targets[0], ast.Name)
     target = statement.targets[0].id
     if heading == "Loss Function Features":
         fixtures = _loss_fixtures(_called_qualname(statement))
@@ -319,7 +321,8 @@ def _run_statement(heading: str, source: str) -> None:
         exec(IMPORT + source, namespace)
         before, after = _train(model, namespace[target], None, steps=200)
         assert any(not torch.equal(a, p) for a, p in zip(start, model.parameters(), strict=True)), "params never moved"
-        assert math.isfinite(after) and after < before, f"{source.split('(')[0]}: loss {before} -> {after}"
+        assert math.isfinite(after), f"{source.split('(')[0]}: loss {before} -> {after}"
+        assert after < before, f"{source.split('(')[0]}: loss {before} -> {after}"
 
 
 def _losses_logged(messages: list[str], epochs: int) -> list[list[float]]:
@@ -345,14 +348,16 @@ def test_design_document_block_runs(heading, code):
         exec(IMPORT + code, namespace)
         epochs = _losses_logged(handler.messages, namespace["num_epochs"])
         flat = [v for epoch in epochs for v in epoch]
-        assert flat and all(math.isfinite(v) for v in flat), f"{heading}: logged losses {flat}"
+        assert flat, f"{heading}: nothing logged"
+        assert all(math.isfinite(v) for v in flat), f"{heading}: logged losses {flat}"
         first, last = sum(epochs[0]) / len(epochs[0]), sum(epochs[-1]) / len(epochs[-1])
         assert last < first, f"{heading}: mean loss of the first epoch {first} -> last epoch {last}"
     elif heading == "Factory Functions":
         namespace["model"] = _classifier()
         exec(IMPORT + code, namespace)
         before, after = _train(namespace["model"], namespace["optimizer"], namespace["loss_fn"], steps=200)
-        assert math.isfinite(after) and after < before, f"{heading}: loss {before} -> {after}"
+        assert math.isfinite(after), f"{heading}: loss {before} -> {after}"
+        assert after < before, f"{heading}: loss {before} -> {after}"
     else:  # Example Implementations
         exec(IMPORT + code, namespace)
         for name in ("classification_losses", "regression_losses", "segmentation_losses", "custom_losses"):
@@ -361,9 +366,9 @@ def test_design_document_block_runs(heading, code):
         assert namespace["regression_losses"].values, "no regression loss evaluated"
         assert namespace["basic_optimizers"], "no optimizer in the basic examples"
         assert all(isinstance(o, torch.optim.Optimizer) for o in namespace["basic_optimizers"].values())
-        assert isinstance(namespace["basic_model"], nn.Module) and namespace["basic_x"].shape[0] == 256
+        assert isinstance(namespace["basic_model"], nn.Module)
+        assert namespace["basic_x"].shape[0] == 256
         for name in ("classification_training", "regression_training", "segmentation_training"):
             assert namespace[name].decreased, f"{name}: {namespace[name].epoch_losses}"
         assert namespace["optimizer_comparison"].all_decreased()
         assert all(math.isfinite(v) for vs in namespace["loss_comparison"].regression_values.values() for v in vs)
-

@@ -16,14 +16,14 @@ from lossopt.optim import SGD
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClassificationLosses",
-    "CustomLosses",
-    "RegressionLosses",
-    "SegmentationLosses",
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "ClassificationLosses",
+    "CustomLosses",
     "MSELoss",
+    "RegressionLosses",
+    "SegmentationLosses",
     "__version__",
     "create_loss_function",
     "create_optimizer",

@@ -107,6 +107,7 @@ def resolve_loss(qualname: str) -> Callable[..., torch.Tensor]:
 
 def _call(qualname: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.Tensor:
     function = resolve_loss(qualname)
+    parameters: Mapping[str, inspect.Parameter]
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):  # builtins without a signature: let the call report
@@ -134,7 +135,7 @@ class ClassificationLosses:
         label_smoothing: float = 0.0,
     ) -> torch.Tensor:
         """:func:`lossopt.functional` ``cross_entropy`` with the design's arguments."""
-        kwargs = {"weight": weight, "ignore_index": ignore_index, "reduction": reduction}
+        kwargs: dict[str, Any] = {"weight": weight, "ignore_index": ignore_index, "reduction": reduction}
         kwargs["label_smoothing"] = label_smoothing
         return _call("ClassificationLosses.cross_entropy_loss", (predictions, targets), kwargs)
 
@@ -206,7 +207,7 @@ class RegressionLosses:
         predictions: torch.Tensor, targets: torch.Tensor, quantile: float = 0.5, reduction: str = "mean"
     ) -> torch.Tensor:
         """Pinball loss; ``quantile=0.9`` fits the 90th percentile (the design snippet fits the 10th)."""
-        kwargs = {"quantile": quantile, "reduction": reduction}
+        kwargs: dict[str, Any] = {"quantile": quantile, "reduction": reduction}
         return _call("RegressionLosses.quantile_loss", (predictions, targets), kwargs)
 
 

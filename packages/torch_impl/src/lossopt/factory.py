@@ -140,9 +140,7 @@ def default_no_decay(name: str, param: nn.Parameter, module: nn.Module | None = 
     return name.rsplit(".", 1)[-1] == "bias" or param.ndim <= 1 or isinstance(module, _NORM_LAYERS)
 
 
-def parameter_groups(
-    model: nn.Module, *, no_decay: NoDecayRule | Iterable[str] | None = None
-) -> list[dict[str, Any]]:
+def parameter_groups(model: nn.Module, *, no_decay: NoDecayRule | Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Split ``model``'s trainable parameters into a decay group and a ``weight_decay=0`` group.
 
     ``no_decay`` picks the parameters that skip weight decay:
@@ -166,11 +164,9 @@ def parameter_groups(
     for module_name, module in model.named_modules():
         for param_name, _ in module.named_parameters(recurse=False):
             owner[f"{module_name}.{param_name}" if module_name else param_name] = module
+    skip: NoDecayRule
     if no_decay is None:
-
-        def skip(name: str, param: nn.Parameter) -> bool:
-            return default_no_decay(name, param, owner.get(name))
-
+        skip = lambda name, param: default_no_decay(name, param, owner.get(name))  # noqa: E731
     elif callable(no_decay):
         skip = no_decay
     elif isinstance(no_decay, str):
@@ -179,16 +175,13 @@ def parameter_groups(
         patterns = list(no_decay)
         if not all(isinstance(p, str) for p in patterns):
             raise TypeError(f"no_decay patterns must be strings; got {patterns!r}")
-
-        def skip(name: str, param: nn.Parameter) -> bool:
-            return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
+        skip = lambda name, param: any(fnmatch.fnmatchcase(name, p) for p in patterns)  # noqa: E731
     decay: list[nn.Parameter] = []
     plain: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (plain if skip(name, param) else decay).append(param)
-    groups = [{"params": decay, "group_name": "decay"}]
+    groups: list[dict[str, Any]] = [{"params": decay, "group_name": "decay"}]
     groups.append({"params": plain, "weight_decay": 0.0, "group_name": "no_decay"})
     return [g for g in groups if g["params"]]
 

@@ -113,7 +113,7 @@ class LossComparison:
 
 
 def _regression_variants() -> dict[str, tuple[str, dict[str, float]]]:
-    variants = {name: (name, {}) for name in registered_losses("regression")}
+    variants: dict[str, tuple[str, dict[str, float]]] = {name: (name, {}) for name in registered_losses("regression")}
     if "quantile" in variants:
         variants["quantile (q=0.5)"] = variants.pop("quantile")
         variants["quantile (q=0.9)"] = ("quantile", {"quantile": 0.9})
@@ -128,7 +128,7 @@ def _fit_line(loss_name: str, kwargs: dict[str, float], *, steps: int, seed: int
     optimizer = create_optimizer("sgd", model.parameters(), lr=0.05, momentum=0.9)
     for _ in range(steps):
         optimizer.zero_grad()
-        loss_fn(model(data.x), data.y).backward()
+        loss_fn(model(data.x), data.y).backward()  # type: ignore[no-untyped-call]
         optimizer.step()
     return float(model.weight.detach().squeeze()), float(model.bias.detach().squeeze())
 
@@ -150,12 +150,13 @@ class LossOptimizationAnalysis:
         line fitted by each regression loss to data with 10% one-sided outliers."""
         residuals = torch.linspace(-4.0, 4.0, points, dtype=torch.float64)
         result = LossComparison(residuals=residuals.tolist())
-        result.missing = [name for name in ("mae", "huber", "log_cosh", "quantile", "cross_entropy", "focal")
-                          if name not in LOSSES]
+        result.missing = [
+            name for name in ("mae", "huber", "log_cosh", "quantile", "cross_entropy", "focal") if name not in LOSSES
+        ]
         for label, (name, kwargs) in _regression_variants().items():
             predictions = residuals.clone().requires_grad_()
             values = create_loss_function(name, reduction="none", **kwargs)(predictions, torch.zeros_like(residuals))
-            values.sum().backward()
+            values.sum().backward()  # type: ignore[no-untyped-call]
             assert predictions.grad is not None
             result.regression_values[label] = values.detach().tolist()
             result.regression_grads[label] = predictions.grad.tolist()
@@ -200,7 +201,7 @@ class LossOptimizationAnalysis:
                 for _ in progress(range(steps), desc=f"{problem_name}: {setting.label}", enabled=show_progress):
                     optimizer.zero_grad()
                     loss = problem.loss()
-                    loss.backward()
+                    loss.backward()  # type: ignore[no-untyped-call]
                     optimizer.step()
                     losses.append(loss.detach())
                 with torch.no_grad():

@@ -162,7 +162,14 @@ DESIGN_OPTIMIZERS: tuple[OptimizerSetting, ...] = (
     OptimizerSetting(
         "adamw (design: warmup 1000, clip 1.0)",
         "adamw",
-        {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "warmup_steps": 1000, "max_grad_norm": 1.0},
+        {
+            "lr": 1e-3,
+            "betas": (0.9, 0.999),
+            "eps": 1e-8,
+            "weight_decay": 1e-2,
+            "warmup_steps": 1000,
+            "max_grad_norm": 1.0,
+        },
     ),
     OptimizerSetting(
         "sgd (design: warmup 500, cyclical 2000, clip 1.0)",

@@ -54,7 +54,13 @@ def classification_data(
 
 
 def regression_data(
-    n: int = 512, features: int = 10, outputs: int = 1, *, outlier_fraction: float = 0.0, seed: int = 0, device: str = "cpu"
+    n: int = 512,
+    features: int = 10,
+    outputs: int = 1,
+    *,
+    outlier_fraction: float = 0.0,
+    seed: int = 0,
+    device: str = "cpu",
 ) -> Dataset:
     """``y = sin(x w1) + 0.5 x w2 + noise``; a fraction of targets replaced by outliers (+-10).
 

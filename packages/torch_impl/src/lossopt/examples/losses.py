@@ -35,7 +35,7 @@ def evaluate_loss(name: str, *, seed: int = 0) -> tuple[float, float]:
         value = CustomLosses.multi_task_loss(*args)
     else:
         value = create_loss_function(name)(*args)
-    value.backward()
+    value.backward()  # type: ignore[no-untyped-call]
     grads = [leaf.grad for leaf in leaves]
     grad_norm = math.sqrt(sum(float((g if g is not None else torch.zeros(())).pow(2).sum()) for g in grads))
     return float(value.detach()), grad_norm

@@ -53,7 +53,7 @@ def run_settings(settings: tuple[OptimizerSetting, ...], *, steps: int, seed: in
         for _ in range(steps):
             optimizer.zero_grad()
             loss = problem.loss()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             curve.append(float(loss.detach()))
         example.optimizers[setting.label] = optimizer

@@ -77,7 +77,7 @@ def fit(
         for batch_x, batch_y in batches:
             optimizer.zero_grad()
             loss = objective(model(batch_x), batch_y)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             total += loss.detach() * len(batch_x)
         losses.append(float(total) / len(data.x))
@@ -105,7 +105,9 @@ def _setup(seed: int, optimizer: str | None) -> str:
 
 
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, outputs))
+    return nn.Sequential(
+        nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, outputs)
+    )
 
 
 class MultiTaskModel(nn.Module):
@@ -124,7 +126,9 @@ class MultiTaskModel(nn.Module):
 
 def segmentation_model() -> nn.Module:
     """The design document's segmentation model, narrower (16 channels) for the CPU."""
-    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 1, 1))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 1, 1)
+    )
 
 
 class TrainingExamples:
@@ -139,8 +143,13 @@ class TrainingExamples:
 
     @staticmethod
     def classification_training_example(
-        *, loss: str | None = None, optimizer: str | None = None, epochs: int = 15, seed: int = 0,
-        device: str = "cpu", show_progress: bool | None = None,
+        *,
+        loss: str | None = None,
+        optimizer: str | None = None,
+        epochs: int = 15,
+        seed: int = 0,
+        device: str = "cpu",
+        show_progress: bool | None = None,
     ) -> TrainingResult:
         """A 3-layer MLP on 5 Gaussian blobs in 20-d (512 samples); loss focal, else cross-entropy, else MSE."""
         opt_name = _setup(seed, optimizer)
@@ -149,17 +158,31 @@ class TrainingExamples:
         model = _mlp(20, 64, 5).to(device)
         start = time.perf_counter()
         opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(model, task_objective("classification", loss_name, 5), opt, data, epochs=epochs,
-                     batch_size=64, desc=f"classification {loss_name}/{opt_name}", show_progress=show_progress)
+        losses = fit(
+            model,
+            task_objective("classification", loss_name, 5),
+            opt,
+            data,
+            epochs=epochs,
+            batch_size=64,
+            desc=f"classification {loss_name}/{opt_name}",
+            show_progress=show_progress,
+        )
         with torch.no_grad():
             accuracy = float((model(data.x).argmax(dim=1) == data.y).float().mean())
-        return TrainingResult("classification", loss_name, opt_name, losses, {"accuracy": accuracy},
-                              time.perf_counter() - start)
+        return TrainingResult(
+            "classification", loss_name, opt_name, losses, {"accuracy": accuracy}, time.perf_counter() - start
+        )
 
     @staticmethod
     def regression_training_example(
-        *, loss: str | None = None, optimizer: str | None = None, epochs: int = 15, seed: int = 0,
-        device: str = "cpu", show_progress: bool | None = None,
+        *,
+        loss: str | None = None,
+        optimizer: str | None = None,
+        epochs: int = 15,
+        seed: int = 0,
+        device: str = "cpu",
+        show_progress: bool | None = None,
     ) -> TrainingResult:
         """A 3-layer MLP on ``sin(x w1) + 0.5 x w2`` (512 samples, 10-d); loss Huber, else log-cosh, else MSE."""
         opt_name = _setup(seed, optimizer)
@@ -168,8 +191,16 @@ class TrainingExamples:
         model = _mlp(10, 64, 1).to(device)
         start = time.perf_counter()
         opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(model, task_objective("regression", loss_name), opt, data, epochs=epochs, batch_size=64,
-                     desc=f"regression {loss_name}/{opt_name}", show_progress=show_progress)
+        losses = fit(
+            model,
+            task_objective("regression", loss_name),
+            opt,
+            data,
+            epochs=epochs,
+            batch_size=64,
+            desc=f"regression {loss_name}/{opt_name}",
+            show_progress=show_progress,
+        )
         with torch.no_grad():
             assert isinstance(data.y, torch.Tensor)
             residual = ((model(data.x) - data.y) ** 2).sum()
@@ -178,8 +209,13 @@ class TrainingExamples:
 
     @staticmethod
     def segmentation_training_example(
-        *, loss: str | None = None, optimizer: str | None = None, epochs: int = 15, seed: int = 0,
-        device: str = "cpu", show_progress: bool | None = None,
+        *,
+        loss: str | None = None,
+        optimizer: str | None = None,
+        epochs: int = 15,
+        seed: int = 0,
+        device: str = "cpu",
+        show_progress: bool | None = None,
     ) -> TrainingResult:
         """The design's small conv net on noisy disks (64 images, 24x24); loss BCE+Dice, else Dice, else MSE."""
         opt_name = _setup(seed, optimizer)
@@ -188,8 +224,16 @@ class TrainingExamples:
         model = segmentation_model().to(device)
         start = time.perf_counter()
         opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(model, task_objective("segmentation", loss_name), opt, data, epochs=epochs, batch_size=16,
-                     desc=f"segmentation {loss_name}/{opt_name}", show_progress=show_progress)
+        losses = fit(
+            model,
+            task_objective("segmentation", loss_name),
+            opt,
+            data,
+            epochs=epochs,
+            batch_size=16,
+            desc=f"segmentation {loss_name}/{opt_name}",
+            show_progress=show_progress,
+        )
         with torch.no_grad():
             assert isinstance(data.y, torch.Tensor)
             predicted = (model(data.x) > 0).float()
@@ -198,7 +242,11 @@ class TrainingExamples:
 
     @staticmethod
     def multi_task_training_example(
-        *, optimizer: str | None = None, epochs: int = 15, seed: int = 0, device: str = "cpu",
+        *,
+        optimizer: str | None = None,
+        epochs: int = 15,
+        seed: int = 0,
+        device: str = "cpu",
         show_progress: bool | None = None,
     ) -> TrainingResult:
         """The design's multi-task model and weights {classification: 1.0, regression: 0.5}.
@@ -229,8 +277,16 @@ class TrainingExamples:
 
         start = time.perf_counter()
         opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(model, objective, opt, data, epochs=epochs, batch_size=64, desc=f"multi-task {opt_name}",
-                     show_progress=show_progress)
+        losses = fit(
+            model,
+            objective,
+            opt,
+            data,
+            epochs=epochs,
+            batch_size=64,
+            desc=f"multi-task {opt_name}",
+            show_progress=show_progress,
+        )
         with torch.no_grad():
             assert isinstance(data.y, dict)
             out = model(data.x)
