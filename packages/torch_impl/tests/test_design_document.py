@@ -312,7 +312,13 @@ def _run_statement(heading: str, source: str) -> None:
         namespace: dict[str, Any] = dict(fixtures)
         exec(IMPORT + source, namespace)
         leaves = [v for v in fixtures.values() if isinstance(v, torch.Tensor) and v.requires_grad]
-        leaves += [t for v in fixtures.values() if isinstance(v, dict) for t in v.values() if t.requires_grad]
+        leaves += [
+            t
+            for v in fixtures.values()
+            if isinstance(v, dict)
+            for t in v.values()
+            if isinstance(t, torch.Tensor) and t.requires_grad
+        ]
         _check_loss(namespace[target], leaves, source.split("(")[0])
     else:  # an optimizer constructed over model.parameters(): it must lower the training loss
         model = _classifier()

@@ -178,7 +178,7 @@ class LossOptimizationAnalysis:
     @staticmethod
     def compare_optimizers(
         *,
-        steps: int = 300,
+        steps: int = 150,
         seed: int = 0,
         device: str = "cpu",
         problems: tuple[str, ...] = tuple(PROBLEMS),

@@ -80,6 +80,17 @@ def summary_markdown(
         lines += ["", f"Fastest to converge on {problem}: **{optimizers.fastest(problem)}**.", ""]
     verdict = "every optimizer setting decreased" if optimizers.all_decreased() else "NOT every setting decreased"
     lines += [f"Verdict: {verdict} the training loss on every problem.", ""]
+    warmup = [run for run in optimizers.runs if "warmup" in run.label]
+    if warmup:
+        lines += [
+            "The design document's warmup settings train (a warmup that leaves the learning rate at 0, the "
+            "design snippet's defect, would show a final/initial ratio of exactly 1):",
+            "",
+            "| setting | problem | final / initial loss |",
+            "| --- | --- | --- |",
+            *(f"| {run.label} | {run.problem} | {run.final / run.initial:.3g} |" for run in warmup),
+            "",
+        ]
     lines += ["## Loss comparison", ""]
     if losses.robust_fit:
         slope, intercept = losses.true_line
