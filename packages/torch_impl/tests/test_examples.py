@@ -251,3 +251,18 @@ def test_plots_written_count_and_not_blank(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
     for path in paths:
         assert_not_blank(path)
+
+
+def test_summary_reports_the_design_warmup_settings(monkeypatch):
+    from lossopt.examples.report import summary_markdown
+
+    monkeypatch.setitem(OPTIMIZERS, "adamw", OPTIMIZERS.get("adamw", StandInAdamW))
+    settings = tuple(s for s in (*BASIC_OPTIMIZERS, *DESIGN_OPTIMIZERS) if s.name in ("sgd", "adamw"))
+    optimizers = LossOptimizationAnalysis.compare_optimizers(steps=20, problems=("regression",), settings=settings)
+    losses = LossOptimizationAnalysis.compare_loss_functions(fit_steps=5, points=5)
+    training = [TrainingExamples.regression_training_example(epochs=2)]
+    text = summary_markdown(training, losses, optimizers, plots=[], settings={"seed": 0}, seconds=1.0)
+    (warmup,) = [run for run in optimizers.runs if "warmup 1000" in run.label]
+    assert f"| {warmup.label} | regression | {warmup.final / warmup.initial:.3g} |" in text
+    assert f"Fastest to converge on regression: **{optimizers.fastest('regression')}**." in text
+    assert "| regression | " in text  # the training table row
