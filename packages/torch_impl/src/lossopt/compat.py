@@ -97,7 +97,8 @@ def resolve_loss(qualname: str) -> Callable[..., torch.Tensor]:
     found = find_functional(qualname)
     if found is None:
         entry = DESIGN_LOSSES[qualname]
-        have = ", ".join(sorted(n for n in lossopt.functional.__all__ if callable(getattr(lossopt.functional, n))))
+        functionals = lossopt.functional.__all__
+        have = ", ".join(sorted(n for n in functionals if callable(getattr(lossopt.functional, n, None))))
         raise NotImplementedError(
             f"{qualname} needs the loss {entry.name!r} (lossopt.functional.{entry.functionals[0]}), which this "
             f"build of lossopt does not have yet; functional losses available: {have}"
