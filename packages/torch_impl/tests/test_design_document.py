@@ -266,6 +266,13 @@ def test_the_document_has_the_blocks_this_test_knows():
     assert "Focal Loss for Class Imbalance" in sketches
 
 
+def test_the_copy_is_the_projects_design_document():
+    seed = Path(__file__).resolve().parents[3].parent / "shared" / "seed" / DOCUMENT.name
+    if not seed.exists():
+        pytest.skip(f"no {seed} beside this checkout to compare the copy with")
+    assert DOCUMENT.read_bytes() == seed.read_bytes(), f"{DOCUMENT} differs from {seed}: copy it again, verbatim"
+
+
 def test_relative_imports_become_lossopt_imports():
     assert as_lossopt_imports("    from .loss_functions import CustomLosses\n") == (
         "    from lossopt import CustomLosses\n"
