@@ -6,7 +6,7 @@
     nox -s golden                                     regenerate the golden trajectories from the spec
     nox -s bench                                      benchmarks against torch, reported as ratios
     nox -s lint                                       ruff + mypy
-    nox -s demo                                       the main job: train with lossopt, print the result
+    nox -s demo                                       the main job: examples + comparisons -> reports/demo/
 
 Every session installs what it needs from the project's own files; nothing is installed by hand.
 """
@@ -22,7 +22,13 @@ ROOT = Path(__file__).parent
 DEFAULT_TORCH = "2.13.0"  # the oldest supported release: what `tests` and `golden` run against
 TORCH_VERSIONS = ["2.13.0", "2.14.1"]  # oldest supported, newest installable here
 DEVICES = ["cpu", "cuda"]
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "scikit-learn>=1.3"]
+TEST_DEPS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "scikit-learn>=1.3",
+    "matplotlib>=3.7",
+    "tqdm>=4.60",
+]  # last two: lossopt[plots]
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]
@@ -90,7 +96,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: train a model with lossopt's losses and optimizers (``python -m lossopt demo``)."""
+    """The main job: ``python -m lossopt demo``: the training examples and the loss and optimizer
+    comparisons, written as PNG plots and a Markdown summary to reports/demo (or ``-- --output DIR``)."""
     session.install(f"torch=={DEFAULT_TORCH}")
-    session.install("./packages/torch_impl")
-    session.run("python", "-m", "lossopt", "demo", *session.posargs)
+    session.install("./packages/torch_impl[plots]")
+    output = ROOT / "reports" / "demo"
+    session.run("python", "-m", "lossopt", "demo", "--output", str(output), *session.posargs)
+    session.log(f"demo report: {output / 'summary.md'} and the PNG plots beside it")

@@ -1,9 +1,11 @@
 """create_loss_function / create_optimizer: lookup by name, errors for unknown names and keywords."""
 
+import re
+
 import pytest
 import torch
 
-from lossopt import SGD, MSELoss, create_loss_function, create_optimizer
+from lossopt import LOSSES, OPTIMIZERS, SGD, MSELoss, create_loss_function, create_optimizer
 
 
 def test_builds_registered_loss_and_optimizer():
@@ -14,9 +16,10 @@ def test_builds_registered_loss_and_optimizer():
 
 
 def test_unknown_name_lists_valid_names_and_closest():
-    with pytest.raises(ValueError, match=r"unknown loss 'mes'; valid names: mse; did you mean 'mse'\?"):
+    losses, optimizers = re.escape(", ".join(sorted(LOSSES))), re.escape(", ".join(sorted(OPTIMIZERS)))
+    with pytest.raises(ValueError, match=rf"unknown loss 'mes'; valid names: {losses}; did you mean 'mse'\?"):
         create_loss_function("mes")
-    with pytest.raises(ValueError, match=r"unknown optimizer 'sdg'; valid names: sgd; did you mean 'sgd'\?"):
+    with pytest.raises(ValueError, match=rf"unknown optimizer 'sdg'; valid names: {optimizers}; did you mean 'sgd'\?"):
         create_optimizer("sdg", [torch.zeros(1, requires_grad=True)])
 
 

@@ -5,7 +5,10 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 :func:`create_optimizer` build any of them by its project-wide name.
 """
 
+from typing import Any
+
 from lossopt import functional
+from lossopt.compat import ClassificationLosses, CustomLosses, RegressionLosses, SegmentationLosses
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.nn import MSELoss
 from lossopt.optim import SGD
@@ -16,9 +19,30 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "ClassificationLosses",
+    "CustomLosses",
     "MSELoss",
+    "RegressionLosses",
+    "SegmentationLosses",
     "__version__",
     "create_loss_function",
     "create_optimizer",
     "functional",
 ]
+
+_EXAMPLES = ("LossFunctionExamples", "OptimizationExamples", "TrainingExamples", "LossOptimizationAnalysis")
+
+
+def __getattr__(name: str) -> Any:
+    # The design document's optimizer classes (AdvancedAdamW, RAdam, ...) that lossopt.optim does
+    # not export at the top level yet: lossopt.compat resolves them (or names what is missing).
+    # The design document's example classes load on first use, so `import lossopt` stays light.
+    from lossopt import compat
+
+    if name in compat.DESIGN_OPTIMIZERS:
+        return compat.optimizer_class(name)
+    if name in _EXAMPLES:
+        from lossopt import examples
+
+        return getattr(examples, name)
+    raise AttributeError(f"module 'lossopt' has no attribute {name!r}")
