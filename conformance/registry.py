@@ -19,7 +19,7 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import strategies
+from conformance import strategies, strategies_classification
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -108,6 +108,12 @@ LOSS_INFOS: dict[str, LossInfo] = {
             name="mse",
             torch_fn=lossopt.functional.mse_loss,
             inputs=strategies.same_shape_pair(),
+        ),
+        LossInfo(
+            name="sigmoid_focal",
+            torch_fn=lossopt.functional.sigmoid_focal_loss,
+            inputs=strategies_classification.sigmoid_focal_inputs(),
+            kwargs=strategies_classification.sigmoid_focal_kwargs(),
         ),
     ]
 }

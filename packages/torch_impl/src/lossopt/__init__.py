@@ -7,7 +7,7 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 
 from lossopt import functional
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
-from lossopt.nn import MSELoss
+from lossopt.nn import MSELoss, SigmoidFocalLoss
 from lossopt.optim import SGD
 
 __version__ = "0.1.0"
@@ -17,6 +17,7 @@ __all__ = [
     "OPTIMIZERS",
     "SGD",
     "MSELoss",
+    "SigmoidFocalLoss",
     "__version__",
     "create_loss_function",
     "create_optimizer",

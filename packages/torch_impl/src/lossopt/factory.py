@@ -15,11 +15,12 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from lossopt.nn import MSELoss
+from lossopt.nn import MSELoss, SigmoidFocalLoss
 from lossopt.optim import SGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
+    "sigmoid_focal": SigmoidFocalLoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

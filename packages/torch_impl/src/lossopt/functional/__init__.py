@@ -1,6 +1,15 @@
 """Functional losses; each module mirrors the spec module of the same name in ``lossopt_spec.losses``."""
 
+from lossopt.functional._checks import VALUE_CHECK_MODES, set_value_checks, value_checks
 from lossopt.functional._reduction import REDUCTIONS
+from lossopt.functional.classification import sigmoid_focal_loss
 from lossopt.functional.regression import mse_loss
 
-__all__ = ["REDUCTIONS", "mse_loss"]
+__all__ = [
+    "REDUCTIONS",
+    "VALUE_CHECK_MODES",
+    "mse_loss",
+    "set_value_checks",
+    "sigmoid_focal_loss",
+    "value_checks",
+]
