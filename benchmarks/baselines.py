@@ -17,6 +17,11 @@ OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]
 LOSS_BASELINES: dict[str, tuple[Callable[..., torch.Tensor], dict[str, Any]]] = {
     "mse": (functional.mse_loss, {}),
     "sigmoid_focal": (functional.binary_cross_entropy_with_logits, {}),  # torch has none: what focal adds to BCE
+    "mae": (functional.l1_loss, {}),
+    # the target for these three: within 1.5x of F.mse_loss forward+backward on 10M elements
+    "huber": (functional.mse_loss, {}),
+    "log_cosh": (functional.mse_loss, {}),  # torch has no log-cosh
+    "quantile": (functional.mse_loss, {}),  # torch has no pinball loss
 }
 
 
@@ -37,6 +42,9 @@ def logits_and_labels(device: str, shape: tuple[int, ...] = (1024, 1024)) -> tup
 # name -> inputs(device) for entries not timed on the default ``randn_pair``
 LOSS_INPUTS: dict[str, Callable[[str], tuple[torch.Tensor, torch.Tensor]]] = {
     "sigmoid_focal": logits_and_labels,
+    "huber": lambda device: randn_pair(device, (10_000_000,)),
+    "log_cosh": lambda device: randn_pair(device, (10_000_000,)),
+    "quantile": lambda device: randn_pair(device, (10_000_000,)),
 }
 
 # bytes moved per parameter by one fp32 step (reads + writes), for effective bandwidth

@@ -7,7 +7,7 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 
 from lossopt import functional
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
-from lossopt.nn import MSELoss, SigmoidFocalLoss
+from lossopt.nn import HuberLoss, LogCoshLoss, MAELoss, MSELoss, QuantileLoss, SigmoidFocalLoss
 from lossopt.optim import SGD
 
 __version__ = "0.1.0"
@@ -16,7 +16,11 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "HuberLoss",
+    "LogCoshLoss",
+    "MAELoss",
     "MSELoss",
+    "QuantileLoss",
     "SigmoidFocalLoss",
     "__version__",
     "create_loss_function",

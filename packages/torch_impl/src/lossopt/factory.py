@@ -15,12 +15,16 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from lossopt.nn import MSELoss, SigmoidFocalLoss
+from lossopt.nn import HuberLoss, LogCoshLoss, MAELoss, MSELoss, QuantileLoss, SigmoidFocalLoss
 from lossopt.optim import SGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
     "sigmoid_focal": SigmoidFocalLoss,
+    "mae": MAELoss,
+    "huber": HuberLoss,
+    "log_cosh": LogCoshLoss,
+    "quantile": QuantileLoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
