@@ -267,14 +267,15 @@ def quantile_loss_grad(
 
     .. math::
 
-        \\frac{\\partial \\ell}{\\partial \\hat y} = \\tfrac12 \\mathrm{sign}(\\hat y - y) + \\tfrac12 - q     \\tag{5'}
+        \\frac{\\partial \\ell}{\\partial \\hat y} =
+            \\begin{cases} 1 - q & \\hat y > y \\\\ -q & \\hat y \\le y \\end{cases}     \\tag{5'}
 
-    i.e. :math:`-q` below the target, :math:`1 - q` above it, and at :math:`u = 0` the midpoint
-    :math:`\\tfrac12 - q` of the subdifferential (as ``l1_loss`` takes 0 there).
+    taking, at a tie, the derivative from below (:math:`-q`), as torch's
+    ``where(y_hat > y, 1 - q, -q)`` does; both are in the subdifferential :math:`[-q, 1 - q]`.
     """
     levels = _quantile_levels(quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
     check_reduction(reduction)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
-    grad: np.ndarray = upstream * (0.5 * np.sign(predictions - targets) + (0.5 - levels))  # (5') dl/dy_hat
+    grad: np.ndarray = upstream * np.where(predictions > targets, 1.0 - levels, -levels)  # (5') dl/dy_hat
     return grad

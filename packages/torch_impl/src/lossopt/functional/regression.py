@@ -229,15 +229,17 @@ class _Pinball(torch.autograd.Function):
         predictions: torch.Tensor, targets: torch.Tensor, levels: float | torch.Tensor, reduction: str
     ) -> torch.Tensor:
         residual = torch.sub(targets, predictions)  # (5) u = y - y_hat, the one temporary
-        if reduction == "none":
-            elementwise: torch.Tensor = residual.abs().mul_(0.5).add_(residual * (levels - 0.5))
-            return elementwise  # (5) l = |u| / 2 + (q - 1/2) u
-        if isinstance(levels, float):
-            signed = residual.sum() * (levels - 0.5)
+        if reduction == "none" or not isinstance(levels, float):
+            elementwise = torch.where(residual >= 0, residual * levels, residual * (levels - 1.0))  # (5)
+            return elementwise if reduction == "none" else _sum_or_mean(elementwise.sum(), reduction, residual)
+        # (5) as two sums of same-sign terms, so no cancellation costs more than one rounding of S:
+        # sum l = q S + N = (q - 1) S + P with S = sum u, P = sum max(u, 0), N = -sum min(u, 0)
+        signed = residual.sum()
+        if levels <= 0.5:
+            total = levels * signed - residual.clamp_(max=0.0).sum()
         else:
-            signed = (residual.reshape(-1, levels.numel()).sum(0) * (levels - 0.5)).sum()
-        total: torch.Tensor = 0.5 * torch.linalg.vector_norm(residual, 1) + signed  # (5) sum l
-        return total if reduction == "sum" else total / residual.numel()
+            total = (levels - 1.0) * signed + residual.clamp_(min=0.0).sum()
+        return _sum_or_mean(total, reduction, residual)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
@@ -252,12 +254,13 @@ class _Pinball(torch.autograd.Function):
         predictions, targets, *rest = ctx.saved_tensors
         levels = ctx.level if ctx.level is not None else rest[0]
         upstream = _upstream(grad_output, ctx.reduction, predictions.numel())
-        grad = torch.sub(predictions, targets).sign_()
-        if upstream.ndim == 0:  # a reduced loss: two in-place passes
-            grad.mul_(0.5 * upstream).add_((0.5 - levels) * upstream)  # (5') (sign(r) / 2 + 1/2 - q) g
-        else:
-            grad.mul_(0.5).add_(0.5 - levels).mul_(upstream)  # (5') (sign(r) / 2 + 1/2 - q) g
+        above = torch.gt(predictions, targets)
+        grad = torch.where(above, (1.0 - levels) * upstream, -levels * upstream)  # (5') 1 - q above, -q else
         return grad, None, None, None
+
+
+def _sum_or_mean(total: torch.Tensor, reduction: str, like: torch.Tensor) -> torch.Tensor:
+    return total if reduction == "sum" else total / like.numel()
 
 
 def quantile_loss(
@@ -271,7 +274,7 @@ def quantile_loss(
     ``quantile=0.9`` fits the 90th percentile. A sequence (or 1-D tensor) of Q levels takes
     ``predictions`` of shape ``(*, Q)`` and ``targets`` of shape ``(*)`` and gives one loss per
     quantile for ``"none"`` (shape ``(*, Q)``); ``"mean"`` / ``"sum"`` reduce over everything.
-    The gradient at :math:`u = 0` is the subdifferential's midpoint :math:`\\tfrac12 - q`.
+    The gradient is :math:`1 - q` where :math:`\\hat y > y`, else :math:`-q` (so :math:`-q` at a tie).
     No gradient flows to ``targets`` or ``quantile``.
 
     Differs from the original design: its ``diff = predictions - targets`` inverts the residual, so
