@@ -137,6 +137,26 @@ LOSS_INFOS: dict[str, LossInfo] = {
             inputs=strategies_regression.quantile_inputs(),
             kwargs_for=strategies_regression.quantile_kwargs,
         ),
+        LossInfo(
+            name="cross_entropy",
+            torch_fn=lossopt.functional.cross_entropy_loss,
+            inputs=strategies_classification.cross_entropy_inputs(),
+            kwargs=strategies_classification.cross_entropy_kwargs(),
+            mean_denominator=strategies_classification.cross_entropy_mean_denominator,
+        ),
+        LossInfo(
+            name="focal",
+            torch_fn=lossopt.functional.focal_loss,
+            inputs=strategies_classification.focal_inputs(),
+            kwargs_for=strategies_classification.focal_kwargs,
+            mean_denominator=strategies_classification.focal_mean_denominator,
+        ),
+        LossInfo(
+            name="hinge",
+            torch_fn=lossopt.functional.hinge_loss,
+            inputs=strategies_classification.hinge_inputs(),
+            kwargs=strategies_classification.hinge_kwargs(),
+        ),
     ]
 }
 

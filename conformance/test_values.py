@@ -40,9 +40,11 @@ def test_value_matches_spec(info, reduction, dtype, device, data):
 def test_module_matches_functional(info, device, data):
     inputs, kwargs = draw_case(info, data)
     tensors = torch_inputs(info, inputs, "float64", device)
-    module = info.module(**kwargs, reduction="sum")
+    # the batched inputs go to forward, the others (class weights) to the constructor
+    configured = {k: v for k, v in tensors.items() if k not in info.batched}
+    module = info.module(**kwargs, **configured, reduction="sum")
     assert_matches_spec(
-        module(**tensors),
+        module(**{k: v for k, v in tensors.items() if k in info.batched}),
         info.torch_fn(**tensors, **kwargs, reduction="sum").detach().cpu().numpy(),
         entry=info.name,
         check="module value",

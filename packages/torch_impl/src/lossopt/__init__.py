@@ -7,7 +7,17 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 
 from lossopt import functional
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
-from lossopt.nn import HuberLoss, LogCoshLoss, MAELoss, MSELoss, QuantileLoss, SigmoidFocalLoss
+from lossopt.nn import (
+    CrossEntropyLoss,
+    FocalLoss,
+    HingeLoss,
+    HuberLoss,
+    LogCoshLoss,
+    MAELoss,
+    MSELoss,
+    QuantileLoss,
+    SigmoidFocalLoss,
+)
 from lossopt.optim import SGD
 
 __version__ = "0.1.0"
@@ -16,6 +26,9 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "CrossEntropyLoss",
+    "FocalLoss",
+    "HingeLoss",
     "HuberLoss",
     "LogCoshLoss",
     "MAELoss",

@@ -15,7 +15,17 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from lossopt.nn import HuberLoss, LogCoshLoss, MAELoss, MSELoss, QuantileLoss, SigmoidFocalLoss
+from lossopt.nn import (
+    CrossEntropyLoss,
+    FocalLoss,
+    HingeLoss,
+    HuberLoss,
+    LogCoshLoss,
+    MAELoss,
+    MSELoss,
+    QuantileLoss,
+    SigmoidFocalLoss,
+)
 from lossopt.optim import SGD
 
 LOSSES: dict[str, type[nn.Module]] = {
@@ -25,6 +35,9 @@ LOSSES: dict[str, type[nn.Module]] = {
     "huber": HuberLoss,
     "log_cosh": LogCoshLoss,
     "quantile": QuantileLoss,
+    "cross_entropy": CrossEntropyLoss,
+    "focal": FocalLoss,
+    "hinge": HingeLoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
