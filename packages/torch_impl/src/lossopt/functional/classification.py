@@ -276,30 +276,45 @@ def _focal_alpha(alpha: float | torch.Tensor, classes: int, like: torch.Tensor) 
     return value
 
 
-class _FocalTerm(torch.autograd.Function):
-    """:math:`-q^{\\gamma} l` of :math:`l = \\log p_t`, with the finite derivative (6') of the spec."""
+class _SoftmaxFocal(torch.autograd.Function):
+    r"""Elementwise softmax focal loss (5)-(6) with the finite gradient (6') of the spec.
+
+    Saves only :math:`\log p` (as ``log_softmax`` does for cross-entropy); the backward writes
+    :math:`\partial\ell/\partial l\, (e_t - \mathrm{softmax}(x))` into one logits-sized buffer.
+    """
 
     @staticmethod
-    def forward(logp_t: torch.Tensor, gamma: float) -> torch.Tensor:
+    def forward(
+        x: torch.Tensor, safe: torch.Tensor, valid: torch.Tensor, alpha_t: float | torch.Tensor, gamma: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        logp = torch.log_softmax(x, dim=1)  # (1) log p = log_softmax(x)
+        logp_t = logp.gather(1, safe.unsqueeze(1)).squeeze(1)  # (5) l = log p_t
         q = torch.expm1(logp_t).neg_()  # (5) q = 1 - p_t
-        return q.pow_(gamma).mul_(logp_t).neg_()  # (6) -q^gamma l (alpha_t applied outside)
+        elementwise = q.pow_(gamma).mul_(logp_t).mul_(-alpha_t)  # (6) l = -alpha_t q^gamma log p_t
+        return elementwise.masked_fill_(~valid, 0.0), logp
 
     @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        logp_t, gamma = inputs
-        ctx.save_for_backward(logp_t)
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[torch.Tensor, torch.Tensor]) -> None:
+        _, safe, valid, alpha_t, gamma = inputs
+        ctx.save_for_backward(output[1], safe, valid, *([alpha_t] if isinstance(alpha_t, torch.Tensor) else []))
+        ctx.alpha = alpha_t if not isinstance(alpha_t, torch.Tensor) else None
         ctx.gamma = gamma
+        ctx.mark_non_differentiable(output[1])
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (logp_t,) = ctx.saved_tensors
+    def backward(ctx: Any, grad_output: torch.Tensor, _: torch.Tensor) -> tuple[torch.Tensor, None, None, None, None]:
+        logp, safe, valid, *rest = ctx.saved_tensors
+        alpha_t = ctx.alpha if ctx.alpha is not None else rest[0]
         gamma = ctx.gamma
+        logp_t = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
         q = torch.expm1(logp_t).neg_()  # (5)
         p = torch.exp(logp_t)
         rho = torch.where(q > 0, logp_t / q, -1.0)  # (6') rho = l / q
-        dl = q.pow(gamma) * (gamma * p * rho - 1.0)  # (6') dloss/dl (alpha_t applied outside)
-        return grad_output * dl, None
+        dl = q.pow(gamma).mul_(gamma * p * rho - 1.0).mul_(alpha_t)  # (6') dloss/dl
+        dl = dl.mul_(grad_output).masked_fill_(~valid, 0.0).unsqueeze(1)  # ignored elements: exactly 0
+        grad = torch.exp(logp).mul_(dl.neg())  # (6') -dl softmax(x), the one logits-sized buffer
+        return grad.scatter_add_(1, safe.unsqueeze(1), dl), None, None, None, None  # (6') + dl e_t
 
 
 def focal_loss(
@@ -320,7 +335,8 @@ def focal_loss(
     per element (0 where the target is ``ignore_index``); ``"mean"`` divides by the number of
     targets not ignored (NaN when none is, with a zero gradient, as cross-entropy). With
     ``gamma=0`` and ``alpha=1`` it equals :func:`cross_entropy_loss`. The gradient is finite for
-    every gamma >= 0 (a custom backward for :math:`-(1 - p_t)^{\\gamma} \\log p_t`, equation (6')).
+    every gamma >= 0 (a custom backward, equation (6'), which also needs one logits-sized buffer
+    where ``log_softmax`` + ``nll_loss`` need two).
 
     Alpha conventions: ``alpha`` is a per-class weight (a number applies to every class, a
     ``(C,)`` tensor one per class); :func:`sigmoid_focal_loss` takes torchvision's alpha, the
@@ -357,16 +373,11 @@ def focal_loss(
     t = _index_targets(x, targets, ignore_index)
     if x.ndim == 1:
         x, t = x.unsqueeze(0), t.unsqueeze(0)
-    logp = functional.log_softmax(x, dim=1)  # (1) log p = log_softmax(x)
     valid = t != ignore_index
     safe = t.masked_fill(~valid, 0)
-    logp_t = logp.gather(1, safe.unsqueeze(1)).squeeze(1)  # (5) l = log p_t
-    elementwise: torch.Tensor = _FocalTerm.apply(logp_t, float(gamma))  # type: ignore[no-untyped-call]  # (6)
-    if isinstance(alphas, torch.Tensor):
-        elementwise = elementwise * alphas[safe]  # (6) alpha_t
-    elif alphas != 1.0:
-        elementwise = elementwise * alphas
-    elementwise = elementwise.masked_fill(~valid, 0.0)  # ignored: 0, and a zero gradient
+    alpha_t = alphas[safe] if isinstance(alphas, torch.Tensor) else alphas  # (6) alpha_t
+    elementwise: torch.Tensor
+    elementwise, _ = _SoftmaxFocal.apply(x, safe, valid, alpha_t, float(gamma))  # type: ignore[no-untyped-call]
     if reduction == "none":
         value = elementwise.squeeze(0) if predictions.ndim == 1 else elementwise
     elif reduction == "sum":
