@@ -367,7 +367,8 @@ def focal_loss(
     x = _logits(predictions)
     _check_targets_tensor(targets)
     if not _is_index(targets):
-        raise ValueError(f"focal_loss takes class-index targets (an integer array); got dtype {targets.dtype}")
+        dtype = str(targets.dtype).removeprefix("torch.")
+        raise ValueError(f"focal_loss takes class-index targets (an integer array); got dtype {dtype}")
     classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     alphas = _focal_alpha(alpha, classes, x)
     t = _index_targets(x, targets, ignore_index)
