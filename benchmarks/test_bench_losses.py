@@ -1,11 +1,15 @@
-"""Forward and backward of each loss, lossopt vs torch's own function, on 1M float32 elements."""
+"""Forward and backward of each loss, lossopt vs torch's own function (or the baseline the issue names).
+
+Default inputs: 1M float32 elements; ``LOSS_INPUTS`` gives others (10M-element regression, (16384, 1000)
+logits), timed with fewer rounds.
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from benchmarks.baselines import LOSS_BASELINES
+from benchmarks.baselines import LOSS_BASELINES, LOSS_INPUTS, randn_pair
 from conformance.registry import LOSS_INFOS
 
 
@@ -13,9 +17,7 @@ from conformance.registry import LOSS_INFOS
 @pytest.mark.parametrize("name", sorted(LOSS_BASELINES))
 def test_loss_forward_backward(benchmark, name, side, device):
     fn = LOSS_INFOS[name].torch_fn if side == "lossopt" else LOSS_BASELINES[name][0]
-    generator = torch.Generator().manual_seed(0)
-    predictions = torch.randn(1024, 1024, generator=generator).to(device).requires_grad_()
-    targets = torch.randn(1024, 1024, generator=generator).to(device)
+    predictions, targets = LOSS_INPUTS.get(name, randn_pair)(device)
 
     def run() -> None:
         fn(predictions, targets, **LOSS_BASELINES[name][1]).backward()
@@ -24,4 +26,5 @@ def test_loss_forward_backward(benchmark, name, side, device):
 
     benchmark.group = f"loss-{name}"
     benchmark.extra_info.update({"name": name, "side": side})
-    benchmark.pedantic(run, rounds=50, warmup_rounds=10)
+    large = name in LOSS_INPUTS and predictions.numel() > 2**21
+    benchmark.pedantic(run, rounds=15 if large else 50, warmup_rounds=3 if large else 10)

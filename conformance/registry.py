@@ -19,7 +19,7 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import strategies
+from conformance import strategies, strategies_classification, strategies_regression
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -38,6 +38,11 @@ class LossInfo:
         reductions: the reductions the loss takes.
         dtypes: the dtypes its values and gradients are checked at.
         tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
+        kwargs_for: when set, ``kwargs_for(inputs)`` replaces ``kwargs``: keyword arguments that depend
+            on the drawn inputs (quantile levels, one per last-axis prediction).
+        mean_denominator: ``mean_denominator(inputs, kwargs)``, the documented divisor of ``"mean"``
+            (a weighted count); ``None``: the number of elements of ``"none"``.
+        batched: the inputs whose first axis is the batch (a batch split cuts these).
     """
 
     name: str
@@ -48,6 +53,9 @@ class LossInfo:
     reductions: tuple[str, ...] = ("none", "mean", "sum")
     dtypes: tuple[str, ...] = ("float64", "float32", "bfloat16")
     tolerance_overrides: Overrides = field(default_factory=dict)
+    kwargs_for: Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]] | None = None
+    mean_denominator: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
+    batched: tuple[str, ...] = ("predictions", "targets")
 
     @property
     def spec(self) -> LossSpec:
@@ -108,6 +116,46 @@ LOSS_INFOS: dict[str, LossInfo] = {
             name="mse",
             torch_fn=lossopt.functional.mse_loss,
             inputs=strategies.same_shape_pair(),
+        ),
+        LossInfo(
+            name="sigmoid_focal",
+            torch_fn=lossopt.functional.sigmoid_focal_loss,
+            inputs=strategies_classification.sigmoid_focal_inputs(),
+            kwargs=strategies_classification.sigmoid_focal_kwargs(),
+        ),
+        LossInfo(name="mae", torch_fn=lossopt.functional.mae_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(
+            name="huber",
+            torch_fn=lossopt.functional.huber_loss,
+            inputs=strategies.same_shape_pair(),
+            kwargs=strategies_regression.huber_kwargs(),
+        ),
+        LossInfo(name="log_cosh", torch_fn=lossopt.functional.log_cosh_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(
+            name="quantile",
+            torch_fn=lossopt.functional.quantile_loss,
+            inputs=strategies_regression.quantile_inputs(),
+            kwargs_for=strategies_regression.quantile_kwargs,
+        ),
+        LossInfo(
+            name="cross_entropy",
+            torch_fn=lossopt.functional.cross_entropy_loss,
+            inputs=strategies_classification.cross_entropy_inputs(),
+            kwargs=strategies_classification.cross_entropy_kwargs(),
+            mean_denominator=strategies_classification.cross_entropy_mean_denominator,
+        ),
+        LossInfo(
+            name="focal",
+            torch_fn=lossopt.functional.focal_loss,
+            inputs=strategies_classification.focal_inputs(),
+            kwargs_for=strategies_classification.focal_kwargs,
+            mean_denominator=strategies_classification.focal_mean_denominator,
+        ),
+        LossInfo(
+            name="hinge",
+            torch_fn=lossopt.functional.hinge_loss,
+            inputs=strategies_classification.hinge_inputs(),
+            kwargs=strategies_classification.hinge_kwargs(),
         ),
     ]
 }

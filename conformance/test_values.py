@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec, format_context
-from conformance.loss_harness import call_text, spec_inputs, torch_inputs
+from conformance.loss_harness import call_text, draw_case, spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.tolerances import tolerance_for
 
@@ -17,8 +17,7 @@ CASES = [
 @pytest.mark.parametrize(("info", "reduction", "dtype"), CASES, ids=[f"{i.name}-{r}-{d}" for i, r, d in CASES])
 @given(data=st.data())
 def test_value_matches_spec(info, reduction, dtype, device, data):
-    inputs = data.draw(info.inputs, label="inputs")
-    kwargs = data.draw(info.kwargs, label="kwargs")
+    inputs, kwargs = draw_case(info, data)
     tensors = torch_inputs(info, inputs, dtype, device)
     actual = info.torch_fn(**tensors, **kwargs, reduction=reduction)
     assert actual.dtype == tensors[info.differentiable[0]].dtype, (
@@ -39,12 +38,13 @@ def test_value_matches_spec(info, reduction, dtype, device, data):
 @pytest.mark.parametrize("info", LOSS_INFOS.values(), ids=list(LOSS_INFOS))
 @given(data=st.data())
 def test_module_matches_functional(info, device, data):
-    inputs = data.draw(info.inputs, label="inputs")
-    kwargs = data.draw(info.kwargs, label="kwargs")
+    inputs, kwargs = draw_case(info, data)
     tensors = torch_inputs(info, inputs, "float64", device)
-    module = info.module(**kwargs, reduction="sum")
+    # the batched inputs go to forward, the others (class weights) to the constructor
+    configured = {k: v for k, v in tensors.items() if k not in info.batched}
+    module = info.module(**kwargs, **configured, reduction="sum")
     assert_matches_spec(
-        module(**tensors),
+        module(**{k: v for k, v in tensors.items() if k in info.batched}),
         info.torch_fn(**tensors, **kwargs, reduction="sum").detach().cpu().numpy(),
         entry=info.name,
         check="module value",

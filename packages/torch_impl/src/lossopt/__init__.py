@@ -10,7 +10,17 @@ from typing import Any
 from lossopt import functional
 from lossopt.compat import ClassificationLosses, CustomLosses, RegressionLosses, SegmentationLosses
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
-from lossopt.nn import MSELoss
+from lossopt.nn import (
+    CrossEntropyLoss,
+    FocalLoss,
+    HingeLoss,
+    HuberLoss,
+    LogCoshLoss,
+    MAELoss,
+    MSELoss,
+    QuantileLoss,
+    SigmoidFocalLoss,
+)
 from lossopt.optim import SGD
 
 __version__ = "0.1.0"
@@ -20,10 +30,18 @@ __all__ = [
     "OPTIMIZERS",
     "SGD",
     "ClassificationLosses",
+    "CrossEntropyLoss",
     "CustomLosses",
+    "FocalLoss",
+    "HingeLoss",
+    "HuberLoss",
+    "LogCoshLoss",
+    "MAELoss",
     "MSELoss",
+    "QuantileLoss",
     "RegressionLosses",
     "SegmentationLosses",
+    "SigmoidFocalLoss",
     "__version__",
     "create_loss_function",
     "create_optimizer",

@@ -16,11 +16,29 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from lossopt.nn import MSELoss
+from lossopt.nn import (
+    CrossEntropyLoss,
+    FocalLoss,
+    HingeLoss,
+    HuberLoss,
+    LogCoshLoss,
+    MAELoss,
+    MSELoss,
+    QuantileLoss,
+    SigmoidFocalLoss,
+)
 from lossopt.optim import SGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
+    "sigmoid_focal": SigmoidFocalLoss,
+    "mae": MAELoss,
+    "huber": HuberLoss,
+    "log_cosh": LogCoshLoss,
+    "quantile": QuantileLoss,
+    "cross_entropy": CrossEntropyLoss,
+    "focal": FocalLoss,
+    "hinge": HingeLoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -31,6 +31,8 @@ def reduce(elementwise: np.ndarray, reduction: str) -> np.ndarray:
     total = np.sum(elementwise)
     if reduction == "sum":
         return np.asarray(total)
+    if elementwise.size == 0:  # the mean of nothing: NaN, as torch
+        return np.asarray(np.nan)
     return np.asarray(total / elementwise.size)
 
 
@@ -42,5 +44,6 @@ def reduce_grad(shape: tuple[int, ...], reduction: str, grad_output: np.ndarray 
     grad_output = np.asarray(grad_output, dtype=np.float64)
     if reduction == "none":
         return np.broadcast_to(grad_output, shape)
-    scale = 1.0 if reduction == "sum" else 1.0 / float(np.prod(shape, dtype=np.int64))
+    count = float(np.prod(shape, dtype=np.int64))
+    scale = 1.0 if reduction == "sum" else (1.0 / count if count else np.nan)  # no element: nothing to scale
     return np.broadcast_to(grad_output * scale, shape)
