@@ -39,7 +39,7 @@ def install_project(session: nox.Session, torch_version: str = DEFAULT_TORCH, *e
 def tests(session: nox.Session) -> None:
     """Unit tests of lossopt_spec and lossopt, and the conformance suite, on the default torch."""
     install_project(session)
-    session.run("pytest", "spec/tests", "packages/torch_impl/tests", "conformance", *session.posargs)
+    session.run("pytest", "spec/tests", "packages/torch_impl/tests", "conformance", "docs/tests", *session.posargs)
 
 
 def _gpu_present() -> bool:
@@ -94,3 +94,18 @@ def demo(session: nox.Session) -> None:
     session.install(f"torch=={DEFAULT_TORCH}")
     session.install("./packages/torch_impl")
     session.run("python", "-m", "lossopt", "demo", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation into docs/_build/html: Sphinx, warnings as errors, equations by a local MathJax.
+
+    API pages and "differences" tables are generated from the registries at build time; the pages
+    load nothing from the network. ``nox -s docs -- -b linkcheck`` etc. pass options to sphinx-build.
+    """
+    session.install(f"torch=={DEFAULT_TORCH}")
+    session.install("./spec", "./packages/torch_impl", "-r", "docs/requirements.txt")
+    out = ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-W", "--keep-going", "-E", "-b", "html", "docs", str(out), *session.posargs)
+    session.run("python", "-m", "docs.check_build", str(out))
+    session.log(f"documentation: {out / 'index.html'}")
