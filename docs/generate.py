@@ -287,20 +287,22 @@ def differences_rst(names: Mapping[str, Iterable[str]], differences: Mapping[str
             lines = [
                 ".. list-table::",
                 "   :header-rows: 1",
-                "   :widths: 14 34 34 18",
+                "   :widths: 14 43 43",
                 "   :class: differences",
                 "",
                 "   * - against",
-                "     - lossopt",
+                "     - lossopt (and the test that shows it)",
                 "     - the other",
-                "     - shown by",
             ]
             for row in table.rows:
                 lines += [
                     f"   * - {AGAINST.get(row.against, row.against)}",
                     f"     - {_rst_cell(row.lossopt)}",
+                    "",
+                    "       .. container:: test-pointer",
+                    "",
+                    f"          ``{row.test}``",
                     f"     - {_rst_cell(row.other)}",
-                    f"     - ``{row.test}``",
                 ]
             parts.append("\n".join(lines) + "\n\n")
     return "".join(parts)

@@ -117,7 +117,8 @@ def test_differences_render_one_labelled_table_per_entry_and_a_note_for_a_missin
     differences = {"mse": EntryDifferences("mse", "Summary.", (_row(lossopt="``strict``"),))}
     text = generate.differences_rst({"losses": ["mse", "tversky"]}, differences)
     assert ".. _differences-mse:" in text and ".. _differences-tversky:" in text
-    assert "   * - PyTorch\n     - ``strict``\n     - b\n     - ``docs/tests/test_registry_docs.py::test_a_page_that_documents_nothing_is_a_problem``" in text
+    assert "   * - PyTorch\n     - ``strict``\n\n       .. container:: test-pointer\n\n" in text
+    assert "          ``docs/tests/test_registry_docs.py::test_a_page_that_documents_nothing_is_a_problem``\n     - b" in text
     assert "No table yet for ``tversky``" in text
 
 
