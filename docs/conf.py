@@ -14,13 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for ``docs.generate``; lossopt and lossopt_spec come installed
 
-from docs.generate import generate  # noqa: E402
-
 import lossopt  # noqa: E402
+from docs.generate import generate  # noqa: E402
 
 project = "lossopt"
 author = "the lossopt authors"
-copyright = "the lossopt authors"  # noqa: A001
+copyright = "the lossopt authors"
 release = version = lossopt.__version__
 
 extensions = [

@@ -135,15 +135,21 @@ def loss_page(name: str, directives: _Directives | None = None) -> str:
 def _defaults_table(defaults: Mapping[str, Any]) -> str:
     if not defaults:
         return ""
-    lines = [".. list-table:: Hyperparameters and defaults (the spec rule's, equal to the constructor's)",
-             "   :header-rows: 1", "   :widths: 40 60", "", "   * - argument", "     - default"]
+    lines = [
+        ".. list-table:: Hyperparameters and defaults (the spec rule's, equal to the constructor's)",
+        "   :header-rows: 1",
+        "   :widths: 40 60",
+        "",
+        "   * - argument",
+        "     - default",
+    ]
     for key, value in defaults.items():
         lines += [f"   * - ``{key}``", f"     - ``{value!r}``"]
     return "\n".join(lines) + "\n\n"
 
 
 def optimizer_page(name: str, directives: _Directives | None = None) -> str:
-    """The API page of the optimizer ``name``: the spec rule (its module's equations, init, update) and lossopt's class."""
+    """The API page of the optimizer ``name``: the spec rule (module equations, init, update), lossopt's class."""
     import lossopt
     import lossopt_spec
 
@@ -218,7 +224,7 @@ def load_differences(path: Path = DIFFERENCES_FILE) -> dict[str, EntryDifference
     return entries
 
 
-def test_pointer_problem(pointer: str, root: Path = ROOT) -> str | None:
+def pointer_problem(pointer: str, root: Path = ROOT) -> str | None:
     """Why ``pointer`` (``path/to/test_x.py::test_name``) names no test in the repository, or None when it does."""
     path, sep, test = pointer.partition("::")
     if not sep or not test:
@@ -247,10 +253,14 @@ def documentation_problems(
             if page not in pages:
                 problems.append(f"{SINGULAR[kind]} {name!r} has no API page ({page})")
             elif "\n.. auto" not in pages[page]:
-                problems.append(f"{SINGULAR[kind]} {name!r}: its API page documents no object from lossopt or lossopt_spec")
+                problems.append(
+                    f"{SINGULAR[kind]} {name!r}: its API page documents no object from lossopt or lossopt_spec"
+                )
             table = differences.get(name)
             if table is None or not table.rows:
-                problems.append(f"{SINGULAR[kind]} {name!r} has no table in docs/differences.toml (add [{name}] with rows)")
+                problems.append(
+                    f"{SINGULAR[kind]} {name!r} has no table in docs/differences.toml (add [{name}] with rows)"
+                )
                 continue
             for index, row in enumerate(table.rows):
                 where = f"{SINGULAR[kind]} {name!r}, differences row {index} ({row.against})"
@@ -260,7 +270,7 @@ def documentation_problems(
                 if row.against not in AGAINST:
                     problems.append(f"{where}: unknown 'against' {row.against!r}; one of {sorted(AGAINST)}")
                 if check_pointers and row.test:
-                    why = test_pointer_problem(row.test, root)
+                    why = pointer_problem(row.test, root)
                     if why:
                         problems.append(f"{where}: its test pointer names no test: {why}")
     return problems
@@ -312,7 +322,7 @@ def differences_rst(names: Mapping[str, Iterable[str]], differences: Mapping[str
 
 
 def latest_conformance_report(root: Path = ROOT) -> Path | None:
-    """``$LOSSOPT_CONFORMANCE_REPORT``, else the newest ``report.md`` (or run ``*.md``) under ``reports/conformance/``."""
+    """``$LOSSOPT_CONFORMANCE_REPORT``, else the newest ``report.md`` (or ``*.md``) under ``reports/conformance/``."""
     chosen = os.environ.get("LOSSOPT_CONFORMANCE_REPORT")
     if chosen:
         return Path(chosen) if Path(chosen).is_file() else None
@@ -417,15 +427,18 @@ def conformance_report_rst(root: Path = ROOT) -> str:
 
 
 PLOT_SECTIONS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
-    ("regression", "Regression losses and their gradients against the residual",
-     lambda n: any(k in n for k in ("regress", "residual", "huber", "log_cosh", "quantile", "mae"))),
+    (
+        "regression",
+        "Regression losses and their gradients against the residual",
+        lambda n: any(k in n for k in ("regress", "residual", "huber", "log_cosh", "quantile", "mae")),
+    ),
     ("focal", "Focal loss against cross-entropy", lambda n: "focal" in n or "cross" in n or "p_t" in n),
     ("other", "Other plots of the demo", lambda n: True),
 )
 
 
 def demo_plot_dir(root: Path = ROOT) -> Path | None:
-    """``$LOSSOPT_DEMO_DIR``, else the newest folder under ``reports/`` that holds PNGs of ``python -m lossopt demo``."""
+    """``$LOSSOPT_DEMO_DIR``, else the newest folder under ``reports/`` holding PNGs (``python -m lossopt demo``)."""
     chosen = os.environ.get("LOSSOPT_DEMO_DIR")
     if chosen:
         return Path(chosen) if Path(chosen).is_dir() else None
@@ -498,7 +511,14 @@ def factory_signatures_rst() -> str:
     """Every registered name with the constructor signature its factory call accepts."""
     import lossopt
 
-    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 15 85", "", "   * - name", "     - keyword arguments"]
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 15 85",
+        "",
+        "   * - name",
+        "     - keyword arguments",
+    ]
     for registry in (lossopt.LOSSES, lossopt.OPTIMIZERS):
         for name, cls in sorted(registry.items()):
             params = list(inspect.signature(cls.__init__).parameters.values())[1:]
@@ -521,7 +541,10 @@ LOSS_GUIDE: dict[str, tuple[str, str]] = {
     "huber": ("regression", "Quadratic near zero, linear beyond ``delta``: MSE's smoothness with MAE's robustness."),
     "log_cosh": ("regression", "A smooth MAE: ~x²/2 near 0, ~|x| - log 2 far out; finite for every finite input."),
     "quantile": ("regression", "Predict a quantile (or several at once): prediction intervals, asymmetric costs."),
-    "cross_entropy": ("classification", "The default for C classes: weights, ignore_index, label smoothing, soft targets."),
+    "cross_entropy": (
+        "classification",
+        "The default for C classes: weights, ignore_index, label smoothing, soft targets.",
+    ),
     "focal": ("classification", "Many easy examples drowning a few hard ones (dense detection, imbalance)."),
     "sigmoid_focal": ("classification", "Binary / multi-label focal loss, torchvision's alpha convention."),
     "hinge": ("classification", "Margin classifiers (SVM-style), binary or multi-class."),
@@ -550,8 +573,15 @@ def loss_guide_rst() -> str:
     """The "which loss" table: every guide row and every registered loss, linked where registered."""
     registered = set(registered_names()["losses"])
     names = list(LOSS_GUIDE) + sorted(registered - set(LOSS_GUIDE))
-    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 18 16 66", "",
-             "   * - loss", "     - task", "     - choose it for"]
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 18 16 66",
+        "",
+        "   * - loss",
+        "     - task",
+        "     - choose it for",
+    ]
     for name in names:
         task, why = LOSS_GUIDE.get(name, ("", "See its page."))
         shown = f":ref:`{name} <api-loss-{name}>`" if name in registered else f"``{name}`` (not in this build)"

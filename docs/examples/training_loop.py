@@ -17,7 +17,7 @@ loss_fn = create_loss_function("mse")
 optimizer = create_optimizer("sgd", model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
 
 losses = []
-for epoch in range(20):
+for _epoch in range(20):
     for start in range(0, len(inputs), 32):
         batch_x, batch_y = inputs[start : start + 32], targets[start : start + 32]
         optimizer.zero_grad()

@@ -98,9 +98,7 @@ def test_page_examples_run(page):
 WAITING = _waiting()
 
 
-@pytest.mark.parametrize(
-    ("page", "segment", "count", "why"), WAITING, ids=[f"{w[0]}-{w[1]}" for w in WAITING] or None
-)
+@pytest.mark.parametrize(("page", "segment", "count", "why"), WAITING, ids=[f"{w[0]}-{w[1]}" for w in WAITING] or None)
 def test_page_examples_waiting_for_entries(page, segment, count, why):
     """Examples that need an entry this build lacks: visible as skips, run once the entry lands."""
     pytest.skip(f"docs/{page}: {count} example(s) of segment {segment} not run: {why}")

@@ -26,7 +26,12 @@ def test_registered_names_are_both_registries():
 
 
 def _row(**overrides: str) -> Difference:
-    fields = {"against": "torch", "lossopt": "a", "other": "b", "test": "docs/tests/test_registry_docs.py::test_a_page_that_documents_nothing_is_a_problem"}
+    fields = {
+        "against": "torch",
+        "lossopt": "a",
+        "other": "b",
+        "test": "docs/tests/test_registry_docs.py::test_a_page_that_documents_nothing_is_a_problem",
+    }
     return Difference(**{**fields, **overrides})
 
 
@@ -116,9 +121,13 @@ def test_an_object_documented_twice_is_indexed_once():
 def test_differences_render_one_labelled_table_per_entry_and_a_note_for_a_missing_one():
     differences = {"mse": EntryDifferences("mse", "Summary.", (_row(lossopt="``strict``"),))}
     text = generate.differences_rst({"losses": ["mse", "tversky"]}, differences)
-    assert ".. _differences-mse:" in text and ".. _differences-tversky:" in text
+    assert ".. _differences-mse:" in text
+    assert ".. _differences-tversky:" in text
     assert "   * - PyTorch\n     - ``strict``\n\n       .. container:: test-pointer\n\n" in text
-    assert "          ``docs/tests/test_registry_docs.py::test_a_page_that_documents_nothing_is_a_problem``\n     - b" in text
+    assert (
+        "          ``docs/tests/test_registry_docs.py::test_a_page_that_documents_nothing_is_a_problem``\n     - b"
+        in text
+    )
     assert "No table yet for ``tversky``" in text
 
 
@@ -140,7 +149,8 @@ def test_conformance_report_is_embedded_when_present_and_explained_when_not(tmp_
     (run / "report.md").write_text("| entry | verdict |\n|---|---|\n| mse | pass |\n", encoding="utf-8")
     text = generate.conformance_report_rst(tmp_path)
     assert "``reports/conformance/run-1/report.md``" in text
-    assert ".. raw:: html" in text and "<td>mse</td>" in text
+    assert ".. raw:: html" in text
+    assert "<td>mse</td>" in text
 
 
 def test_demo_plots_are_shown_when_present_and_explained_when_not(tmp_path, monkeypatch):
@@ -153,10 +163,12 @@ def test_demo_plots_are_shown_when_present_and_explained_when_not(tmp_path, monk
         (demo / name).write_bytes(b"\x89PNG\r\n")
     text = generate.loss_plots_rst(target, tmp_path)
     assert sorted(p.name for p in target.iterdir()) == [
-        "focal_vs_cross_entropy.png", "loss_curves.png", "regression_losses.png"
+        "focal_vs_cross_entropy.png",
+        "loss_curves.png",
+        "regression_losses.png",
     ]
-    assert text.index("regression_losses.png") < text.index("focal_vs_cross_entropy.png") < text.index(
-        "loss_curves.png"
+    assert (
+        text.index("regression_losses.png") < text.index("focal_vs_cross_entropy.png") < text.index("loss_curves.png")
     )
 
 
