@@ -2,13 +2,19 @@
 
 - every registered loss and optimizer has its page, and the differences page has its table;
 - no page loads a script, style sheet or font from the network (the math renderer is local);
-- pages with equations load the local MathJax, and its files are in the tree.
+- pages with equations load the local MathJax, and its files are in the tree;
+- with ``--render`` (needs Debian's ``chromium``): every page is opened in headless Chromium, its
+  MathJax runs, and any equation MathJax refuses (``<mjx-merror>``) is reported with its message.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from docs.generate import SINGULAR, registered_names
@@ -23,7 +29,8 @@ def problems(html_dir: Path) -> list[str]:
         for name in names:
             if not (html_dir / "reference" / kind / f"{name}.html").is_file():
                 found.append(f"{SINGULAR[kind]} {name!r}: no page reference/{kind}/{name}.html")
-            if f'id="differences-{name}"' not in differences:
+            anchor = re.sub(r"[^a-z0-9]+", "-", f"differences-{name}".lower())  # docutils' ids: _ -> -
+            if f'id="{anchor}"' not in differences:
                 found.append(f"{SINGULAR[kind]} {name!r}: no table on differences.html")
     mathjax = html_dir / "_static" / "mathjax" / "tex-chtml.js"
     if not mathjax.is_file():
@@ -43,9 +50,52 @@ def problems(html_dir: Path) -> list[str]:
     return found
 
 
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--virtual-time-budget=8000",
+    "--dump-dom",
+]
+MERROR = re.compile(r'<mjx-merror[^>]*data-mjx-error="([^"]*)"')
+
+
+def render_problems(html_dir: Path, chromium: str) -> list[str]:
+    """Equations MathJax refuses, per page, after Chromium has run each page's scripts."""
+    found = []
+    for page in sorted(html_dir.rglob("*.html")):
+        if 'class="math' not in page.read_text(encoding="utf-8"):
+            continue
+        with tempfile.TemporaryDirectory() as profile:
+            dom = subprocess.run(
+                [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", page.resolve().as_uri()],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            ).stdout
+        if "<mjx-container" not in dom:
+            found.append(f"{page.relative_to(html_dir)}: MathJax rendered nothing")
+        for message in MERROR.findall(dom):
+            found.append(f"{page.relative_to(html_dir)}: MathJax error: {html.unescape(message)}")
+    return found
+
+
 def main(argv: list[str]) -> int:
+    render = "--render" in argv
+    argv = [a for a in argv if a != "--render"]
     html_dir = Path(argv[0]) if argv else Path("docs/_build/html")
     found = problems(html_dir)
+    if render:
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if chromium is None:
+            found.append("--render needs chromium (Debian: apt-get install chromium)")
+        else:
+            found += render_problems(html_dir, chromium)
     for line in found:
         print(f"docs check: {line}")
     print(f"docs check: {html_dir}: " + ("OK" if not found else f"{len(found)} problem(s)"))

@@ -11,11 +11,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from docutils import nodes
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for ``docs.generate``; lossopt and lossopt_spec come installed
 
 import lossopt  # noqa: E402
-from docs.generate import generate  # noqa: E402
+from docs.generate import display_math_tex, generate  # noqa: E402
 
 project = "lossopt"
 author = "the lossopt authors"
@@ -59,5 +61,16 @@ def _generate(app: object) -> None:
     generate()
 
 
+def _tagged_math(app: object, doctree: nodes.document) -> None:
+    for node in doctree.findall(nodes.math_block):
+        if node.get("nowrap"):
+            continue
+        tex = display_math_tex(node.astext())
+        if tex is not None:
+            node.children = [nodes.Text(tex)]
+            node["nowrap"] = True
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("builder-inited", _generate)
+    app.connect("doctree-read", _tagged_math)

@@ -184,3 +184,12 @@ def test_generate_writes_pages_and_removes_those_of_unregistered_entries(tmp_pat
     for inc in ("differences", "conformance_report", "loss_plots", "signatures", "loss_guide", "optimizer_guide"):
         assert (tmp_path / "_generated" / f"{inc}.inc").is_file()
     assert Path(tmp_path / "reference" / "optimizers" / "sgd.rst").is_file()
+
+
+def test_tagged_multiline_math_goes_into_align_and_the_rest_keeps_sphinx_wrapping():
+    tagged = "a &= b \\tag{1} \\\\\n c &= d \\tag{2}"
+    assert generate.display_math_tex(tagged) == "\\begin{align*}" + tagged + "\\end{align*}"
+    assert generate.display_math_tex("x = y \\tag{3}") is None  # one line: \[ ... \tag{3} \] is fine
+    assert generate.display_math_tex("a \\\\ b") is None  # no tag: Sphinx's split is fine
+    mixed = generate.display_math_tex("u = v\n\n" + tagged + "\n\na \\\\ b")
+    assert mixed == "\\[u = v\\]\n\\begin{align*}" + tagged + "\\end{align*}\n\\[\\begin{split}a \\\\ b\\end{split}\\]"
