@@ -5,6 +5,7 @@
     nox -s "conformance(torch='2.13.0', device='cpu')"  one cell of it
     nox -s golden                                     regenerate the golden trajectories from the spec
     nox -s bench                                      benchmarks against torch, reported as ratios
+    nox -s docs                                       the documentation (Sphinx, offline MathJax) into docs/_build/html
     nox -s lint                                       ruff + mypy
     nox -s demo                                       the main job: train with lossopt, print the result
 
@@ -80,23 +81,6 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
-def lint(session: nox.Session) -> None:
-    """ruff (lint and format) and mypy over both packages, the conformance suite and the benchmarks."""
-    install_project(session, DEFAULT_TORCH, "ruff>=0.6", "mypy>=1.10", "pytest-benchmark>=4")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "spec/src", "packages/torch_impl/src")
-
-
-@nox.session
-def demo(session: nox.Session) -> None:
-    """The main job: train a model with lossopt's losses and optimizers (``python -m lossopt demo``)."""
-    session.install(f"torch=={DEFAULT_TORCH}")
-    session.install("./packages/torch_impl")
-    session.run("python", "-m", "lossopt", "demo", *session.posargs)
-
-
-@nox.session
 def docs(session: nox.Session) -> None:
     """The documentation into docs/_build/html: Sphinx, warnings as errors, equations by a local MathJax.
 
@@ -113,3 +97,20 @@ def docs(session: nox.Session) -> None:
         session.run("python", "-m", "docs.check_build", str(out))
         session.log("no chromium here: equations were not rendered to check them (apt-get install chromium)")
     session.log(f"documentation: {out / 'index.html'}")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) and mypy over both packages, the conformance suite and the benchmarks."""
+    install_project(session, DEFAULT_TORCH, "ruff>=0.6", "mypy>=1.10", "pytest-benchmark>=4")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "spec/src", "packages/torch_impl/src")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: train a model with lossopt's losses and optimizers (``python -m lossopt demo``)."""
+    session.install(f"torch=={DEFAULT_TORCH}")
+    session.install("./packages/torch_impl")
+    session.run("python", "-m", "lossopt", "demo", *session.posargs)

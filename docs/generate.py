@@ -13,7 +13,8 @@ Generated files (all ignored by git):
 - ``_generated/differences.inc``: one table per registered entry, from ``differences.toml``;
 - ``_generated/conformance_report.inc``: the newest conformance report under ``reports/``, or a
   note saying how to make one;
-- ``_generated/loss_plots.inc``: the plots ``python -m lossopt demo`` wrote, or a note.
+- ``_generated/loss_plots.inc``, ``optimizer_plots.inc``: the plots ``python -m lossopt demo`` wrote
+  (``reports/demo/``), or a note.
 """
 
 from __future__ import annotations
@@ -428,55 +429,57 @@ def conformance_report_rst(root: Path = ROOT) -> str:
 
 PLOT_SECTIONS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
     (
-        "regression",
+        "loss",
         "Regression losses and their gradients against the residual",
         lambda n: any(k in n for k in ("regress", "residual", "huber", "log_cosh", "quantile", "mae")),
     ),
-    ("focal", "Focal loss against cross-entropy", lambda n: "focal" in n or "cross" in n or "p_t" in n),
-    ("other", "Other plots of the demo", lambda n: True),
+    ("loss", "Focal loss against cross-entropy", lambda n: "focal" in n or "cross" in n or "p_t" in n),
+    ("optimizer", "Optimizers compared on the demo's problems", lambda n: n.startswith("optimizer")),
+    ("optimizer", "Training examples", lambda n: True),
 )
 
 
 def demo_plot_dir(root: Path = ROOT) -> Path | None:
-    """``$LOSSOPT_DEMO_DIR``, else the newest folder under ``reports/`` holding PNGs (``python -m lossopt demo``)."""
+    """``$LOSSOPT_DEMO_DIR``, else ``reports/demo`` (``nox -s demo``), else the newest PNG folder in reports/."""
     chosen = os.environ.get("LOSSOPT_DEMO_DIR")
     if chosen:
         return Path(chosen) if Path(chosen).is_dir() else None
     reports = root / "reports"
+    if any((reports / "demo").glob("*.png")):
+        return reports / "demo"
     if not reports.is_dir():
         return None
     folders = {png.parent for png in reports.rglob("*.png") if "conformance" not in png.parts}
     return max(folders, key=lambda f: f.stat().st_mtime) if folders else None
 
 
-def loss_plots_rst(target: Path, root: Path = ROOT) -> str:
-    """Copy the demo's PNGs into ``target`` (under ``docs/_generated``) and show them by section, or a note."""
+def demo_plots_rst(target: Path, root: Path = ROOT) -> dict[str, str]:
+    """Copy the demo's PNGs into ``target`` (under ``docs/_generated``); reST per page kind (loss, optimizer)."""
     import shutil
 
     folder = demo_plot_dir(root)
     pngs = sorted(folder.glob("*.png")) if folder else []
     if target.exists():
         shutil.rmtree(target)
-    if not pngs:
-        return (
-            ".. note::\n\n"
-            "   No plots from ``python -m lossopt demo`` were found when these pages were built (no PNG\n"
-            "   under ``reports/``, and ``LOSSOPT_DEMO_DIR`` not set). Run ``nox -s demo`` (it writes\n"
-            "   its report folder under ``reports/``), then rebuild with ``nox -s docs`` to see them here.\n\n"
-        )
-    target.mkdir(parents=True)
+    note = (
+        ".. note::\n\n"
+        "   No plots from ``python -m lossopt demo`` were found when these pages were built (no PNG\n"
+        "   in ``reports/demo/``, and ``LOSSOPT_DEMO_DIR`` not set). Run ``nox -s demo`` (it writes\n"
+        "   ``reports/demo/``), then rebuild with ``nox -s docs`` to see them here.\n\n"
+    )
+    out = {"loss": "", "optimizer": ""}
     placed: set[Path] = set()
-    parts = []
-    for _key, title, matches in PLOT_SECTIONS:
+    for kind, title, matches in PLOT_SECTIONS:
         chosen = [p for p in pngs if p not in placed and matches(p.stem.lower())]
         if not chosen:
             continue
-        parts.append(_heading(title, "~") + "\n")
+        target.mkdir(parents=True, exist_ok=True)
+        out[kind] += _heading(title, "~") + "\n"
         for png in chosen:
             placed.add(png)
             shutil.copy2(png, target / png.name)
-            parts.append(f".. figure:: /_generated/plots/{png.name}\n   :width: 90%\n\n   ``{png.name}``\n\n")
-    return "".join(parts)
+            out[kind] += f".. figure:: /_generated/plots/{png.name}\n   :width: 90%\n\n   ``{png.name}``\n\n"
+    return {kind: text or note for kind, text in out.items()}
 
 
 # --------------------------------------------------------------------------- equations
@@ -525,7 +528,9 @@ def generate(docs: Path = DOCS, root: Path = ROOT) -> dict[str, str]:
     generated = docs / "_generated"
     _write_if_changed(generated / "differences.inc", differences_rst(registered_names(), load_differences()))
     _write_if_changed(generated / "conformance_report.inc", conformance_report_rst(root))
-    _write_if_changed(generated / "loss_plots.inc", loss_plots_rst(generated / "plots", root))
+    plots = demo_plots_rst(generated / "plots", root)
+    _write_if_changed(generated / "loss_plots.inc", plots["loss"])
+    _write_if_changed(generated / "optimizer_plots.inc", plots["optimizer"])
     _write_if_changed(generated / "signatures.inc", factory_signatures_rst())
     _write_if_changed(generated / "loss_guide.inc", loss_guide_rst())
     _write_if_changed(generated / "optimizer_guide.inc", optimizer_guide_rst())

@@ -156,20 +156,19 @@ def test_conformance_report_is_embedded_when_present_and_explained_when_not(tmp_
 def test_demo_plots_are_shown_when_present_and_explained_when_not(tmp_path, monkeypatch):
     monkeypatch.delenv("LOSSOPT_DEMO_DIR", raising=False)
     target = tmp_path / "out"
-    assert "python -m lossopt demo" in generate.loss_plots_rst(target, tmp_path)
+    empty = generate.demo_plots_rst(target, tmp_path)
+    assert "python -m lossopt demo" in empty["loss"]
+    assert "python -m lossopt demo" in empty["optimizer"]
     demo = tmp_path / "reports" / "demo"
     demo.mkdir(parents=True)
-    for name in ("regression_losses.png", "focal_vs_cross_entropy.png", "loss_curves.png"):
+    names = ("regression_losses.png", "focal_vs_ce.png", "optimizers_quadratic.png", "training.png")
+    for name in names:
         (demo / name).write_bytes(b"\x89PNG\r\n")
-    text = generate.loss_plots_rst(target, tmp_path)
-    assert sorted(p.name for p in target.iterdir()) == [
-        "focal_vs_cross_entropy.png",
-        "loss_curves.png",
-        "regression_losses.png",
-    ]
-    assert (
-        text.index("regression_losses.png") < text.index("focal_vs_cross_entropy.png") < text.index("loss_curves.png")
-    )
+    text = generate.demo_plots_rst(target, tmp_path)
+    assert sorted(p.name for p in target.iterdir()) == sorted(names)
+    assert text["loss"].index("regression_losses.png") < text["loss"].index("focal_vs_ce.png")
+    assert "optimizers_quadratic.png" not in text["loss"]
+    assert text["optimizer"].index("optimizers_quadratic.png") < text["optimizer"].index("training.png")
 
 
 def test_generate_writes_pages_and_removes_those_of_unregistered_entries(tmp_path, monkeypatch):
@@ -181,7 +180,7 @@ def test_generate_writes_pages_and_removes_those_of_unregistered_entries(tmp_pat
     assert not stale.exists()
     for relative in pages:
         assert (tmp_path / relative).is_file()
-    for inc in ("differences", "conformance_report", "loss_plots", "signatures", "loss_guide", "optimizer_guide"):
+    for inc in ("differences", "conformance_report", "loss_plots", "optimizer_plots", "signatures", "loss_guide"):
         assert (tmp_path / "_generated" / f"{inc}.inc").is_file()
     assert Path(tmp_path / "reference" / "optimizers" / "sgd.rst").is_file()
 
