@@ -427,14 +427,16 @@ def conformance_report_rst(root: Path = ROOT) -> str:
 # --------------------------------------------------------------------------- demo plots
 
 
+# (page, section title, which PNG names), matched in this order: the optimizer plots first, so that
+# ``optimizers_regression.png`` is not taken for a regression-loss plot. Sections print in this order.
 PLOT_SECTIONS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
+    ("optimizer", "Optimizers compared on the demo's problems", lambda n: n.startswith("optimizer")),
     (
         "loss",
         "Regression losses and their gradients against the residual",
         lambda n: any(k in n for k in ("regress", "residual", "huber", "log_cosh", "quantile", "mae")),
     ),
     ("loss", "Focal loss against cross-entropy", lambda n: "focal" in n or "cross" in n or "p_t" in n),
-    ("optimizer", "Optimizers compared on the demo's problems", lambda n: n.startswith("optimizer")),
     ("optimizer", "Training examples", lambda n: True),
 )
 
@@ -606,7 +608,7 @@ def loss_guide_rst() -> str:
     lines = [
         ".. list-table::",
         "   :header-rows: 1",
-        "   :widths: 18 16 66",
+        "   :widths: 26 14 60",
         "",
         "   * - loss",
         "     - task",
