@@ -84,7 +84,7 @@ class _Directives:
 
     def __call__(self, kind: str, target: str, *options: str) -> str:
         opts = list(options)
-        if (kind, target) in self.seen:
+        if (kind, target) in self.seen and ":no-index:" not in opts:
             opts.append(":no-index:")
         self.seen.add((kind, target))
         body = "".join(f"   {opt}\n" for opt in opts)

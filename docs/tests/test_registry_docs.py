@@ -116,6 +116,8 @@ def test_an_object_documented_twice_is_indexed_once():
     second = directives("function", "pkg.f")
     assert ":no-index:" not in first
     assert ":no-index:" in second
+    module_twice = directives("module", "pkg", ":no-index:") + directives("module", "pkg", ":no-index:")
+    assert module_twice.count(":no-index:") == 2  # once per directive: a repeated option is a docutils error
 
 
 def test_differences_render_one_labelled_table_per_entry_and_a_note_for_a_missing_one():
