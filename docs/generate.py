@@ -340,7 +340,7 @@ _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 
 
 def _md_inline(text: str) -> str:
-    text = html.escape(text)
+    text = html.escape(text).replace("&lt;br&gt;", "<br>")  # line breaks in table headers, nothing else
     text = _INLINE_CODE.sub(r"<code>\1</code>", text)
     return _BOLD.sub(r"<strong>\1</strong>", text)
 

@@ -134,11 +134,11 @@ def test_differences_render_one_labelled_table_per_entry_and_a_note_for_a_missin
 
 
 def test_markdown_report_becomes_escaped_html_with_a_header_row():
-    markdown = "# Report\n\nverdict: **PASS** <ok>\n\n| entry | err |\n|---|---:|\n| `mse` | 1e-7 |\n"
+    markdown = "# Report\n\nverdict: **PASS** <ok>\n\n| entry | err<br>cpu |\n|---|---:|\n| `mse` | 1e-7 |\n"
     html = generate.markdown_to_html(markdown)
     assert "<h3>Report</h3>" in html
     assert "<strong>PASS</strong> &lt;ok&gt;" in html
-    assert "<tr><th>entry</th><th>err</th></tr>" in html
+    assert "<tr><th>entry</th><th>err<br>cpu</th></tr>" in html
     assert "<tr><td><code>mse</code></td><td>1e-7</td></tr>" in html
     assert "---" not in html
 
