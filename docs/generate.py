@@ -196,12 +196,35 @@ def api_pages() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Difference:
-    """One row: where lossopt differs from ``against``, and the test that shows it (``path::test_name``)."""
+    """One row: where lossopt differs from ``against``, and the test that shows it (``path::test_name``).
+
+    ``when`` (optional, ``"name:keyword"`` or ``"name"``): the row describes a feature that not every
+    build has; it is shown, and its test checked, only where :func:`unmet` finds nothing missing.
+    """
 
     against: str
     lossopt: str
     other: str
     test: str
+    when: str = ""
+
+
+def unmet(token: str) -> str | None:
+    """Why ``token`` (a registered ``name``, or ``name:keyword`` its class takes) is not in this build, or None."""
+    import lossopt
+
+    name, _, keyword = token.partition(":")
+    cls = lossopt.LOSSES.get(name) or lossopt.OPTIMIZERS.get(name)
+    if cls is None:
+        return f"{name!r} is not registered"
+    if keyword and keyword not in inspect.signature(cls.__init__).parameters:
+        return f"{cls.__name__} takes no {keyword!r}"
+    return None
+
+
+def shown(row: Difference) -> bool:
+    """Whether this build has what the row describes."""
+    return not row.when or unmet(row.when) is None
 
 
 @dataclass(frozen=True)
@@ -219,7 +242,8 @@ def load_differences(path: Path = DIFFERENCES_FILE) -> dict[str, EntryDifference
     entries = {}
     for name, table in data.items():
         rows = tuple(
-            Difference(**{key: str(row.get(key, "")).strip() for key in ROW_FIELDS}) for row in table.get("rows", [])
+            Difference(**{key: str(row.get(key, "")).strip() for key in (*ROW_FIELDS, "when")})
+            for row in table.get("rows", [])
         )
         entries[name] = EntryDifferences(name=name, summary=str(table.get("summary", "")).strip(), rows=rows)
     return entries
@@ -264,6 +288,8 @@ def documentation_problems(
                 )
                 continue
             for index, row in enumerate(table.rows):
+                if not shown(row):
+                    continue
                 where = f"{SINGULAR[kind]} {name!r}, differences row {index} ({row.against})"
                 empty = [key for key in ROW_FIELDS if not getattr(row, key)]
                 if empty:
@@ -305,7 +331,7 @@ def differences_rst(names: Mapping[str, Iterable[str]], differences: Mapping[str
                 "     - lossopt (and the test that shows it)",
                 "     - the other",
             ]
-            for row in table.rows:
+            for row in filter(shown, table.rows):
                 lines += [
                     f"   * - {AGAINST.get(row.against, row.against)}",
                     f"     - {_rst_cell(row.lossopt)}",

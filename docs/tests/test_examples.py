@@ -11,7 +11,6 @@ in ``docs/examples/`` (shown with ``literalinclude``) run as they are.
 from __future__ import annotations
 
 import doctest
-import inspect
 import re
 import runpy
 from pathlib import Path
@@ -19,23 +18,13 @@ from pathlib import Path
 import pytest
 
 import lossopt
+from docs.generate import unmet
 
 DOCS = Path(__file__).resolve().parent.parent
 PAGES = sorted(DOCS.glob("*.rst"))
 SCRIPTS = sorted((DOCS / "examples").glob("*.py"))
 REQUIRES = re.compile(r"^\.\. doctest-requires:(.*)$")
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-
-
-def unmet(token: str) -> str | None:
-    """Why ``token`` (``name`` or ``name:keyword``) is not available in this build, or None."""
-    name, _, keyword = token.partition(":")
-    cls = lossopt.LOSSES.get(name) or lossopt.OPTIMIZERS.get(name)
-    if cls is None:
-        return f"{name!r} is not registered"
-    if keyword and keyword not in inspect.signature(cls.__init__).parameters:
-        return f"{cls.__name__} takes no {keyword!r}"
-    return None
 
 
 def segments(text: str) -> list[tuple[list[str], str]]:

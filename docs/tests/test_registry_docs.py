@@ -194,3 +194,17 @@ def test_tagged_multiline_math_goes_into_align_and_the_rest_keeps_sphinx_wrappin
     assert generate.display_math_tex("a \\\\ b") is None  # no tag: Sphinx's split is fine
     mixed = generate.display_math_tex("u = v\n\n" + tagged + "\n\na \\\\ b")
     assert mixed == "\\[u = v\\]\n\\begin{align*}" + tagged + "\\end{align*}\n\\[\\begin{split}a \\\\ b\\end{split}\\]"
+
+
+def test_a_row_for_a_feature_this_build_lacks_is_neither_shown_nor_checked():
+    rows = (
+        _row(lossopt="``kept``"),
+        _row(lossopt="``later``", test="docs/tests/no_such_file.py::test_x", when="sgd:no_such_flag"),
+    )
+    differences = {"sgd": EntryDifferences("sgd", "", rows)}
+    pages = {"reference/optimizers/sgd.rst": "x\n.. autoclass:: C\n"}
+    assert generate.documentation_problems({"optimizers": ["sgd"]}, differences, pages) == []
+    text = generate.differences_rst({"optimizers": ["sgd"]}, differences)
+    assert "``kept``" in text
+    assert "``later``" not in text
+    assert generate.shown(_row(when="sgd"))
