@@ -50,6 +50,12 @@ def test_segments_split_at_markers_and_reset_at_none():
     assert segments(text) == [([], "a\n"), (["adamw", "sgd:warmup_steps"], "b\n"), ([], "c\n")]
 
 
+def test_later_segments_see_the_names_earlier_ones_defined(tmp_path, monkeypatch):
+    page = tmp_path / "page.rst"
+    page.write_text(">>> x = 41\n\n.. doctest-requires: mse\n\n>>> x + 1\n42\n", encoding="utf-8")
+    test_page_examples_run(page)
+
+
 def test_unmet_names_a_missing_entry_and_a_missing_keyword():
     assert unmet("mse") is None
     assert unmet("no_such_loss") == "'no_such_loss' is not registered"
@@ -80,6 +86,7 @@ def test_page_examples_run(page):
             continue  # reported by test_page_examples_waiting_for_entries
         test = doctest.DocTest(examples, globs, f"{page.name}[{index}]", str(page), 0, None)
         runner.run(test, clear_globs=False)
+        globs.update(test.globs)  # DocTest copies its globs: carry names to the page's next segment
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in docs/{page.name}"
 
