@@ -45,6 +45,7 @@ mathjax3_config = {"tex": {"tags": "ams"}}
 
 autodoc_default_options = {"undoc-members": False}
 autodoc_member_order = "bysource"
+autodoc_inherit_docstrings = False  # no torch boilerplate ("Define the computation performed at every call")
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_mock_imports: list[str] = []

@@ -36,7 +36,7 @@ DIFFERENCES_FILE = DOCS / "differences.toml"
 # Who a "differences" row compares lossopt with; the keys are what rows write in ``against``.
 AGAINST: dict[str, str] = {
     "torch": "PyTorch",
-    "design": "design document (KNOWN_DEFECTS)",
+    "design": "design document",
     "authors": "the authors' code",
     "monai": "MONAI",
     "kornia": "kornia",
@@ -324,7 +324,7 @@ def differences_rst(names: Mapping[str, Iterable[str]], differences: Mapping[str
             lines = [
                 ".. list-table::",
                 "   :header-rows: 1",
-                "   :widths: 14 43 43",
+                "   :widths: 16 42 42",
                 "   :class: differences",
                 "",
                 "   * - against",
