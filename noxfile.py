@@ -5,6 +5,7 @@
     nox -s "conformance(torch='2.13.0', device='cpu')"  one cell of it
     nox -s golden                                     regenerate the golden trajectories from the spec
     nox -s bench                                      benchmarks against torch, reported as ratios
+    nox -s docs                                       the documentation (Sphinx, offline MathJax) into docs/_build/html
     nox -s lint                                       ruff + mypy
     nox -s demo                                       the main job: examples + comparisons -> reports/demo/
 
@@ -45,7 +46,7 @@ def install_project(session: nox.Session, torch_version: str = DEFAULT_TORCH, *e
 def tests(session: nox.Session) -> None:
     """Unit tests of lossopt_spec and lossopt, and the conformance suite, on the default torch."""
     install_project(session)
-    session.run("pytest", "spec/tests", "packages/torch_impl/tests", "conformance", *session.posargs)
+    session.run("pytest", "spec/tests", "packages/torch_impl/tests", "conformance", "docs/tests", *session.posargs)
 
 
 def _gpu_present() -> bool:
@@ -83,6 +84,25 @@ def bench(session: nox.Session) -> None:
     report.parent.mkdir(exist_ok=True)
     session.run("pytest", "benchmarks", f"--benchmark-json={report}", "-p", "no:randomly", *session.posargs)
     session.run("python", "benchmarks/ratios.py", str(report))
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation into docs/_build/html: Sphinx, warnings as errors, equations by a local MathJax.
+
+    API pages and "differences" tables are generated from the registries at build time; the pages
+    load nothing from the network. ``nox -s docs -- -b linkcheck`` etc. pass options to sphinx-build.
+    """
+    session.install(f"torch=={DEFAULT_TORCH}")
+    session.install("./spec", "./packages/torch_impl", "-r", "docs/requirements.txt")
+    out = ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-W", "--keep-going", "-E", "-b", "html", "docs", str(out), *session.posargs)
+    if shutil.which("chromium"):  # optional: open every page and report equations MathJax refuses
+        session.run("python", "-m", "docs.check_build", str(out), "--render")
+    else:
+        session.run("python", "-m", "docs.check_build", str(out))
+        session.log("no chromium here: equations were not rendered to check them (apt-get install chromium)")
+    session.log(f"documentation: {out / 'index.html'}")
 
 
 @nox.session

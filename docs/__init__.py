@@ -1,0 +1,1 @@
+"""The documentation (Sphinx sources) and the code that generates its registry-driven pages."""
