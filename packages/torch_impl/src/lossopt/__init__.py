@@ -8,7 +8,7 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 from lossopt import functional
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.nn import MSELoss
-from lossopt.optim import SGD
+from lossopt.optim import SGD, AdvancedAdam, AdvancedAdamW, AdvancedSGD
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,9 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "AdvancedAdam",
+    "AdvancedAdamW",
+    "AdvancedSGD",
     "MSELoss",
     "__version__",
     "create_loss_function",

@@ -16,14 +16,16 @@ from torch import nn
 from torch.optim import Optimizer
 
 from lossopt.nn import MSELoss
-from lossopt.optim import SGD
+from lossopt.optim import AdvancedAdam, AdvancedAdamW, AdvancedSGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
+    "sgd": AdvancedSGD,
+    "adamw": AdvancedAdamW,
+    "adam": AdvancedAdam,
 }
 
 

@@ -74,8 +74,9 @@ class ScheduleClipMixin:
             clock.add_(1)
             if group["warmup_steps"] == 0 and not group["use_cyclical_lr"]:
                 return group["lr"]  # type: ignore[no-any-return]
+            # in float64 on the device: the float32 clock counts exactly, the factor keeps double precision
             factor = warmup_cyclical_factor(
-                clock, group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
+                clock.to(torch.float64), group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
             )
             scheduled: torch.Tensor = factor * group["lr"]  # (s3) lr_t = lr w c
             return scheduled
