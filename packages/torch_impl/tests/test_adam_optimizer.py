@@ -1,4 +1,4 @@
-"""AdvancedAdamW / AdvancedAdam / AdvancedSGD against torch.optim (an independent implementation), and their contract."""
+"""AdvancedAdamW, AdvancedAdam, AdvancedSGD against torch.optim (an independent implementation); their contract."""
 
 from __future__ import annotations
 
