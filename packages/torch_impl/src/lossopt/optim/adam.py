@@ -601,7 +601,8 @@ def _fused_adam(
         if not use_bias_correction:
             infinity = torch.full((), math.inf, dtype=device_steps[0].dtype, device=device_steps[0].device)
             kernel_steps = [infinity] * len(device_steps)
-        kernel_lr = lr.to(device) if isinstance(lr, torch.Tensor) else lr
+        # a tensor lr (capturable) must be float32: the CUDA kernels read it as float
+        kernel_lr = lr.to(device=device, dtype=torch.float32) if isinstance(lr, torch.Tensor) else lr
         kernel(
             device_params,
             device_grads,
