@@ -62,7 +62,12 @@ CASES = {
     # group stem: (lossopt step factory, torch step factory, bytes per parameter of the lossopt step)
     "adamw-fused-clip-vs-clipgradnorm": (_ours_fused_clip, _torch_clip_then_fused, 28),
     "adamw-fused-clip-vs-fused": (_ours_fused_clip, _torch_fused, 28),
-    "adamw-foreach": (lambda ps: AdvancedAdamW(ps, lr=1e-3).step, lambda ps: torch.optim.AdamW(ps, lr=1e-3).step, 28),
+    # foreach=True on torch's side: torch.optim defaults to its per-tensor loop on CPU
+    "adamw-foreach": (
+        lambda ps: AdvancedAdamW(ps, lr=1e-3).step,
+        lambda ps: torch.optim.AdamW(ps, lr=1e-3, foreach=True).step,
+        28,
+    ),
     "sgd-foreach": (
         lambda ps: AdvancedSGD(ps, lr=1e-3, momentum=0.9).step,
         lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=True).step,
