@@ -11,6 +11,8 @@ from torch.nn import functional
 # name -> (torch's implementation, keyword arguments both sides take for the benchmark)
 OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "sgd": (torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4}),
+    "adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "adam": (torch.optim.Adam, {"lr": 1e-3}),
 }
 
 # name -> (torch's implementation, extra keyword arguments)
@@ -63,4 +65,6 @@ LOSS_INPUTS: dict[str, Callable[[str], tuple[torch.Tensor, torch.Tensor]]] = {
 # bytes moved per parameter by one fp32 step (reads + writes), for effective bandwidth
 BYTES_PER_PARAM: dict[str, int] = {
     "sgd": 20,  # with momentum: read p, g, b; write p, b
+    "adamw": 28,  # read p, g, m, v; write p, m, v
+    "adam": 28,
 }

@@ -9,7 +9,7 @@ import json
 import sys
 from collections import defaultdict
 
-BYTES_PER_PARAM = {"sgd": 20}  # mirrors benchmarks/baselines.py, kept import-free for this script
+BYTES_PER_PARAM = {"sgd": 20, "adamw": 28, "adam": 28}  # mirrors benchmarks/baselines.py, kept import-free
 
 
 def main(path: str) -> int:
@@ -24,7 +24,7 @@ def main(path: str) -> int:
     if copy_gbs:
         print(f"copy bandwidth (torch._foreach_copy_): {copy_gbs:.1f} GB/s")
     print(
-        f"{'group':28s} {'lossopt/torch':>14s} {'lossopt ms':>11s} {'torch ms':>9s} "
+        f"{'group':40s} {'lossopt/torch':>14s} {'lossopt ms':>11s} {'torch ms':>9s} "
         f"{'lossopt GB/s':>13s} {'% of copy':>10s}"
     )
     worst = 0.0
@@ -37,14 +37,23 @@ def main(path: str) -> int:
         gbs = ""
         share = ""
         info = ours["extra_info"]
-        if "numel" in info and info.get("name") in BYTES_PER_PARAM:
-            rate = BYTES_PER_PARAM[info["name"]] * info["numel"] / ours["stats"]["median"] / 1e9
+        per_param = info.get("bytes_per_param", BYTES_PER_PARAM.get(info.get("name", "")))
+        reference_gbs = copy_gbs
+        if "copy_group" in info:  # a benchmark may name the copy measured over its own tensors
+            same = groups.get(info["copy_group"], {}).get("copy")
+            reference_gbs = same["extra_info"]["bytes"] / same["stats"]["median"] / 1e9 if same else None
+        if "numel" in info and per_param:
+            rate = per_param * info["numel"] / ours["stats"]["median"] / 1e9
             gbs = f"{rate:.1f}"
-            share = f"{100 * rate / copy_gbs:.0f}%" if copy_gbs else ""
+            share = f"{100 * rate / reference_gbs:.0f}%" if reference_gbs else ""
         print(
-            f"{group:28s} {ratio:14.3f} {1e3 * ours['stats']['median']:11.3f} "
+            f"{group:40s} {ratio:14.3f} {1e3 * ours['stats']['median']:11.3f} "
             f"{1e3 * theirs['stats']['median']:9.3f} {gbs:>13s} {share:>10s}"
         )
+    for group, sides in sorted(groups.items()):
+        if group.startswith("copy-") and "copy" in sides:
+            same = sides["copy"]
+            print(f"{group:28s} copy bandwidth {same['extra_info']['bytes'] / same['stats']['median'] / 1e9:.1f} GB/s")
     print(f"worst ratio: {worst:.3f}")
     return 0
 

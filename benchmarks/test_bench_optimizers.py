@@ -28,8 +28,13 @@ def test_optimizer_step(benchmark, name, impl, side, device):
     torch_cls, kwargs = OPTIMIZER_BASELINES[name]
     cls = OPTIMIZER_INFOS[name].torch_cls if side == "lossopt" else torch_cls
     params = make_params(device)
-    optimizer = cls(params, **kwargs, **OPTIMIZER_INFOS[name].impls[impl])
-    optimizer.step()  # state allocated outside the timing
+    try:
+        optimizer = cls(params, **kwargs, **OPTIMIZER_INFOS[name].impls[impl])
+        optimizer.step()  # state allocated outside the timing
+    except (AssertionError, RuntimeError) as error:
+        if side == "lossopt":
+            raise
+        pytest.skip(f"torch's {cls.__name__} has no {impl!r} kernel on {device}: {error}")
 
     def step() -> None:
         optimizer.step()

@@ -5,13 +5,14 @@ separate implementations of the same rules, compared in float64.
 """
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.strategies import parameter_groups, same_shape_pair, sgd_hparams, upstream_gradients
 from lossopt_spec.losses import mse_loss, mse_loss_grad
-from lossopt_spec.optim import SGD_RULE
+from lossopt_spec.optim import OPTIMIZERS, SGD_RULE
 
 
 @given(data=st.data(), reduction=st.sampled_from(["none", "mean", "sum"]))
@@ -45,3 +46,89 @@ def test_spec_sgd_matches_torch_optim_sgd(group, hparams, steps):
             np.testing.assert_allclose(
                 optimizer.state[p]["momentum_buffer"].numpy(), st_["momentum_buffer"], rtol=1e-12, atol=1e-12
             )
+
+
+# --- Optimizers I: adam / adamw, and the schedule + clipping of every rule ---------------------------------
+
+_TORCH_ADAM = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
+
+
+@st.composite
+def _torch_adam_hparams(draw):
+    return {
+        "lr": draw(st.sampled_from([1e-3, 0.1])),
+        "betas": (draw(st.sampled_from([0.0, 0.9])), draw(st.sampled_from([0.5, 0.999]))),
+        "eps": draw(st.sampled_from([1e-8, 1e-2])),
+        "weight_decay": draw(st.sampled_from([0.0, 0.1])),
+        "amsgrad": draw(st.booleans()),
+        "maximize": draw(st.booleans()),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_TORCH_ADAM))
+@given(group=parameter_groups(), hparams=_torch_adam_hparams(), steps=st.integers(1, 5))
+def test_spec_adam_matches_torch_optim(name, group, hparams, steps):
+    rule = OPTIMIZERS[name]
+    params_np, grads_np = group
+    params = [torch.tensor(p, requires_grad=True) for p in params_np]
+    optimizer = _TORCH_ADAM[name](params, **hparams, foreach=False)
+    full = rule.hparams(**hparams)
+    state = rule.init(params_np, full)
+    for step in range(1, steps + 1):
+        grads_t = [g * (1 + step) for g in grads_np]
+        for p, g in zip(params, grads_t, strict=True):
+            p.grad = torch.tensor(g)
+        optimizer.step()
+        params_np, state = rule.update(params_np, grads_t, state, step, full)
+    for p, want, spec_state in zip(params, params_np, state, strict=True):
+        np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-10, atol=1e-12)
+        torch_state = optimizer.state[p]
+        for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+            if spec_state[key] is not None:
+                np.testing.assert_allclose(torch_state[key].numpy(), spec_state[key], rtol=1e-10, atol=1e-12)
+        assert float(torch_state["step"]) == spec_state["step"]
+
+
+def _sequential_warmup_cosine(optimizer, warmup_steps, cycle_length):
+    """torch's own schedulers for w_t c_t: LinearLR from 1/W to 1 over W steps, then cosine warm restarts."""
+    warmup = torch.optim.lr_scheduler.LinearLR(
+        optimizer, start_factor=1 / warmup_steps, end_factor=1.0, total_iters=warmup_steps - 1
+    )
+    if cycle_length is None:
+        return warmup
+    cosine = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=cycle_length, eta_min=0.0)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[warmup_steps])
+
+
+@pytest.mark.parametrize(
+    ("name", "torch_cls", "extra", "cycle_length"),
+    [
+        ("sgd", torch.optim.SGD, {"momentum": 0.9, "nesterov": True}, 4),
+        ("adamw", torch.optim.AdamW, {"amsgrad": True}, None),
+        ("adam", torch.optim.Adam, {"weight_decay": 0.1}, None),
+    ],
+)
+def test_spec_schedule_and_clipping_match_torch_schedulers_and_clip_grad_norm(name, torch_cls, extra, cycle_length):
+    # independent: torch's LinearLR / CosineAnnealingWarmRestarts / SequentialLR and clip_grad_norm_
+    rule = OPTIMIZERS[name]
+    warmup_steps, max_norm = 3, 0.7
+    ours = {"lr": 0.05, **extra, "warmup_steps": warmup_steps, "max_grad_norm": max_norm}
+    if cycle_length is not None:
+        ours.update(use_cyclical_lr=True, cycle_length=cycle_length)
+    rng = np.random.default_rng(0)
+    params_np = [rng.standard_normal((3, 2)), rng.standard_normal(4)]
+    params = [torch.tensor(p, requires_grad=True) for p in params_np]
+    optimizer = torch_cls(params, lr=0.05, **extra, foreach=False)
+    scheduler = _sequential_warmup_cosine(optimizer, warmup_steps, cycle_length)
+    full = rule.hparams(**ours)
+    state = rule.init(params_np, full)
+    for step in range(1, 16):
+        grads = [rng.standard_normal(p.shape) for p in params_np]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = torch.tensor(g)
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        optimizer.step()
+        scheduler.step()
+        params_np, state = rule.update(params_np, grads, state, step, full)
+        for p, want in zip(params, params_np, strict=True):
+            np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-9, atol=1e-12, err_msg=f"step {step}")

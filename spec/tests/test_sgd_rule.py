@@ -60,3 +60,14 @@ def test_unknown_hyperparameter_is_an_error_naming_it():
 
 def test_registry_holds_sgd_under_its_name():
     assert OPTIMIZERS["sgd"] is SGD_RULE
+
+
+def test_warmup_cycle_and_clip_by_hand():
+    # lr 1, W = 2, L = 2, clip 1, grad (3, 4) every step (norm 5): g_c = (3, 4) / (5 + 1e-6)
+    # factors: t=1 0.5, t=2 1, t=3 (cycle k=0) 1, t=4 (k=1) 0.5 -> total 3.0 times g_c
+    hp = SGD_RULE.hparams(lr=1.0, warmup_steps=2, use_cyclical_lr=True, cycle_length=2, max_grad_norm=1.0)
+    params = [np.zeros(2)]
+    state = SGD_RULE.init(params, hp)
+    for t in range(1, 5):
+        params, state = SGD_RULE.update(params, [np.array([3.0, 4.0])], state, t, hp)
+    np.testing.assert_allclose(params[0], -3.0 * np.array([3.0, 4.0]) / (5 + 1e-6), rtol=1e-14)

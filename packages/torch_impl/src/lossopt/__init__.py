@@ -21,7 +21,7 @@ from lossopt.nn import (
     QuantileLoss,
     SigmoidFocalLoss,
 )
-from lossopt.optim import SGD
+from lossopt.optim import SGD, AdvancedAdam, AdvancedAdamW, AdvancedSGD
 
 __version__ = "0.1.0"
 
@@ -29,6 +29,9 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "AdvancedAdam",
+    "AdvancedAdamW",
+    "AdvancedSGD",
     "ClassificationLosses",
     "CrossEntropyLoss",
     "CustomLosses",

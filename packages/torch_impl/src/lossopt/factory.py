@@ -27,7 +27,7 @@ from lossopt.nn import (
     QuantileLoss,
     SigmoidFocalLoss,
 )
-from lossopt.optim import SGD
+from lossopt.optim import AdvancedAdam, AdvancedAdamW, AdvancedSGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
@@ -42,7 +42,9 @@ LOSSES: dict[str, type[nn.Module]] = {
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
+    "sgd": AdvancedSGD,
+    "adamw": AdvancedAdamW,
+    "adam": AdvancedAdam,
 }
 
 

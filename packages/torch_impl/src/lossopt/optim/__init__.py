@@ -1,5 +1,6 @@
 """Optimizers; each module mirrors the spec module of the same name in ``lossopt_spec.optim``."""
 
-from lossopt.optim.sgd import SGD
+from lossopt.optim.adam import AdvancedAdam, AdvancedAdamW
+from lossopt.optim.sgd import SGD, AdvancedSGD
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "AdvancedAdam", "AdvancedAdamW", "AdvancedSGD"]

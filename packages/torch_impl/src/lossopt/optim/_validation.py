@@ -40,3 +40,23 @@ def check_in_closed_unit_interval(name: str, value: object) -> None:
     number = _as_float(name, value)
     if not 0.0 <= number <= 1.0:
         raise ValueError(f"Invalid {name}: {value} (must be in [0, 1])")
+
+
+class SparseGradientError(ValueError, RuntimeError):
+    """A sparse gradient reached an optimizer that needs dense ones.
+
+    A ``ValueError`` (an invalid input) that is also the ``RuntimeError`` ``torch.optim`` raises for
+    the same case, so code written against either keeps catching it.
+    """
+
+
+def host_value(counter: torch.Tensor) -> float:
+    """The value of a per-parameter ``step`` counter kept on the CPU (``capturable=False``).
+
+    Reading a CPU tensor is a host read, not a host-device synchronisation; the counters live on the
+    CPU exactly so that this read is free (as in ``torch.optim``). Device counters (``capturable``,
+    ``fused``) are never read: their kernels use tensor arithmetic.
+    """
+    if not counter.is_cpu:
+        raise RuntimeError(f"a step counter on {counter.device} would need a device sync to read; use capturable=True")
+    return float(counter)

@@ -1,17 +1,20 @@
-"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay.
+"""AdvancedSGD: SGD with momentum, dampening, Nesterov, weight decay, warmup, a cyclical learning rate, clipping.
 
-Mirrors ``lossopt_spec.optim.sgd``; the equations and their tags (1)–(5) are in its docstring:
+Mirrors ``lossopt_spec.optim.sgd``; the equations and their tags (0), (c), (1)–(5) are in its docstring:
 
 .. math::
 
+    \\gamma_t &= \\gamma w_t c_t, \\qquad g_t \\leftarrow \\kappa g_t \\\\
     g_t &\\leftarrow -g_t \\ \\text{if maximize}, \\qquad g_t \\leftarrow g_t + \\lambda \\theta_{t-1} \\\\
     b_t &= g_t \\ (t = 1), \\qquad b_t = \\mu b_{t-1} + (1 - \\tau) g_t \\ (t > 1) \\\\
     g_t &\\leftarrow g_t + \\mu b_t \\ \\text{(Nesterov)} \\ \\text{or} \\ b_t, \\qquad
-    \\theta_t = \\theta_{t-1} - \\gamma g_t
+    \\theta_t = \\theta_{t-1} - \\gamma_t g_t
 
-Two kernels with one signature: :func:`_single_tensor_sgd` (``foreach=False``, the readable twin
-of the spec) and :func:`_multi_tensor_sgd` (``torch._foreach_*``, the default). Neither reads a
-tensor back to the host.
+Three kernels with one signature: :func:`_single_tensor_sgd` (``foreach=False``, the readable twin
+of the spec), :func:`_multi_tensor_sgd` (``torch._foreach_*``, the default) and :func:`_fused_sgd`
+(``fused=True``: ``torch._fused_sgd_``, the clip coefficient passed as its ``grad_scale``). None
+reads a tensor back to the host: the schedule factor comes from the host clock, the clip
+coefficient stays a device tensor.
 """
 
 from __future__ import annotations
@@ -22,18 +25,24 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from lossopt.optim._schedule_clip import CLOCK, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import check_in_closed_unit_interval, check_non_negative
+from lossopt.optim._validation import SparseGradientError, check_in_closed_unit_interval, check_non_negative
+from lossopt.optim.clip import clip_coefficient, clip_grad_scale
 
 _Buffers = list[torch.Tensor | None]
+_FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
+FUSED_SGD_HAS_GRAD_SCALE = getattr(torch.ops.aten, "_fused_sgd_", None) is not None and "grad_scale" in str(
+    torch.ops.aten._fused_sgd_.default._schema
+)
 
 
-class SGD(Optimizer):
-    """Stochastic gradient descent, step for step equal to ``torch.optim.SGD``.
+class AdvancedSGD(ScheduleClipMixin, Optimizer):
+    """SGD with momentum, linear warmup, a cosine cyclical learning rate and global-norm clipping.
 
     Args:
         params: iterable of parameters or of parameter-group dicts.
-        lr: learning rate :math:`\\gamma` (>= 0).
+        lr: base learning rate :math:`\\gamma` (>= 0); read from ``group["lr"]`` at every step, never written.
         momentum: momentum factor :math:`\\mu` (>= 0).
         dampening: dampening :math:`\\tau` of the momentum, in [0, 1].
         weight_decay: L2 penalty :math:`\\lambda` added to the gradient (>= 0).
@@ -42,11 +51,41 @@ class SGD(Optimizer):
         foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
             ``None`` (default) for the multi-tensor kernel whenever every parameter is a plain
             strided tensor.
+        differentiable: run the update under autograd (per-tensor kernel).
+        warmup_steps: :math:`W`: the learning rate is scaled by :math:`\\min(1, t / W)` at step :math:`t`.
+        max_grad_norm: clip the update's gradients to this global L2 norm over every group (``None``: off).
+        use_cyclical_lr: after the warmup, scale the learning rate by the cosine factor
+            :math:`\\tfrac12 (1 + \\cos(\\pi ((t - W - 1) \\bmod L) / L))`, restarting every ``cycle_length`` steps.
+        cycle_length: :math:`L` (an integer >= 1).
+        fused: ``True`` for ``torch._fused_sgd_`` (CPU, CUDA); at most one of ``fused`` and ``foreach``.
 
     State per parameter: ``momentum_buffer`` (only when momentum != 0), as torch, so the
-    ``state_dict`` of either optimizer loads into the other.
+    ``state_dict`` of either optimizer loads into the other; with the extras off each step equals
+    ``torch.optim.SGD``. The schedule clock is ``group["schedule_step"]``; the last pre-clip
+    gradient norm is ``optimizer.last_grad_norm`` (a tensor). Clipping leaves ``p.grad`` untouched,
+    except with ``fused=True``, where torch's kernel writes the rescaled gradient back (see
+    :class:`~lossopt.optim.AdvancedAdamW`, which also documents non-finite norms: the same here).
 
-    Sparse gradients are not supported (an error names the parameter); torch's SGD accepts them.
+    Sparse gradients are refused (``ValueError``, also a ``RuntimeError``); torch's SGD accepts them.
+
+    Differs from the original design: the warmup factor is :math:`\\min(1, t / W)` with 1-based
+    :math:`t`, and neither it nor the cosine factor is written into ``group['lr']`` (the design reset
+    every group to the constructor's lr, fighting schedulers and per-group rates); the clip norm covers
+    every group; the closure runs once.
+
+    Example:
+        >>> import torch
+        >>> from lossopt.optim import AdvancedSGD
+        >>> w = torch.nn.Parameter(torch.zeros(1))
+        >>> opt = AdvancedSGD([w], lr=1.0, warmup_steps=2, use_cyclical_lr=True, cycle_length=2)
+        >>> for _ in range(4):
+        ...     w.grad = torch.ones(1)
+        ...     opt.step()
+        ...     print(round(-w.item(), 3))  # cumulative lr: 0.5, 1.5, 2.5 (cycle start), 3.0 (cos(pi/2) half)
+        0.5
+        1.5
+        2.5
+        3.0
     """
 
     def __init__(
@@ -60,6 +99,12 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
         foreach: bool | None = None,
+        differentiable: bool = False,
+        warmup_steps: int = 0,
+        max_grad_norm: float | None = None,
+        use_cyclical_lr: bool = False,
+        cycle_length: int = 1000,
+        fused: bool | None = None,
     ) -> None:
         check_non_negative("learning rate", lr)
         check_non_negative("momentum value", momentum)
@@ -70,6 +115,14 @@ class SGD(Optimizer):
                 f"Nesterov momentum requires a momentum > 0 and zero dampening; got momentum={momentum}, "
                 f"dampening={dampening}"
             )
+        check_schedule_clip(warmup_steps, max_grad_norm, use_cyclical_lr, cycle_length)
+        if fused and foreach:
+            raise ValueError(
+                f"Invalid fused/foreach: fused={fused}, foreach={foreach} (at most one of them may be True; "
+                "fused=True already is the multi-tensor kernel)"
+            )
+        if fused and differentiable:
+            raise ValueError("Invalid fused: True with differentiable=True (the fused kernel has no autograd; use one)")
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -78,8 +131,19 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
             "foreach": foreach,
+            "differentiable": differentiable,
+            "fused": fused,
+            "warmup_steps": warmup_steps,
+            "max_grad_norm": max_grad_norm,
+            "use_cyclical_lr": use_cyclical_lr,
+            "cycle_length": cycle_length,
         }
         super().__init__(params, defaults)
+        self._default_group_keys()
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        self.param_groups[-1].setdefault(CLOCK, 0)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -87,6 +151,20 @@ class SGD(Optimizer):
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+        self._default_group_keys()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As ``torch.optim.Optimizer.load_state_dict``; also loads ``torch.optim.SGD`` state dicts.
+
+        Hyperparameters come from ``state_dict``; the ones it lacks (this class's extras, when it
+        comes from torch) keep this optimizer's values; a missing schedule clock starts at 0
+        (torch's SGD keeps no step count).
+        """
+        current = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        super().load_state_dict(state_dict)
+        self._restore_missing_group_keys(state_dict["param_groups"], current)
 
     def _collect(self, group: dict[str, Any]) -> tuple[list[torch.Tensor], list[torch.Tensor], _Buffers]:
         params, grads, buffers = [], [], []
@@ -94,42 +172,60 @@ class SGD(Optimizer):
             if param.grad is None:
                 continue
             if param.grad.is_sparse:
+                raise SparseGradientError(
+                    f"Invalid gradient: a sparse gradient for a parameter of shape {tuple(param.shape)} "
+                    "(AdvancedSGD needs dense gradients)"
+                )
+            if group["fused"] and (param.device.type not in _FUSED_DEVICES or not param.is_floating_point()):
                 raise RuntimeError(
-                    f"SGD does not support sparse gradients; got one for a parameter of shape {tuple(param.shape)}"
+                    f"fused=True needs floating-point parameters on one of {_FUSED_DEVICES}; "
+                    f"got {param.dtype} on {param.device}"
                 )
             params.append(param)
             grads.append(param.grad)
             buffers.append(self.state[param].get("momentum_buffer"))
         return params, grads, buffers
 
-    @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """Perform one update; ``closure`` re-evaluates the model and returns the loss (run once)."""
+        """Perform one update; ``closure`` re-evaluates the model and returns the loss (it runs once)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            params, grads, buffers = self._collect(group)
-            if not params:
-                continue
-            foreach = group["foreach"] if group["foreach"] is not None else default_foreach(params)
-            kernel = _multi_tensor_sgd if foreach else _single_tensor_sgd
-            kernel(
-                params,
-                grads,
-                buffers,
-                lr=group["lr"],
-                momentum=group["momentum"],
-                dampening=group["dampening"],
-                weight_decay=group["weight_decay"],
-                nesterov=group["nesterov"],
-                maximize=group["maximize"],
-            )
-            if group["momentum"] != 0:
-                for param, buffer in zip(params, buffers, strict=True):
-                    self.state[param]["momentum_buffer"] = buffer
+        differentiable = any(group["differentiable"] for group in self.param_groups)
+        with torch.set_grad_enabled(differentiable):
+            grad_norm = self._global_grad_norm()  # (c1) over every group, before any update
+            for group in self.param_groups:
+                lr = float(self._scheduled_lr(group))  # (0) lr_t = lr w c (a host clock: no capturable SGD)
+                params, grads, buffers = self._collect(group)
+                if not params:
+                    continue
+                if group["fused"]:
+                    kernel = _fused_sgd
+                elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
+                    kernel = _single_tensor_sgd if group["differentiable"] else _multi_tensor_sgd
+                else:
+                    kernel = _single_tensor_sgd
+                kernel(
+                    params,
+                    grads,
+                    buffers,
+                    grad_norm=grad_norm if group["max_grad_norm"] is not None else None,
+                    max_grad_norm=group["max_grad_norm"],
+                    lr=lr,
+                    momentum=group["momentum"],
+                    dampening=group["dampening"],
+                    weight_decay=group["weight_decay"],
+                    nesterov=group["nesterov"],
+                    maximize=group["maximize"],
+                )
+                if group["momentum"] != 0:
+                    for param, buffer in zip(params, buffers, strict=True):
+                        self.state[param]["momentum_buffer"] = buffer
         return loss
+
+
+SGD = AdvancedSGD  # the foundation's name, kept importable
 
 
 def _single_tensor_sgd(
@@ -137,6 +233,8 @@ def _single_tensor_sgd(
     grads: list[torch.Tensor],
     buffers: _Buffers,
     *,
+    grad_norm: torch.Tensor | None,
+    max_grad_norm: float | None,
     lr: float,
     momentum: float,
     dampening: float,
@@ -145,9 +243,14 @@ def _single_tensor_sgd(
     maximize: bool,
 ) -> None:
     """Per-tensor SGD; fills ``buffers`` in place (new buffers on the first step)."""
+    coefficient = None
+    if grad_norm is not None and max_grad_norm is not None:
+        coefficient = clip_coefficient(grad_norm, max_grad_norm)  # (c2) kappa, a device tensor
     for i, param in enumerate(params):
         grad = grads[i]
         buffer = buffers[i]
+        if coefficient is not None:
+            grad = grad * coefficient.to(grad.device)  # (c) g <- kappa g (p.grad untouched)
         if maximize:
             grad = -grad  # (1) g <- -g
         if weight_decay != 0:
@@ -162,7 +265,7 @@ def _single_tensor_sgd(
                 grad = grad.add(buffer, alpha=momentum)  # (4) g <- g + mu b
             else:
                 grad = buffer  # (4) g <- b
-        param.add_(grad, alpha=-lr)  # (5) p <- p - lr g
+        param.add_(grad, alpha=-lr)  # (5) p <- p - lr_t g
 
 
 def _multi_tensor_sgd(
@@ -170,6 +273,8 @@ def _multi_tensor_sgd(
     grads: list[torch.Tensor],
     buffers: _Buffers,
     *,
+    grad_norm: torch.Tensor | None,
+    max_grad_norm: float | None,
     lr: float,
     momentum: float,
     dampening: float,
@@ -178,13 +283,22 @@ def _multi_tensor_sgd(
     maximize: bool,
 ) -> None:
     """SGD with ``torch._foreach_*`` kernels, one launch per (device, dtype) group and operation."""
+    coefficient = None
+    if grad_norm is not None and max_grad_norm is not None:
+        coefficient = clip_coefficient(grad_norm, max_grad_norm)  # (c2) kappa, a device tensor
     for indices in group_by_device_and_dtype(params):
         group_params = [params[i] for i in indices]
         group_grads: list[torch.Tensor] = [grads[i] for i in indices]
         owned = False  # whether group_grads are temporaries we may overwrite (never p.grad)
-        if maximize:
-            group_grads = list(torch._foreach_neg(group_grads))  # (1) g <- -g
+        if coefficient is not None:
+            group_grads = list(torch._foreach_mul(group_grads, coefficient.to(group_params[0].device)))  # (c)
             owned = True
+        if maximize:
+            if owned:
+                torch._foreach_neg_(group_grads)  # (1) g <- -g
+            else:
+                group_grads = list(torch._foreach_neg(group_grads))  # (1) g <- -g
+                owned = True
         if weight_decay != 0:
             if owned:
                 torch._foreach_add_(group_grads, group_params, alpha=weight_decay)  # (2) g <- g + wd p
@@ -200,7 +314,7 @@ def _multi_tensor_sgd(
                     group_grads = list(torch._foreach_add(group_grads, group_buffers, alpha=momentum))  # (4)
             else:
                 group_grads = group_buffers  # (4) g <- b
-        torch._foreach_add_(group_params, group_grads, alpha=-lr)  # (5) p <- p - lr g
+        torch._foreach_add_(group_params, group_grads, alpha=-lr)  # (5) p <- p - lr_t g
 
 
 def _momentum_buffers(
@@ -222,3 +336,60 @@ def _momentum_buffers(
         torch._foreach_mul_(old, momentum)  # (3) b <- mu b
         torch._foreach_add_(old, old_grads, alpha=1 - dampening)  # (3) b += (1 - tau) g
     return group_buffers
+
+
+def _fused_sgd(
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    buffers: _Buffers,
+    *,
+    grad_norm: torch.Tensor | None,
+    max_grad_norm: float | None,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> None:
+    """``torch._fused_sgd_`` per (device, dtype) group and per first-step / later-step split.
+
+    The kernel takes one ``is_first_step`` flag for all its tensors, so parameters whose buffer is
+    not yet seeded (3, t = 1) and the others go to separate launches (torch's own ``_fused_sgd``
+    treats a mix as "not first" and fails on the missing buffers). The clip coefficient enters as
+    ``grad_scale = 1 / kappa`` and the kernel writes the rescaled gradient back into ``grads``.
+    """
+    for indices in group_by_device_and_dtype(params):
+        device = params[indices[0]].device
+        grad_scale = None
+        scaled_grads: list[torch.Tensor] | None = None
+        if grad_norm is not None and max_grad_norm is not None:
+            if FUSED_SGD_HAS_GRAD_SCALE and params[indices[0]].dtype != torch.float64:
+                grad_scale = clip_grad_scale(grad_norm, max_grad_norm, device)  # (c) g / (1 / kappa)
+            else:  # the kernel reads grad_scale as float32, too coarse for float64 (or no grad_scale): scale a copy
+                coefficient = clip_coefficient(grad_norm, max_grad_norm).to(device)
+                scaled_grads = list(torch._foreach_mul([grads[i] for i in indices], coefficient))
+        position = {i: j for j, i in enumerate(indices)}
+        first = [i for i in indices if momentum != 0 and buffers[i] is None]
+        later = [i for i in indices if not (momentum != 0 and buffers[i] is None)]
+        for subset, is_first_step in ((first, True), (later, False)):
+            if not subset:
+                continue
+            if is_first_step:
+                for i in subset:
+                    buffers[i] = torch.empty_like(grads[i])  # (3) seeded by the kernel: b <- g
+            subset_grads = [scaled_grads[position[i]] if scaled_grads is not None else grads[i] for i in subset]
+            torch._fused_sgd_(
+                [params[i] for i in subset],
+                subset_grads,
+                [] if momentum == 0 else [buffers[i] for i in subset],  # type: ignore[misc]
+                weight_decay=weight_decay,
+                momentum=momentum,
+                lr=lr,
+                dampening=dampening,
+                nesterov=nesterov,
+                maximize=maximize,
+                is_first_step=is_first_step,
+                grad_scale=grad_scale,
+                found_inf=None,
+            )
