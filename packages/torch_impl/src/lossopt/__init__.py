@@ -7,7 +7,19 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 
 from lossopt import functional
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
-from lossopt.nn import MSELoss
+from lossopt.nn import (
+    BCEDiceLoss,
+    ContrastiveLoss,
+    CosineEmbeddingLoss,
+    DiceLoss,
+    IoULoss,
+    KLDivergenceLoss,
+    MSELoss,
+    MultiTaskLoss,
+    TripletLoss,
+    TverskyLoss,
+    UncertaintyWeightedMultiTaskLoss,
+)
 from lossopt.optim import SGD
 
 __version__ = "0.1.0"
@@ -16,7 +28,17 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "BCEDiceLoss",
+    "ContrastiveLoss",
+    "CosineEmbeddingLoss",
+    "DiceLoss",
+    "IoULoss",
+    "KLDivergenceLoss",
     "MSELoss",
+    "MultiTaskLoss",
+    "TripletLoss",
+    "TverskyLoss",
+    "UncertaintyWeightedMultiTaskLoss",
     "__version__",
     "create_loss_function",
     "create_optimizer",

@@ -15,11 +15,32 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from lossopt.nn import MSELoss
+from lossopt.nn import (
+    BCEDiceLoss,
+    ContrastiveLoss,
+    CosineEmbeddingLoss,
+    DiceLoss,
+    IoULoss,
+    KLDivergenceLoss,
+    MSELoss,
+    MultiTaskLoss,
+    TripletLoss,
+    TverskyLoss,
+)
 from lossopt.optim import SGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
+    # Losses II: segmentation, embedding, multi-task
+    "dice": DiceLoss,
+    "iou": IoULoss,
+    "tversky": TverskyLoss,
+    "bce_dice": BCEDiceLoss,
+    "contrastive": ContrastiveLoss,
+    "triplet": TripletLoss,
+    "cosine_embedding": CosineEmbeddingLoss,
+    "kl_divergence": KLDivergenceLoss,
+    "multi_task": MultiTaskLoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
