@@ -19,7 +19,7 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import strategies
+from conformance import embedding_strategies, segmentation_strategies, strategies
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -33,11 +33,16 @@ class LossInfo:
         name: the project-wide name.
         torch_fn: the functional form, called as ``torch_fn(**inputs, **kwargs, reduction=...)``.
         inputs: strategy of a dict of float64 input arrays, keyword names as the functions take them.
+            (Losses II:) integer arrays stay integer and non-array values pass through unchanged,
+            see ``loss_harness.torch_inputs``.
         kwargs: strategy of the loss's other keyword arguments (besides ``reduction``).
-        differentiable: the inputs whose gradient the spec gives (``<name>_loss_grad`` w.r.t. the first).
+        differentiable: the inputs whose gradient the spec gives (``<name>_loss_grad`` w.r.t. the first;
+            with several, the spec returns a tuple in this order and every one is checked).
         reductions: the reductions the loss takes.
         dtypes: the dtypes its values and gradients are checked at.
         tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
+        generic: False opts the entry out of the generic value, gradient, module and reduction tests
+            (inputs that are not arrays, such as ``multi_task``'s dicts); it then needs a dedicated test.
     """
 
     name: str
@@ -48,6 +53,7 @@ class LossInfo:
     reductions: tuple[str, ...] = ("none", "mean", "sum")
     dtypes: tuple[str, ...] = ("float64", "float32", "bfloat16")
     tolerance_overrides: Overrides = field(default_factory=dict)
+    generic: bool = True
 
     @property
     def spec(self) -> LossSpec:
@@ -108,6 +114,66 @@ LOSS_INFOS: dict[str, LossInfo] = {
             name="mse",
             torch_fn=lossopt.functional.mse_loss,
             inputs=strategies.same_shape_pair(),
+        ),
+        # Losses II: segmentation (options that depend on the shapes are drawn with the inputs)
+        LossInfo(
+            name="dice",
+            torch_fn=lossopt.functional.dice_loss,
+            inputs=segmentation_strategies.segmentation_inputs(),
+        ),
+        LossInfo(
+            name="iou",
+            torch_fn=lossopt.functional.iou_loss,
+            inputs=segmentation_strategies.segmentation_inputs(),
+        ),
+        LossInfo(
+            name="tversky",
+            torch_fn=lossopt.functional.tversky_loss,
+            inputs=segmentation_strategies.segmentation_inputs(),
+            kwargs=segmentation_strategies.tversky_kwargs(),
+        ),
+        LossInfo(
+            name="bce_dice",
+            torch_fn=lossopt.functional.bce_dice_loss,
+            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
+            kwargs=segmentation_strategies.bce_dice_kwargs(),
+        ),
+        # Losses II: embedding and distribution losses
+        LossInfo(
+            name="contrastive",
+            torch_fn=lossopt.functional.contrastive_loss,
+            inputs=embedding_strategies.labelled_embeddings(),
+            kwargs=embedding_strategies.contrastive_kwargs(),
+            differentiable=("embeddings",),
+        ),
+        LossInfo(
+            name="triplet",
+            torch_fn=lossopt.functional.triplet_loss,
+            inputs=embedding_strategies.triplets(),
+            kwargs=embedding_strategies.triplet_kwargs(),
+            differentiable=("anchor", "positive", "negative"),
+        ),
+        LossInfo(
+            name="cosine_embedding",
+            torch_fn=lossopt.functional.cosine_embedding_loss,
+            inputs=embedding_strategies.cosine_pairs(),
+            kwargs=st.fixed_dictionaries({"margin": st.sampled_from([-0.5, 0.0, 0.5])}),
+            differentiable=("x1", "x2"),
+        ),
+        LossInfo(
+            name="kl_divergence",
+            torch_fn=lossopt.functional.kl_divergence_loss,
+            inputs=embedding_strategies.distributions(),
+            differentiable=("input",),
+            reductions=("none", "batchmean", "sum", "mean"),
+        ),
+        # Losses II: dict inputs; value, gradient and invariants in conformance/test_multitask.py
+        LossInfo(
+            name="multi_task",
+            torch_fn=lossopt.functional.multi_task_loss,
+            inputs=embedding_strategies.multi_task_inputs(),
+            reductions=(),
+            generic=False,
         ),
     ]
 }
