@@ -278,7 +278,7 @@ def _check_cosine(x1: np.ndarray, x2: np.ndarray, y: np.ndarray, margin: float) 
     if y.shape != (x1.shape[0],):
         raise ValueError(f"y must have shape (N,) = ({x1.shape[0]},); got {y.shape}")
     if not np.isin(y, (1, -1)).all():
-        raise ValueError(f"y must hold 1 or -1; got {y[~np.isin(y, (1, -1))][0]!r}")
+        raise ValueError(f"y must hold 1 or -1; got {y[~np.isin(y, (1, -1))][0].item()!r}")
     if not -1 <= margin <= 1:
         raise ValueError(f"margin must be in [-1, 1]; got {margin!r}")
 
