@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.baselines import LOSS_BASELINES
+from benchmarks.baselines import LOSS_BASELINES, LOSS_INPUTS, randn_pair
 from conformance.registry import LOSS_INFOS
 
 
@@ -13,9 +13,7 @@ from conformance.registry import LOSS_INFOS
 @pytest.mark.parametrize("name", sorted(LOSS_BASELINES))
 def test_loss_forward_backward(benchmark, name, side, device):
     fn = LOSS_INFOS[name].torch_fn if side == "lossopt" else LOSS_BASELINES[name][0]
-    generator = torch.Generator().manual_seed(0)
-    predictions = torch.randn(1024, 1024, generator=generator).to(device).requires_grad_()
-    targets = torch.randn(1024, 1024, generator=generator).to(device)
+    predictions, targets = LOSS_INPUTS.get(name, randn_pair)(device)
 
     def run() -> None:
         fn(predictions, targets, **LOSS_BASELINES[name][1]).backward()

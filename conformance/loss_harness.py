@@ -13,10 +13,18 @@ from typing import Any
 
 import numpy as np
 import torch
+from hypothesis import strategies as st
 
 from conformance.assertions import format_call, to_numpy
 from conformance.registry import LossInfo
 from conformance.tolerances import TORCH_DTYPES
+
+
+def draw_case(info: LossInfo, data: st.DataObject) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Draw (inputs, kwargs) for ``info``; kwargs from ``info.kwargs_for(inputs)`` when it depends on them."""
+    inputs = data.draw(info.inputs, label="inputs")
+    kwargs = data.draw(info.kwargs if info.kwargs_for is None else info.kwargs_for(inputs), label="kwargs")
+    return inputs, kwargs
 
 
 def torch_inputs(info: LossInfo, inputs: dict[str, Any], dtype: str, device: str) -> dict[str, Any]:

@@ -19,7 +19,13 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import embedding_strategies, segmentation_strategies, strategies
+from conformance import (
+    embedding_strategies,
+    segmentation_strategies,
+    strategies,
+    strategies_classification,
+    strategies_regression,
+)
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -43,6 +49,12 @@ class LossInfo:
         tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
         generic: False opts the entry out of the generic value, gradient, module and reduction tests
             (inputs that are not arrays, such as ``multi_task``'s dicts); it then needs a dedicated test.
+        kwargs_for: when set, ``kwargs_for(inputs)`` replaces ``kwargs``: keyword arguments that depend
+            on the drawn inputs (quantile levels, one per last-axis prediction).
+        mean_denominator: ``mean_denominator(inputs, kwargs)``, the documented divisor of ``"mean"``
+            (a weighted count); ``None``: the number of elements of ``"none"``.
+        batched: the inputs whose first axis is the batch (a batch split cuts these); ``()`` for a loss
+            whose sum is not additive over the batch (Losses II: global Dice, pairs of the batch).
     """
 
     name: str
@@ -54,6 +66,9 @@ class LossInfo:
     dtypes: tuple[str, ...] = ("float64", "float32", "bfloat16")
     tolerance_overrides: Overrides = field(default_factory=dict)
     generic: bool = True
+    kwargs_for: Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]] | None = None
+    mean_denominator: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
+    batched: tuple[str, ...] = ("predictions", "targets")
 
     @property
     def spec(self) -> LossSpec:
@@ -115,28 +130,52 @@ LOSS_INFOS: dict[str, LossInfo] = {
             torch_fn=lossopt.functional.mse_loss,
             inputs=strategies.same_shape_pair(),
         ),
+        LossInfo(
+            name="sigmoid_focal",
+            torch_fn=lossopt.functional.sigmoid_focal_loss,
+            inputs=strategies_classification.sigmoid_focal_inputs(),
+            kwargs=strategies_classification.sigmoid_focal_kwargs(),
+        ),
+        LossInfo(name="mae", torch_fn=lossopt.functional.mae_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(
+            name="huber",
+            torch_fn=lossopt.functional.huber_loss,
+            inputs=strategies.same_shape_pair(),
+            kwargs=strategies_regression.huber_kwargs(),
+        ),
+        LossInfo(name="log_cosh", torch_fn=lossopt.functional.log_cosh_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(
+            name="quantile",
+            torch_fn=lossopt.functional.quantile_loss,
+            inputs=strategies_regression.quantile_inputs(),
+            kwargs_for=strategies_regression.quantile_kwargs,
+        ),
         # Losses II: segmentation (options that depend on the shapes are drawn with the inputs)
         LossInfo(
             name="dice",
             torch_fn=lossopt.functional.dice_loss,
             inputs=segmentation_strategies.segmentation_inputs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="iou",
             torch_fn=lossopt.functional.iou_loss,
             inputs=segmentation_strategies.segmentation_inputs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="tversky",
             torch_fn=lossopt.functional.tversky_loss,
             inputs=segmentation_strategies.segmentation_inputs(),
             kwargs=segmentation_strategies.tversky_kwargs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="bce_dice",
             torch_fn=lossopt.functional.bce_dice_loss,
             inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
             kwargs=segmentation_strategies.bce_dice_kwargs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         # Losses II: embedding and distribution losses
         LossInfo(
@@ -145,6 +184,7 @@ LOSS_INFOS: dict[str, LossInfo] = {
             inputs=embedding_strategies.labelled_embeddings(),
             kwargs=embedding_strategies.contrastive_kwargs(),
             differentiable=("embeddings",),
+            batched=(),  # every pair of the batch: not a sum over samples
         ),
         LossInfo(
             name="triplet",
@@ -152,6 +192,7 @@ LOSS_INFOS: dict[str, LossInfo] = {
             inputs=embedding_strategies.triplets(),
             kwargs=embedding_strategies.triplet_kwargs(),
             differentiable=("anchor", "positive", "negative"),
+            batched=("anchor", "positive", "negative"),
         ),
         LossInfo(
             name="cosine_embedding",
@@ -159,6 +200,7 @@ LOSS_INFOS: dict[str, LossInfo] = {
             inputs=embedding_strategies.cosine_pairs(),
             kwargs=st.fixed_dictionaries({"margin": st.sampled_from([-0.5, 0.0, 0.5])}),
             differentiable=("x1", "x2"),
+            batched=("x1", "x2", "y"),
         ),
         LossInfo(
             name="kl_divergence",
@@ -166,6 +208,7 @@ LOSS_INFOS: dict[str, LossInfo] = {
             inputs=embedding_strategies.distributions(),
             differentiable=("input",),
             reductions=("none", "batchmean", "sum", "mean"),
+            batched=("input", "target"),
         ),
         # Losses II: dict inputs; value, gradient and invariants in conformance/test_multitask.py
         LossInfo(

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec, to_numpy
-from conformance.loss_harness import call_text, spec_gradients, spec_inputs, torch_inputs
+from conformance.loss_harness import call_text, draw_case, spec_gradients, spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.strategies import upstream_gradients
 from conformance.tolerances import TORCH_DTYPES, tolerance_for
@@ -19,8 +19,7 @@ CASES = [(info, reduction, dtype) for info in GENERIC for reduction in info.redu
 @pytest.mark.parametrize(("info", "reduction", "dtype"), CASES, ids=[f"{i.name}-{r}-{d}" for i, r, d in CASES])
 @given(data=st.data())
 def test_gradient_matches_spec(info, reduction, dtype, device, data):
-    inputs = data.draw(info.inputs, label="inputs")
-    kwargs = data.draw(info.kwargs, label="kwargs")
+    inputs, kwargs = draw_case(info, data)
     tensors = torch_inputs(info, inputs, dtype, device)
     value = info.torch_fn(**tensors, **kwargs, reduction=reduction)
     upstream = torch.tensor(

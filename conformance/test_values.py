@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec, format_context
-from conformance.loss_harness import call_text, spec_inputs, split_module_arguments, torch_inputs
+from conformance.loss_harness import call_text, draw_case, spec_inputs, split_module_arguments, torch_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.tolerances import tolerance_for
 
@@ -16,8 +16,7 @@ CASES = [(info, reduction, dtype) for info in GENERIC for reduction in info.redu
 @pytest.mark.parametrize(("info", "reduction", "dtype"), CASES, ids=[f"{i.name}-{r}-{d}" for i, r, d in CASES])
 @given(data=st.data())
 def test_value_matches_spec(info, reduction, dtype, device, data):
-    inputs = data.draw(info.inputs, label="inputs")
-    kwargs = data.draw(info.kwargs, label="kwargs")
+    inputs, kwargs = draw_case(info, data)
     tensors = torch_inputs(info, inputs, dtype, device)
     actual = info.torch_fn(**tensors, **kwargs, reduction=reduction)
     assert actual.dtype == tensors[info.differentiable[0]].dtype, (
@@ -38,8 +37,7 @@ def test_value_matches_spec(info, reduction, dtype, device, data):
 @pytest.mark.parametrize("info", GENERIC, ids=[i.name for i in GENERIC])
 @given(data=st.data())
 def test_module_matches_functional(info, device, data):
-    inputs = data.draw(info.inputs, label="inputs")
-    kwargs = data.draw(info.kwargs, label="kwargs")
+    inputs, kwargs = draw_case(info, data)
     tensors = torch_inputs(info, inputs, "float64", device)
     options, forward_inputs = split_module_arguments(info, tensors)
     module = info.module(**options, **kwargs, reduction="sum")

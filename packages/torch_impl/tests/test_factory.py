@@ -14,7 +14,8 @@ def test_builds_registered_loss_and_optimizer():
 
 
 def test_unknown_name_lists_valid_names_and_closest():
-    with pytest.raises(ValueError, match=r"unknown loss 'mes'; valid names: [a-z_, ]*\bmse\b[a-z_, ]*; did you mean 'mse'\?"):
+    # the list grows with every loss: match its shape, not its contents
+    with pytest.raises(ValueError, match=r"unknown loss 'mes'; valid names: (\w+, )*mse(, \w+)*; did you mean 'mse'\?"):
         create_loss_function("mes")
     with pytest.raises(ValueError, match=r"unknown optimizer 'sdg'; valid names: sgd; did you mean 'sgd'\?"):
         create_optimizer("sdg", [torch.zeros(1, requires_grad=True)])

@@ -20,10 +20,15 @@ from lossopt.nn import (
     ContrastiveLoss,
     CosineEmbeddingLoss,
     DiceLoss,
+    HuberLoss,
     IoULoss,
     KLDivergenceLoss,
+    LogCoshLoss,
+    MAELoss,
     MSELoss,
     MultiTaskLoss,
+    QuantileLoss,
+    SigmoidFocalLoss,
     TripletLoss,
     TverskyLoss,
 )
@@ -31,6 +36,11 @@ from lossopt.optim import SGD
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
+    "sigmoid_focal": SigmoidFocalLoss,
+    "mae": MAELoss,
+    "huber": HuberLoss,
+    "log_cosh": LogCoshLoss,
+    "quantile": QuantileLoss,
     # Losses II: segmentation, embedding, multi-task
     "dice": DiceLoss,
     "iou": IoULoss,
