@@ -11,8 +11,6 @@ from hypothesis.extra.numpy import arrays
 from conformance.strategies import float_arrays
 
 
-
-
 @st.composite
 def labelled_embeddings(draw: st.DrawFn, *, bound: float = 3.0) -> dict[str, np.ndarray]:
     """``{"embeddings": (N, D), "labels": (N,) int}`` with 2 <= N <= 6, rows of norm >= 0.25.

@@ -32,7 +32,8 @@ def test_contrastive_is_invariant_to_a_batch_permutation(mode, data):
         )
     if mode == "supcon":  # per anchor: permuted along
         torch.testing.assert_close(
-            F.contrastive_loss(**permuted, reduction="none"), F.contrastive_loss(**tensors, reduction="none")[list(order)]
+            F.contrastive_loss(**permuted, reduction="none"),
+            F.contrastive_loss(**tensors, reduction="none")[list(order)],
         )
 
 
@@ -43,7 +44,9 @@ def test_triplet_is_invariant_to_a_batch_permutation(data):
     tensors = {key: torch.tensor(value) for key, value in inputs.items()}
     permuted = {key: value[order] for key, value in tensors.items()}
     torch.testing.assert_close(F.triplet_loss(**permuted), F.triplet_loss(**tensors), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(F.triplet_loss(**permuted, reduction="none"), F.triplet_loss(**tensors, reduction="none")[order])
+    torch.testing.assert_close(
+        F.triplet_loss(**permuted, reduction="none"), F.triplet_loss(**tensors, reduction="none")[order]
+    )
 
 
 @given(data=st.data(), log_target=st.booleans())
@@ -65,7 +68,9 @@ def test_kl_zero_target_terms_are_zero_and_batchmean_is_sum_over_batch():
     total = none.sum()
     torch.testing.assert_close(F.kl_divergence_loss(log_q, target), total / 2)  # batchmean: over the 2 rows
     torch.testing.assert_close(F.kl_divergence_loss(log_q, target, reduction="mean"), total / 6)
-    torch.testing.assert_close(F.kl_divergence_loss(log_q, target), torch.nn.functional.kl_div(log_q, target, reduction="batchmean"))
+    torch.testing.assert_close(
+        F.kl_divergence_loss(log_q, target), torch.nn.functional.kl_div(log_q, target, reduction="batchmean")
+    )
 
 
 def test_supcon_is_stable_at_small_temperature_in_float32():
@@ -75,7 +80,8 @@ def test_supcon_is_stable_at_small_temperature_in_float32():
     labels = torch.arange(16) % 4
     value = F.contrastive_loss(e, labels, temperature=0.005)
     (grad,) = torch.autograd.grad(value, e)
-    assert torch.isfinite(value) and torch.isfinite(grad).all()
+    assert torch.isfinite(value)
+    assert torch.isfinite(grad).all()
     expected = spec.contrastive_loss(to_numpy(e), labels.numpy(), temperature=0.005)
     np.testing.assert_allclose(float(value.detach()), expected, rtol=1e-4)
 
@@ -111,7 +117,9 @@ def test_references_triplet_cosine_kl_match_torch_functional():
     generator = torch.Generator().manual_seed(3)
     a, p, n = (torch.randn(6, 5, generator=generator, dtype=torch.float64) for _ in range(3))
     for kwargs in ({}, {"swap": True}, {"p": 1.0, "margin": 2.0}, {"p": 3.0, "margin": 0.1}):
-        torch.testing.assert_close(F.triplet_loss(a, p, n, **kwargs), torch.nn.functional.triplet_margin_loss(a, p, n, **kwargs))
+        torch.testing.assert_close(
+            F.triplet_loss(a, p, n, **kwargs), torch.nn.functional.triplet_margin_loss(a, p, n, **kwargs)
+        )
         np.testing.assert_allclose(
             spec.triplet_loss(a.numpy(), p.numpy(), n.numpy(), **kwargs),
             torch.nn.functional.triplet_margin_loss(a, p, n, **kwargs).numpy(),
@@ -121,7 +129,9 @@ def test_references_triplet_cosine_kl_match_torch_functional():
     for margin in (-0.5, 0.0, 0.3):
         reference = torch.nn.functional.cosine_embedding_loss(a, p, y, margin=margin, reduction="none")
         torch.testing.assert_close(F.cosine_embedding_loss(a, p, y, margin, reduction="none"), reference)
-        np.testing.assert_allclose(spec.cosine_embedding_loss(a.numpy(), p.numpy(), y.numpy(), margin, "none"), reference.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            spec.cosine_embedding_loss(a.numpy(), p.numpy(), y.numpy(), margin, "none"), reference.numpy(), rtol=1e-12
+        )
     log_q = torch.log_softmax(a, dim=1)
     for log_target, target in ((False, torch.softmax(p, dim=1)), (True, torch.log_softmax(p, dim=1))):
         for reduction in ("none", "batchmean", "sum", "mean"):
@@ -129,7 +139,9 @@ def test_references_triplet_cosine_kl_match_torch_functional():
                 warnings.simplefilter("ignore", UserWarning)
                 reference = torch.nn.functional.kl_div(log_q, target, reduction=reduction, log_target=log_target)
             np.testing.assert_allclose(
-                spec.kl_divergence_loss(log_q.numpy(), target.numpy(), reduction, log_target), reference.numpy(), rtol=1e-12
+                spec.kl_divergence_loss(log_q.numpy(), target.numpy(), reduction, log_target),
+                reference.numpy(),
+                rtol=1e-12,
             )
 
 
@@ -141,7 +153,11 @@ BAD_INPUTS = [
     ("contrastive", {"embeddings": np.zeros((3,)), "labels": np.zeros(3, np.int64)}, {}),
     ("contrastive", {"embeddings": np.zeros((3, 2)), "labels": np.zeros(3, np.int64)}, {"mode": "npair"}),
     ("triplet", {"anchor": np.zeros((2, 3)), "positive": np.zeros((2, 3)), "negative": np.zeros((2, 4))}, {}),
-    ("triplet", {"anchor": np.zeros((2, 3)), "positive": np.zeros((2, 3)), "negative": np.zeros((2, 3))}, {"margin": -1.0}),
+    (
+        "triplet",
+        {"anchor": np.zeros((2, 3)), "positive": np.zeros((2, 3)), "negative": np.zeros((2, 3))},
+        {"margin": -1.0},
+    ),
     ("triplet", {"anchor": np.zeros((2, 3)), "positive": np.zeros((2, 3)), "negative": np.zeros((2, 3))}, {"p": 0.0}),
     ("cosine_embedding", {"x1": np.ones((2, 3)), "x2": np.ones((2, 4)), "y": np.ones(2, np.int64)}, {}),
     ("cosine_embedding", {"x1": np.ones((2, 3)), "x2": np.ones((2, 3)), "y": np.array([1, 2])}, {}),
@@ -152,7 +168,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "inputs", "kwargs"), BAD_INPUTS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    ("name", "inputs", "kwargs"), BAD_INPUTS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(BAD_INPUTS)]
+)
 def test_bad_input_gives_the_same_value_error_on_both_sides(name, inputs, kwargs):
     tensors = torch_inputs(LOSS_INFOS[name], inputs, "float64", "cpu")
     with pytest.raises(ValueError) as spec_error:

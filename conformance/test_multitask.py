@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec, to_numpy
-from conformance.embedding_strategies import multi_task_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.tolerances import TORCH_DTYPES, tolerance_for
 from lossopt import MultiTaskLoss, UncertaintyWeightedMultiTaskLoss, create_loss_function
@@ -39,10 +38,21 @@ def test_value_and_gradient_match_spec(dtype, device, data):
     targets = _tensors(drawn["targets"], dtype, device, grad=False)
     value = INFO.torch_fn(predictions, targets, drawn["loss_weights"], drawn["task_losses"])
     spec_args = (_numpy(predictions), _numpy(targets), drawn["loss_weights"], drawn["task_losses"])
-    call = f"multi_task_loss(tasks={list(predictions)}, loss_weights={drawn['loss_weights']}, task_losses={drawn['task_losses']})"
+    call = (
+        f"multi_task_loss(tasks={list(predictions)}, loss_weights={drawn['loss_weights']}, "
+        f"task_losses={drawn['task_losses']})"
+    )
     context = {"dtype": dtype, "device": device}
     tolerance = tolerance_for(dtype, "value", INFO.tolerance_overrides)
-    assert_matches_spec(value, INFO.spec.value(*spec_args), entry="multi_task", check="value", tolerance=tolerance, context=context, call=call)
+    assert_matches_spec(
+        value,
+        INFO.spec.value(*spec_args),
+        entry="multi_task",
+        check="value",
+        tolerance=tolerance,
+        context=context,
+        call=call,
+    )
     grads = torch.autograd.grad(value, list(predictions.values()), allow_unused=True)
     expected = INFO.spec.grad(*spec_args)
     for (task, prediction), got in zip(predictions.items(), grads, strict=True):
@@ -101,7 +111,9 @@ def test_bad_tasks_give_the_same_value_error_on_both_sides(predictions, targets,
 
 
 def test_uncertainty_weighting_matches_spec_and_learns_log_variances():
-    loss = UncertaintyWeightedMultiTaskLoss(["regression", "depth"], task_losses={"depth": "mse"}, init_log_variance=0.3)
+    loss = UncertaintyWeightedMultiTaskLoss(
+        ["regression", "depth"], task_losses={"depth": "mse"}, init_log_variance=0.3
+    )
     predictions = {"regression": torch.tensor([[2.0, 1.0]]), "depth": torch.tensor([[0.5, -0.5]])}
     targets = {"regression": torch.zeros(1, 2), "depth": torch.zeros(1, 2)}
     value = loss(predictions, targets)
@@ -109,7 +121,9 @@ def test_uncertainty_weighting_matches_spec_and_learns_log_variances():
     task_values = np.array([2.5, 0.25])  # MSE: (4 + 1) / 2, (0.25 + 0.25) / 2
     s = np.full(2, 0.3)
     np.testing.assert_allclose(float(value.detach()), spec.uncertainty_weighted_loss(task_values, s), rtol=1e-6)
-    np.testing.assert_allclose(loss.log_variances.grad.numpy(), spec.uncertainty_weighted_loss_grad(task_values, s)[1], rtol=1e-6)
+    np.testing.assert_allclose(
+        loss.log_variances.grad.numpy(), spec.uncertainty_weighted_loss_grad(task_values, s)[1], rtol=1e-6
+    )
     assert [name for name, _ in loss.named_parameters()] == ["log_variances"]
     optimizer = torch.optim.SGD(loss.parameters(), lr=0.5)
     for _ in range(200):

@@ -6,7 +6,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lossopt_spec.losses as spec
 from conformance.loss_harness import spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.segmentation_strategies import segmentation_inputs
@@ -132,7 +131,11 @@ BAD_INPUTS = [
     ("dice", {"predictions": np.zeros((2, 3)), "targets": np.zeros((2, 4))}, {}),
     ("dice", {"predictions": np.zeros((2, 3, 4)), "targets": np.zeros((2, 5), dtype=np.int64)}, {"mode": "multiclass"}),
     ("dice", {"predictions": np.zeros((1, 3, 2)), "targets": np.array([[0, 3]])}, {"mode": "multiclass"}),
-    ("dice", {"predictions": np.zeros((1, 3, 2)), "targets": np.array([[-1, 0]])}, {"mode": "multiclass", "ignore_index": 255}),
+    (
+        "dice",
+        {"predictions": np.zeros((1, 3, 2)), "targets": np.array([[-1, 0]])},
+        {"mode": "multiclass", "ignore_index": 255},
+    ),
     ("tversky", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"alpha": -0.1}),
     ("tversky", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"beta": -0.5}),
     ("tversky", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"gamma": -1.0}),
@@ -140,8 +143,16 @@ BAD_INPUTS = [
     ("iou", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"mode": "sigmoid"}),
     ("dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"ignore_index": 255}),
     ("dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"include_background": False}),
-    ("dice", {"predictions": np.zeros((1, 3, 2)), "targets": np.zeros((1, 3, 2))}, {"mode": "multilabel", "weight": np.ones(2)}),
-    ("bce_dice", {"predictions": np.zeros((1, 2, 2)), "targets": np.zeros((1, 2), dtype=np.int64)}, {"mode": "multiclass"}),
+    (
+        "dice",
+        {"predictions": np.zeros((1, 3, 2)), "targets": np.zeros((1, 3, 2))},
+        {"mode": "multilabel", "weight": np.ones(2)},
+    ),
+    (
+        "bce_dice",
+        {"predictions": np.zeros((1, 2, 2)), "targets": np.zeros((1, 2), dtype=np.int64)},
+        {"mode": "multiclass"},
+    ),
     ("bce_dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"dice_weight": -1.0}),
 ]
 

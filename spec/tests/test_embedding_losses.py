@@ -60,8 +60,10 @@ def test_triplet_and_cosine_grads_match_central_differences(reduction, data, see
     # (|.| and the norm), no hinge or swap tie within h
     for u, v in ((a, p), (a, n), (p, n)):
         assume(np.abs(u - v + 1e-6).min() > 1e-3)
-    d = {k: np.sum(np.abs(u - v + 1e-6) ** kw["p"], axis=1) ** (1 / kw["p"]) for k, (u, v) in
-         {"ap": (a, p), "an": (a, n), "pn": (p, n)}.items()}
+    d = {
+        k: np.sum(np.abs(u - v + 1e-6) ** kw["p"], axis=1) ** (1 / kw["p"])
+        for k, (u, v) in {"ap": (a, p), "an": (a, n), "pn": (p, n)}.items()
+    }
     d_neg = np.minimum(d["an"], d["pn"]) if kw["swap"] else d["an"]
     assume(np.abs(d["ap"] - d_neg + 0.7).min() > 1e-3 and np.abs(d["an"] - d["pn"]).min() > 1e-3)
     _check_fd(triplet_loss, triplet_loss_grad, [a, p, n], [0, 1, 2], reduction, seed, **kw)
@@ -124,7 +126,8 @@ def test_permuting_the_batch_permutes_per_anchor_losses():
     rng = np.random.default_rng(2)
     e, labels, order = rng.standard_normal((6, 3)), rng.integers(0, 2, 6), rng.permutation(6)
     np.testing.assert_allclose(
-        contrastive_loss(e[order], labels[order], reduction="none"), contrastive_loss(e, labels, reduction="none")[order]
+        contrastive_loss(e[order], labels[order], reduction="none"),
+        contrastive_loss(e, labels, reduction="none")[order],
     )
     np.testing.assert_allclose(
         contrastive_loss(e[order], labels[order], mode="margin"), contrastive_loss(e, labels, mode="margin")
@@ -166,7 +169,10 @@ def test_kl_matches_scipy_entropy_and_is_zero_against_itself():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: contrastive_loss(np.zeros((3, 2)), np.zeros(3, int), temperature=0.0), r"temperature must be > 0; got 0.0"),
+        (
+            lambda: contrastive_loss(np.zeros((3, 2)), np.zeros(3, int), temperature=0.0),
+            r"temperature must be > 0; got 0.0",
+        ),
         (lambda: contrastive_loss(np.zeros((3, 2)), np.zeros(3, int), margin=-1.0), r"margin must be >= 0; got -1.0"),
         (lambda: contrastive_loss(np.zeros((3, 2)), np.zeros(3, int), mode="npair"), r"mode must be one of"),
         (
@@ -184,8 +190,14 @@ def test_kl_matches_scipy_entropy_and_is_zero_against_itself():
             lambda: cosine_embedding_loss(np.zeros((2, 3)), np.zeros((2, 4)), np.ones(2)),
             r"x1 and x2 must have the same shape \(N, D\); got x1 \(2, 3\) and x2 \(2, 4\)",
         ),
-        (lambda: cosine_embedding_loss(np.ones((2, 3)), np.ones((2, 3)), np.array([1, 0])), r"y must hold 1 or -1; got 0"),
-        (lambda: cosine_embedding_loss(np.ones((2, 3)), np.ones((2, 3)), np.ones(2), 1.5), r"margin must be in \[-1, 1\]"),
+        (
+            lambda: cosine_embedding_loss(np.ones((2, 3)), np.ones((2, 3)), np.array([1, 0])),
+            r"y must hold 1 or -1; got 0",
+        ),
+        (
+            lambda: cosine_embedding_loss(np.ones((2, 3)), np.ones((2, 3)), np.ones(2), 1.5),
+            r"margin must be in \[-1, 1\]",
+        ),
         (lambda: kl_divergence_loss(np.zeros((2, 3)), np.zeros((2, 4))), r"got input \(2, 3\) and target \(2, 4\)"),
         (lambda: kl_divergence_loss(np.zeros(2), np.zeros(2), "avg"), r"reduction must be one of .*batchmean.*'avg'"),
     ],

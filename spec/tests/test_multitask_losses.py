@@ -51,7 +51,9 @@ def test_explicit_mapping_overrides_the_prefix():
     np.testing.assert_allclose(
         multi_task_loss(*one, {"regression": "dice"}), dice_loss(PREDICTIONS["depth"], TARGETS["depth"])
     )
-    np.testing.assert_allclose(multi_task_loss(*one, {"regression": LOSSES["dice"]}), multi_task_loss(*one, {"regression": "dice"}))
+    np.testing.assert_allclose(
+        multi_task_loss(*one, {"regression": LOSSES["dice"]}), multi_task_loss(*one, {"regression": "dice"})
+    )
 
 
 def test_gradient_per_task_matches_central_differences():
@@ -75,15 +77,55 @@ def test_a_bare_callable_has_a_value_but_no_spec_gradient():
     ("predictions", "targets", "weights", "task_losses", "message"),
     [
         # design defect 11: "seg_mask" silently got MSE
-        ({"seg_mask": 1}, {"seg_mask": 1}, {"seg_mask": 1.0}, None, r"no loss for task 'seg_mask': name it in task_losses"),
-        ({"regression": 1}, {"regression": 1}, {"regression": 1.0, "depth": 1.0}, None,
-         r"loss_weights has task\(s\) \['depth'\] with no prediction; tasks with predictions: \['regression'\]"),
-        ({"regression": 1, "depth": 1}, {"regression": 1, "depth": 1}, {"regression": 1.0}, {"depth": "mse"},
-         r"loss_weights has no weight for task\(s\) \['depth'\]"),
-        ({"regression": 1}, {"regression_x": 1}, {"regression": 1.0}, None, r"targets must have the tasks of predictions"),
-        ({"regression": 1}, {"regression": 1}, {"regression": -1.0}, None, r"loss_weights\['regression'\] must be >= 0; got -1.0"),
-        ({"depth": 1}, {"depth": 1}, {"depth": 1.0}, {"depth": "l2"}, r"unknown loss 'l2' for task 'depth'; valid names: "),
-        ({"depth": 1}, {"depth": 1}, {"depth": 1.0}, {"mask": "dice"}, r"task_losses names task\(s\) \['mask'\] with no prediction"),
+        (
+            {"seg_mask": 1},
+            {"seg_mask": 1},
+            {"seg_mask": 1.0},
+            None,
+            r"no loss for task 'seg_mask': name it in task_losses",
+        ),
+        (
+            {"regression": 1},
+            {"regression": 1},
+            {"regression": 1.0, "depth": 1.0},
+            None,
+            r"loss_weights has task\(s\) \['depth'\] with no prediction; tasks with predictions: \['regression'\]",
+        ),
+        (
+            {"regression": 1, "depth": 1},
+            {"regression": 1, "depth": 1},
+            {"regression": 1.0},
+            {"depth": "mse"},
+            r"loss_weights has no weight for task\(s\) \['depth'\]",
+        ),
+        (
+            {"regression": 1},
+            {"regression_x": 1},
+            {"regression": 1.0},
+            None,
+            r"targets must have the tasks of predictions",
+        ),
+        (
+            {"regression": 1},
+            {"regression": 1},
+            {"regression": -1.0},
+            None,
+            r"loss_weights\['regression'\] must be >= 0; got -1.0",
+        ),
+        (
+            {"depth": 1},
+            {"depth": 1},
+            {"depth": 1.0},
+            {"depth": "l2"},
+            r"unknown loss 'l2' for task 'depth'; valid names: ",
+        ),
+        (
+            {"depth": 1},
+            {"depth": 1},
+            {"depth": 1.0},
+            {"mask": "dice"},
+            r"task_losses names task\(s\) \['mask'\] with no prediction",
+        ),
         ({}, {}, {}, None, r"predictions must hold at least one task; got an empty dict"),
     ],
 )
@@ -96,8 +138,12 @@ def test_uncertainty_weighting_value_gradient_and_optimum():
     values, s = np.array([2.0, 0.5, 3.0]), np.array([0.0, -1.0, 0.7])
     np.testing.assert_allclose(uncertainty_weighted_loss(values, s), np.sum(0.5 * np.exp(-s) * values + 0.5 * s))
     g_values, g_s = uncertainty_weighted_loss_grad(values, s)
-    np.testing.assert_allclose(g_s, central_difference(lambda v: float(uncertainty_weighted_loss(values, v)), s), rtol=1e-8)
-    np.testing.assert_allclose(g_values, central_difference(lambda v: float(uncertainty_weighted_loss(v, s)), values), rtol=1e-8)
+    np.testing.assert_allclose(
+        g_s, central_difference(lambda v: float(uncertainty_weighted_loss(values, v)), s), rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        g_values, central_difference(lambda v: float(uncertainty_weighted_loss(v, s)), values), rtol=1e-8
+    )
     # the minimum over s is at s = log L
     _, at_optimum = uncertainty_weighted_loss_grad(values, np.log(values))
     np.testing.assert_allclose(at_optimum, 0.0, atol=1e-15)

@@ -53,7 +53,9 @@ def test_grad_matches_central_differences(name, reduction, data, seed):
     value, grad = PAIRS[name]
     modes = ("binary", "multilabel") if name == "bce_dice" else ("binary", "multilabel", "multiclass")
     logits, targets, options = data.draw(cases(modes))
-    extra = {"alpha": 0.3, "beta": 0.7, "gamma": data.draw(st.sampled_from([1.0, 0.75, 2.0]))} if name == "tversky" else {}
+    extra = (
+        {"alpha": 0.3, "beta": 0.7, "gamma": data.draw(st.sampled_from([1.0, 0.75, 2.0]))} if name == "tversky" else {}
+    )
     shape = np.shape(value(logits, targets, reduction=reduction, **options, **extra))
     upstream = np.random.default_rng(seed).standard_normal(shape)
 

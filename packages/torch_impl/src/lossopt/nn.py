@@ -428,7 +428,9 @@ class MultiTaskLoss(nn.Module):
     """
 
     def __init__(
-        self, loss_weights: Mapping[str, float], task_losses: Mapping[str, str | Callable[..., torch.Tensor]] | None = None
+        self,
+        loss_weights: Mapping[str, float],
+        task_losses: Mapping[str, str | Callable[..., torch.Tensor]] | None = None,
     ) -> None:
         super().__init__()
         tasks = list(loss_weights)

@@ -56,17 +56,15 @@ LOSSES: dict[str, LossSpec] = {
     "bce_dice": LossSpec(name="bce_dice", value=bce_dice_loss, grad=bce_dice_loss_grad),
     "contrastive": LossSpec(name="contrastive", value=contrastive_loss, grad=contrastive_loss_grad),
     "triplet": LossSpec(name="triplet", value=triplet_loss, grad=triplet_loss_grad),
-    "cosine_embedding": LossSpec(
-        name="cosine_embedding", value=cosine_embedding_loss, grad=cosine_embedding_loss_grad
-    ),
+    "cosine_embedding": LossSpec(name="cosine_embedding", value=cosine_embedding_loss, grad=cosine_embedding_loss_grad),
     "kl_divergence": LossSpec(name="kl_divergence", value=kl_divergence_loss, grad=kl_divergence_loss_grad),
     "multi_task": LossSpec(name="multi_task", value=multi_task_loss, grad=multi_task_loss_grad),
 }
 
 __all__ = [
     "LOSSES",
-    "LossSpec",
     "REDUCTIONS",
+    "LossSpec",
     "bce_dice_loss",
     "bce_dice_loss_grad",
     "contrastive_loss",

@@ -162,7 +162,11 @@ def multi_task_loss_grad(
     *,
     grad_output: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Gradient of :func:`multi_task_loss` w.r.t. each task's prediction: :math:`w_k \\partial L_k / \\partial \\hat y_k` (1').
+    """Gradient of :func:`multi_task_loss` w.r.t. each task's prediction (1').
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial \\hat y_k} = w_k \\frac{\\partial L_k}{\\partial \\hat y_k}     \\tag{1'}
 
     Needs the gradient of every task's loss: a registered name or a :class:`LossSpec`
     (``TypeError`` for a bare callable).
@@ -170,12 +174,15 @@ def multi_task_loss_grad(
     tasks = check_tasks(predictions, targets, loss_weights)
     losses = resolve_task_losses(tasks, task_losses)
     upstream = 1.0 if grad_output is None else float(grad_output)
-    grads = {}
+    grads: dict[str, np.ndarray] = {}
     for task in tasks:
         loss = _lookup(task, losses[task])
         if not isinstance(loss, LossSpec):
             raise TypeError(f"task {task!r}: a bare callable has no spec gradient; pass a loss name or a LossSpec")
-        grads[task] = loss.grad(predictions[task], targets[task], grad_output=np.asarray(upstream * loss_weights[task]))
+        grad = loss.grad(predictions[task], targets[task], grad_output=np.asarray(upstream * loss_weights[task]))
+        if not isinstance(grad, np.ndarray):
+            raise TypeError(f"task {task!r}: loss {loss.name!r} has several differentiable inputs; a task has one")
+        grads[task] = grad
     return grads
 
 
@@ -201,9 +208,7 @@ def uncertainty_weighted_loss(task_values: np.ndarray, log_variances: np.ndarray
     return np.asarray(np.sum(0.5 * np.exp(-s) * values + 0.5 * s))  # (2)
 
 
-def uncertainty_weighted_loss_grad(
-    task_values: np.ndarray, log_variances: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def uncertainty_weighted_loss_grad(task_values: np.ndarray, log_variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradients of (2) w.r.t. the task losses and the log-variances.
 
     .. math::

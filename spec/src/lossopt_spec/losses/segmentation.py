@@ -87,7 +87,9 @@ def _flatten(
     targets = np.asarray(targets)
     if mode == "multiclass":
         if predictions.ndim < 2:
-            raise ValueError(f"predictions must have shape (N, C, *spatial) in mode 'multiclass'; got {predictions.shape}")
+            raise ValueError(
+                f"predictions must have shape (N, C, *spatial) in mode 'multiclass'; got {predictions.shape}"
+            )
         expected = (predictions.shape[0], *predictions.shape[2:])
         if targets.shape != expected:
             raise ValueError(
@@ -145,7 +147,9 @@ def _class_weights(weight: np.ndarray | None, c: int, include_background: bool) 
         raise ValueError(f"weight must have shape (C,) = ({c},); got {weight.shape}")
     kept = weight if include_background else weight[1:]
     if (kept < 0).any() or not kept.sum() > 0:
-        raise ValueError(f"weight must be non-negative with a positive sum over the classes kept; got {weight.tolist()}")
+        raise ValueError(
+            f"weight must be non-negative with a positive sum over the classes kept; got {weight.tolist()}"
+        )
     return np.asarray(kept * kept.size / kept.sum())
 
 

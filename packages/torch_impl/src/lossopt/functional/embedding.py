@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, compute_dtype, reduce
 
 CONTRASTIVE_MODES = ("supcon", "margin")
@@ -133,7 +134,7 @@ def contrastive_loss(
         elementwise = torch.where(same, 0.5 * sq, 0.5 * torch.relu(margin - d) ** 2)  # (1)
         return reduce(elementwise, reduction).to(out_dtype)
     z = torch.nn.functional.normalize(e, dim=1, eps=NORMALIZE_EPS)
-    per_anchor = _SupCon.apply(z, labels, temperature)
+    per_anchor = _SupCon.apply(z, labels, temperature)  # type: ignore[no-untyped-call]
     return reduce(per_anchor, reduction).to(out_dtype)
 
 
@@ -199,9 +200,10 @@ def _check_cosine(x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor, margin: f
         raise ValueError(f"x1 and x2 must have the same shape (N, D); got x1 {_shape(x1)} and x2 {_shape(x2)}")
     if _shape(y) != (x1.shape[0],):
         raise ValueError(f"y must have shape (N,) = ({x1.shape[0]},); got {_shape(y)}")
-    bad = (y != 1) & (y != -1)
-    if bool(bad.any()):  # input validation, once per call
-        raise ValueError(f"y must hold 1 or -1; got {y[bad][0].item()!r}")
+    if value_checks_apply(y):  # reads y on the host: CPU tensors only by default
+        bad = (y != 1) & (y != -1)
+        if bool(bad.any()):
+            raise ValueError(f"y must hold 1 or -1; got {y[bad][0].item()!r}")
     if not -1 <= margin <= 1:
         raise ValueError(f"margin must be in [-1, 1]; got {margin!r}")
 
@@ -245,9 +247,7 @@ def _check_kl(x: torch.Tensor, t: torch.Tensor, reduction: str) -> None:
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"target must be a torch.Tensor; got {type(t).__name__}")
     if x.shape != t.shape:
-        raise ValueError(
-            f"input and target must have the same shape; got input {_shape(x)} and target {_shape(t)}"
-        )
+        raise ValueError(f"input and target must have the same shape; got input {_shape(x)} and target {_shape(t)}")
     if x.dim() < 1:
         raise ValueError(f"input must have a batch dimension; got shape {_shape(x)}")
 

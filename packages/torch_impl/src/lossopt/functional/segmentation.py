@@ -4,7 +4,8 @@ Mirrors ``lossopt_spec.losses.segmentation``; equation tags match. The overlap s
 backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities and
 the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or kept;
 the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
-``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs.
+``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices and class
+weights are value-checked under ``lossopt.functional.set_value_checks`` (CPU tensors by default).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import torch
 
+from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
 
 MODES = ("binary", "multilabel", "multiclass")
@@ -48,7 +50,9 @@ def _flatten(
     """Logits ``(N, C, M)`` in the compute dtype; targets ``(N, C, M)`` float, or ``(N, M)`` int64
     class indices in multiclass (ignored pixels set to 0); the multiclass mask ``(N, M)`` or None."""
     if not isinstance(predictions, torch.Tensor) or not predictions.is_floating_point():
-        raise TypeError(f"predictions must be a floating-point tensor; got {getattr(predictions, 'dtype', predictions)}")
+        raise TypeError(
+            f"predictions must be a floating-point tensor; got {getattr(predictions, 'dtype', predictions)}"
+        )
     if not isinstance(targets, torch.Tensor):
         raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
     dtype = compute_dtype(predictions.dtype)
@@ -68,14 +72,15 @@ def _flatten(
         n, c = predictions.shape[:2]
         labels = targets.reshape(n, -1).long()
         ignored = labels == ignore_index if ignore_index is not None else None
-        bad = (labels < 0) | (labels >= c)
-        if ignored is not None:
-            bad &= ~ignored
-        if bool(bad.any()):  # input validation: one host sync per call, before any work
-            raise ValueError(
-                f"targets must hold class indices in [0, {c}) or ignore_index={ignore_index!r}; "
-                f"got {int(labels[bad][0])}"
-            )
+        if value_checks_apply(labels):  # reads the labels on the host: CPU tensors only by default
+            bad = (labels < 0) | (labels >= c)
+            if ignored is not None:
+                bad &= ~ignored
+            if bool(bad.any()):
+                raise ValueError(
+                    f"targets must hold class indices in [0, {c}) or ignore_index={ignore_index!r}; "
+                    f"got {int(labels[bad][0])}"
+                )
         mask = None
         if ignored is not None:
             mask = (~ignored).to(dtype)
@@ -161,8 +166,10 @@ def _class_weights(
     if _shape(weight) != (c,):
         raise ValueError(f"weight must have shape (C,) = ({c},); got {_shape(weight)}")
     kept = weight if include_background else weight[1:]
-    if bool((kept < 0).any()) or not bool(kept.sum() > 0):
-        raise ValueError(f"weight must be non-negative with a positive sum over the classes kept; got {weight.tolist()}")
+    if value_checks_apply(kept) and (bool((kept < 0).any()) or not bool(kept.sum() > 0)):
+        raise ValueError(
+            f"weight must be non-negative with a positive sum over the classes kept; got {weight.tolist()}"
+        )
     return kept * (kept.numel() / kept.sum())
 
 
@@ -193,7 +200,7 @@ def _overlap_loss(
     if not include_background and c < 2:
         raise ValueError(f"include_background=False needs at least 2 classes; predictions have C={c}")
     w = _class_weights(weight, c, include_background, x)
-    intersection, predicted, target, bce = _Overlaps.apply(x, t, mask, mode == "multiclass", bce_weight != 0.0)
+    intersection, predicted, target, bce = _Overlaps.apply(x, t, mask, mode == "multiclass", bce_weight != 0.0)  # type: ignore[no-untyped-call]
     if batch:
         intersection, predicted, target, bce = (v.sum(dim=0) for v in (intersection, predicted, target, bce))
     if score == "dice":
