@@ -177,6 +177,13 @@ LOSS_INFOS: dict[str, LossInfo] = {
             kwargs=segmentation_strategies.bce_dice_kwargs(),
             batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
+        LossInfo(
+            name="focal_dice",
+            torch_fn=lossopt.functional.focal_dice_loss,
+            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
+            kwargs=segmentation_strategies.focal_dice_kwargs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
+        ),
         # Losses II: embedding and distribution losses
         LossInfo(
             name="contrastive",

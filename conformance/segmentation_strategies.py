@@ -54,3 +54,15 @@ def tversky_kwargs() -> st.SearchStrategy[dict[str, Any]]:
 def bce_dice_kwargs() -> st.SearchStrategy[dict[str, Any]]:
     weights = st.sampled_from([0.0, 0.5, 1.0])
     return st.fixed_dictionaries({"bce_weight": weights, "dice_weight": weights})
+
+
+def focal_dice_kwargs() -> st.SearchStrategy[dict[str, Any]]:
+    weights = st.sampled_from([0.0, 0.5, 1.0])
+    return st.fixed_dictionaries(
+        {
+            "alpha": st.sampled_from([None, 0.25, 0.75]),
+            "gamma": st.sampled_from([0.0, 0.5, 2.0]),
+            "focal_weight": weights,
+            "dice_weight": weights,
+        }
+    )

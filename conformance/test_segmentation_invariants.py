@@ -12,7 +12,13 @@ from conformance.segmentation_strategies import segmentation_inputs
 from lossopt import functional as F
 
 OVERLAP = ["dice", "iou", "tversky"]
-LOSS_FNS = {"dice": F.dice_loss, "iou": F.iou_loss, "tversky": F.tversky_loss, "bce_dice": F.bce_dice_loss}
+LOSS_FNS = {
+    "dice": F.dice_loss,
+    "iou": F.iou_loss,
+    "tversky": F.tversky_loss,
+    "bce_dice": F.bce_dice_loss,
+    "focal_dice": F.focal_dice_loss,
+}
 
 
 def _drawn(data, **kwargs):
@@ -70,10 +76,11 @@ def test_iou_is_dice_over_two_minus_dice_without_smoothing(data):
     torch.testing.assert_close(j, d / (2 - d), rtol=1e-10, atol=1e-12)  # J = D / (2 - D)
 
 
-@pytest.mark.parametrize("name", [*OVERLAP, "bce_dice"])
+@pytest.mark.parametrize("name", [*OVERLAP, "bce_dice", "focal_dice"])
 @given(data=st.data(), scale=st.sampled_from([0.5, 1.0, 7.0]))
 def test_uniform_class_weights_equal_no_weights(name, data, scale):
-    tensors = _drawn(data, modes=("multilabel",) if name == "bce_dice" else ("multilabel", "multiclass"))
+    sigmoid_only = name in ("bce_dice", "focal_dice")
+    tensors = _drawn(data, modes=("multilabel",) if sigmoid_only else ("multilabel", "multiclass"))
     tensors.pop("weight", None)
     c = tensors["predictions"].shape[1]
     for reduction in ("none", "mean", "sum"):
@@ -96,7 +103,7 @@ def test_ignored_pixels_have_no_effect_and_no_gradient():
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-@pytest.mark.parametrize("name", [*OVERLAP, "bce_dice"])
+@pytest.mark.parametrize("name", [*OVERLAP, "bce_dice", "focal_dice"])
 def test_512x512_half_masks_reduce_in_float32(name, dtype, device):
     # 512 * 512 = 262144 pixels: P and T reach 2.6e5, past float16's largest value (65504)
     targets = torch.zeros(2, 1, 512, 512, device=device)
@@ -154,6 +161,9 @@ BAD_INPUTS = [
         {"mode": "multiclass"},
     ),
     ("bce_dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"dice_weight": -1.0}),
+    ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"alpha": 1.5}),
+    ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"focal_weight": -1.0}),
+    ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.array([[0.0, 2.0]])}, {}),
 ]
 
 

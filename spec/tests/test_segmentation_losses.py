@@ -13,6 +13,8 @@ from lossopt_spec.losses import (
     bce_dice_loss_grad,
     dice_loss,
     dice_loss_grad,
+    focal_dice_loss,
+    focal_dice_loss_grad,
     iou_loss,
     iou_loss_grad,
     tversky_loss,
@@ -24,6 +26,7 @@ PAIRS = {
     "iou": (iou_loss, iou_loss_grad),
     "tversky": (tversky_loss, tversky_loss_grad),
     "bce_dice": (bce_dice_loss, bce_dice_loss_grad),
+    "focal_dice": (focal_dice_loss, focal_dice_loss_grad),
 }
 
 
@@ -51,7 +54,8 @@ def cases(draw, modes=("binary", "multilabel", "multiclass")):
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_grad_matches_central_differences(name, reduction, data, seed):
     value, grad = PAIRS[name]
-    modes = ("binary", "multilabel") if name == "bce_dice" else ("binary", "multilabel", "multiclass")
+    sigmoid_only = name in ("bce_dice", "focal_dice")
+    modes = ("binary", "multilabel") if sigmoid_only else ("binary", "multilabel", "multiclass")
     logits, targets, options = data.draw(cases(modes))
     extra = (
         {"alpha": 0.3, "beta": 0.7, "gamma": data.draw(st.sampled_from([1.0, 0.75, 2.0]))} if name == "tversky" else {}
@@ -78,6 +82,10 @@ def test_dice_hand_values():
     np.testing.assert_allclose(tversky_loss(x, t, 0.3, 0.7, smooth=0.0, gamma=2.0), 0.25, rtol=1e-15)
     # BCE: log 2 per pixel; 0.5 log 2 + 0.5 * 0.5
     np.testing.assert_allclose(bce_dice_loss(x, t, smooth=0.0), 0.5 * np.log(2) + 0.25, rtol=1e-15)
+    # focal (no alpha, gamma 2): (1 - p_t)^2 log 2 = 0.25 log 2 per pixel; plus the Dice loss 0.5
+    np.testing.assert_allclose(focal_dice_loss(x, t, smooth=0.0), 0.25 * np.log(2) + 0.5, rtol=1e-15)
+    # alpha 0.25: positives weighted 0.25, negatives 0.75; mean over the 4 pixels is 0.5 of each
+    np.testing.assert_allclose(focal_dice_loss(x, t, 0.25, smooth=0.0), 0.5 * 0.25 * np.log(2) + 0.5, rtol=1e-15)
 
 
 def test_multiclass_one_hot_and_ignore_by_hand():
@@ -182,6 +190,15 @@ def test_focal_tversky_gradient_is_finite_at_perfect_prediction():
             r"bce_dice_loss takes mode 'binary' or 'multilabel'",
         ),
         (lambda: bce_dice_loss(np.zeros((1, 2)), np.zeros((1, 2)), bce_weight=-1), r"bce_weight must be >= 0; got -1"),
+        (lambda: focal_dice_loss(np.zeros((1, 2)), np.zeros((1, 2)), alpha=1.5), r"alpha must be a number in \[0, 1\]"),
+        (
+            lambda: focal_dice_loss(np.zeros((1, 2)), np.zeros((1, 2)), gamma=-1.0),
+            r"gamma must be a finite number >= 0",
+        ),
+        (
+            lambda: focal_dice_loss(np.zeros((1, 2, 2)), np.zeros((1, 2), dtype=int), mode="multiclass"),
+            r"focal_dice_loss takes mode 'binary' or 'multilabel'",
+        ),
         (
             lambda: dice_loss(np.zeros((1, 1, 2)), np.zeros((1, 1, 2)), mode="multilabel", include_background=False),
             r"include_background=False needs at least 2 classes; predictions have C=1",

@@ -330,6 +330,58 @@ class BCEDiceLoss(_SegmentationLoss):
         return F.bce_dice_loss(predictions, targets, self.bce_weight, self.dice_weight, **self._options())
 
 
+class FocalDiceLoss(_SegmentationLoss):
+    """Sigmoid focal loss plus Dice, :func:`lossopt.functional.focal_dice_loss` as a module.
+
+    Example:
+        >>> import torch
+        >>> from lossopt import FocalDiceLoss
+        >>> round(float(FocalDiceLoss(smooth=0.0)(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]]))), 4)
+        0.6733
+    """
+
+    def __init__(
+        self,
+        alpha: float | None = None,
+        gamma: float = 2.0,
+        smooth: float = 1e-6,
+        reduction: str = "mean",
+        *,
+        focal_weight: float = 1.0,
+        dice_weight: float = 1.0,
+        mode: str = "binary",
+        batch: bool = False,
+        weight: torch.Tensor | None = None,
+        include_background: bool = True,
+    ) -> None:
+        super().__init__(
+            smooth=smooth,
+            reduction=reduction,
+            mode=mode,
+            batch=batch,
+            ignore_index=None,
+            weight=weight,
+            include_background=include_background,
+        )
+        check_sigmoid_alpha(alpha)
+        check_gamma(gamma)
+        check_non_negative("focal_weight", focal_weight)
+        check_non_negative("dice_weight", dice_weight)
+        self.alpha, self.gamma = alpha, gamma
+        self.focal_weight, self.dice_weight = focal_weight, dice_weight
+
+    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.focal_dice_loss(
+            predictions,
+            targets,
+            self.alpha,
+            self.gamma,
+            focal_weight=self.focal_weight,
+            dice_weight=self.dice_weight,
+            **self._options(),
+        )
+
+
 class ContrastiveLoss(_ReducedLoss):
     """Contrastive loss (``mode="supcon"`` or ``"margin"``), :func:`lossopt.functional.contrastive_loss`.
 

@@ -1,4 +1,4 @@
-"""Segmentation losses: Dice, IoU (Jaccard), Tversky (and focal Tversky), BCE + Dice.
+"""Segmentation losses: Dice, IoU (Jaccard), Tversky (and focal Tversky), BCE + Dice, focal + Dice.
 
 Mirrored by ``lossopt.functional.segmentation``; equation tags match.
 
@@ -47,11 +47,42 @@ from collections.abc import Callable
 import numpy as np
 
 from lossopt_spec.losses._reduction import reduce, reduce_grad
+from lossopt_spec.losses.classification import (
+    check_gamma,
+    check_sigmoid_alpha,
+    sigmoid_focal_loss,
+    sigmoid_focal_loss_grad,
+)
 
 MODES = ("binary", "multilabel", "multiclass")
 
 # A score S(I, P, T) and its partial derivatives dS/dI, dS/dP (T does not depend on the logits).
 ScoreFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# A per-pixel loss of logits and targets: (elementwise value, elementwise derivative w.r.t. the logits).
+PixelLoss = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Callable[[np.ndarray, np.ndarray], np.ndarray]]
+
+
+def _bce(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return np.asarray(np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x))))  # (6) BCE(x, t), stable
+
+
+def _bce_grad(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * x)) - t)  # (6') dBCE/dx = p - t
+
+
+_BCE: PixelLoss = (_bce, _bce_grad)
+
+
+def _focal(alpha: float | None, gamma: float) -> PixelLoss:
+    """The sigmoid focal loss of ``lossopt_spec.losses.classification`` per pixel (8), (8')."""
+
+    def value(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return sigmoid_focal_loss(x, t, alpha, gamma, reduction="none")
+
+    def grad(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return sigmoid_focal_loss_grad(x, t, alpha, gamma, reduction="none", grad_output=np.ones(x.shape))
+
+    return value, grad
 
 
 def check_options(
@@ -165,7 +196,7 @@ def _overlap_loss(
     score: ScoreFn,
     *,
     gamma: float,
-    bce_weight: float,
+    pixel_weight: float,
     overlap_weight: float,
     mode: str,
     smooth: float,
@@ -176,10 +207,12 @@ def _overlap_loss(
     reduction: str,
     grad_output: np.ndarray | None,
     want_grad: bool,
+    pixel: PixelLoss | None = None,
 ) -> np.ndarray:
-    """Value (``want_grad=False``) or VJP w.r.t. the logits of ``bce_weight * BCE + overlap_weight * loss``.
+    """Value (``want_grad=False``) or VJP w.r.t. the logits of ``pixel_weight * pixel + overlap_weight * loss``.
 
-    The per-(sample, class) overlap loss is :math:`(1 - S)^\\gamma` for the score :math:`S`.
+    The per-(sample, class) overlap loss is :math:`(1 - S)^\\gamma` for the score :math:`S`; the
+    pixel term (BCE, or sigmoid focal) is averaged over the pixels of a sample (of the batch).
     """
     check_options(mode, smooth, ignore_index, include_background)
     x, t, m = _flatten(predictions, targets, mode, ignore_index)
@@ -195,10 +228,11 @@ def _overlap_loss(
     base = np.maximum(1.0 - s, 0.0)
     overlap = base**gamma  # (5) l = (1 - S)^gamma (gamma = 1: Dice, IoU, Tversky)
     per_class = overlap_weight * overlap
-    if bce_weight != 0.0:
+    if pixel_weight != 0.0:
+        assert pixel is not None
         count = x.shape[2] * (x.shape[0] if batch else 1)
-        bce = np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x)))  # (6) BCE(x, t), stable
-        per_class = per_class + bce_weight * _sums(bce, batch) / count  # (7) l = w_b BCE + w_d l_overlap
+        per_pixel = pixel[0](x, t)  # (6) BCE(x, t) or (8) the sigmoid focal loss
+        per_class = per_class + pixel_weight * _sums(per_pixel, batch) / count  # (7) l = w_p pixel + w_d l_overlap
     if not include_background:
         per_class = per_class[..., 1:]
     elementwise = per_class * w
@@ -215,9 +249,10 @@ def _overlap_loss(
         g_i, g_p = g_i[None], g_p[None]
     grad_p = m * (g_i[..., None] * t + g_p[..., None])  # (1') dl/dp = m (dl/dI t + dl/dP)
     grad_x = _logits_vjp(p, grad_p, mode)
-    if bce_weight != 0.0:
-        g_b = upstream * bce_weight / count
-        grad_x = grad_x + (g_b[None] if batch else g_b)[..., None] * (p - t)  # (6') dBCE/dx = p - t
+    if pixel_weight != 0.0:
+        assert pixel is not None
+        g_b = upstream * pixel_weight / count
+        grad_x = grad_x + (g_b[None] if batch else g_b)[..., None] * pixel[1](x, t)  # (6') dBCE/dx = p - t, (8')
     return np.asarray(grad_x.reshape(np.shape(predictions)))
 
 
@@ -289,7 +324,7 @@ def dice_loss(
         targets,
         _dice_score(smooth),
         gamma=1.0,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -332,7 +367,7 @@ def dice_loss_grad(
         targets,
         _dice_score(smooth),
         gamma=1.0,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -372,7 +407,7 @@ def iou_loss(
         targets,
         _iou_score(smooth),
         gamma=1.0,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -411,7 +446,7 @@ def iou_loss_grad(
         targets,
         _iou_score(smooth),
         gamma=1.0,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -474,7 +509,7 @@ def tversky_loss(
         targets,
         _tversky_score(smooth, alpha, beta),
         gamma=gamma,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -523,7 +558,7 @@ def tversky_loss_grad(
         targets,
         _tversky_score(smooth, alpha, beta),
         gamma=gamma,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -587,8 +622,9 @@ def bce_dice_loss(
         targets,
         _dice_score(smooth),
         gamma=1.0,
-        bce_weight=bce_weight,
+        pixel_weight=bce_weight,
         overlap_weight=dice_weight,
+        pixel=_BCE,
         mode=mode,
         smooth=smooth,
         batch=batch,
@@ -629,8 +665,9 @@ def bce_dice_loss_grad(
         targets,
         _dice_score(smooth),
         gamma=1.0,
-        bce_weight=bce_weight,
+        pixel_weight=bce_weight,
         overlap_weight=dice_weight,
+        pixel=_BCE,
         mode=mode,
         smooth=smooth,
         batch=batch,
@@ -641,3 +678,112 @@ def bce_dice_loss_grad(
         grad_output=grad_output,
         want_grad=True,
     )
+
+
+def _focal_dice(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    alpha: float | None,
+    gamma: float,
+    smooth: float,
+    reduction: str,
+    focal_weight: float,
+    dice_weight: float,
+    mode: str,
+    batch: bool,
+    weight: np.ndarray | None,
+    include_background: bool,
+    grad_output: np.ndarray | None,
+    want_grad: bool,
+) -> np.ndarray:
+    _check_sigmoid_mode("focal_dice_loss", mode)
+    check_sigmoid_alpha(alpha)
+    check_gamma(gamma)
+    check_non_negative("focal_weight", focal_weight)
+    check_non_negative("dice_weight", dice_weight)
+    return _overlap_loss(
+        predictions,
+        targets,
+        _dice_score(smooth),
+        gamma=1.0,
+        pixel_weight=focal_weight,
+        overlap_weight=dice_weight,
+        pixel=_focal(alpha, gamma),
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=None,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+        grad_output=grad_output,
+        want_grad=want_grad,
+    )
+
+
+def focal_dice_loss(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    focal_weight: float = 1.0,
+    dice_weight: float = 1.0,
+    mode: str = "binary",
+    batch: bool = False,
+    weight: np.ndarray | None = None,
+    include_background: bool = True,
+) -> np.ndarray:
+    """Sigmoid focal loss plus Dice loss, per sample and class.
+
+    With the sigmoid focal loss :math:`FL(x, t)` of
+    :func:`lossopt_spec.losses.classification.sigmoid_focal_loss` (Lin et al. 2017, arXiv:1708.02002):
+
+    .. math::
+
+        \\ell_{nc} = w_f \\frac{1}{M} \\sum_i FL(x_{nci}, t_{nci}) + w_d (1 - D_{nc})     \\tag{8}
+
+    Modes ``"binary"`` and ``"multilabel"`` only.
+
+    Args:
+        alpha: torchvision's weight of the positive label in [0, 1], or ``None`` (no weighting).
+        gamma: focusing exponent >= 0.
+        focal_weight, dice_weight: :math:`w_f, w_d \\ge 0`.
+        others: as :func:`dice_loss`.
+
+    Differs from the original design: its ``alpha=1.0`` is the softmax focal loss's scalar factor
+    (no weighting). With the sigmoid focal loss ``alpha`` weights the positive label and
+    ``alpha=1.0`` would give every negative pixel weight 0, so the default here is ``alpha=None``,
+    which is the design's ``alpha=1.0``. The design does not say how the two terms combine; here
+    they are added with weights 1 (``focal_weight``, ``dice_weight``), per sample and class.
+    """
+    return _focal_dice(
+        predictions, targets, alpha, gamma, smooth, reduction, focal_weight, dice_weight, mode, batch, weight,
+        include_background, None, False,
+    )  # fmt: skip
+
+
+def focal_dice_loss_grad(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    focal_weight: float = 1.0,
+    dice_weight: float = 1.0,
+    mode: str = "binary",
+    batch: bool = False,
+    weight: np.ndarray | None = None,
+    include_background: bool = True,
+    grad_output: np.ndarray | None = None,
+) -> np.ndarray:
+    """VJP of :func:`focal_dice_loss` w.r.t. the logits; the focal term's derivative is
+    :func:`~lossopt_spec.losses.classification.sigmoid_focal_loss_grad` (8')."""
+    return _focal_dice(
+        predictions, targets, alpha, gamma, smooth, reduction, focal_weight, dice_weight, mode, batch, weight,
+        include_background, grad_output, True,
+    )  # fmt: skip

@@ -6,7 +6,7 @@ from lossopt.functional.classification import sigmoid_focal_loss
 from lossopt.functional.embedding import contrastive_loss, cosine_embedding_loss, kl_divergence_loss, triplet_loss
 from lossopt.functional.multitask import multi_task_loss, uncertainty_weighted_loss
 from lossopt.functional.regression import huber_loss, log_cosh_loss, mae_loss, mse_loss, quantile_loss
-from lossopt.functional.segmentation import bce_dice_loss, dice_loss, iou_loss, tversky_loss
+from lossopt.functional.segmentation import bce_dice_loss, dice_loss, focal_dice_loss, iou_loss, tversky_loss
 
 __all__ = [
     "REDUCTIONS",
@@ -15,6 +15,7 @@ __all__ = [
     "contrastive_loss",
     "cosine_embedding_loss",
     "dice_loss",
+    "focal_dice_loss",
     "huber_loss",
     "iou_loss",
     "kl_divergence_loss",

@@ -1,4 +1,4 @@
-"""Segmentation losses: Dice, IoU (Jaccard), Tversky (and focal Tversky), BCE + Dice.
+"""Segmentation losses: Dice, IoU (Jaccard), Tversky (and focal Tversky), BCE + Dice, focal + Dice.
 
 Mirrors ``lossopt_spec.losses.segmentation``; equation tags match. The overlap sums (1) and their
 backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities and
@@ -16,6 +16,7 @@ import torch
 
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
+from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
 
 MODES = ("binary", "multilabel", "multiclass")
 
@@ -181,7 +182,7 @@ def _overlap_loss(
     alpha: float = 0.5,
     beta: float = 0.5,
     gamma: float,
-    bce_weight: float,
+    pixel_weight: float,
     overlap_weight: float,
     mode: str,
     smooth: float,
@@ -190,8 +191,13 @@ def _overlap_loss(
     weight: torch.Tensor | None,
     include_background: bool,
     reduction: str,
+    focal: tuple[float | None, float] | None = None,
 ) -> torch.Tensor:
-    """``bce_weight * BCE + overlap_weight * (1 - S)^gamma`` per sample and class, weighted and reduced."""
+    """``pixel_weight * pixel + overlap_weight * (1 - S)^gamma`` per sample and class, weighted and reduced.
+
+    The pixel term is BCE (folded into :class:`_Overlaps`) or, with ``focal=(alpha, gamma)``, the
+    sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`, its own autograd).
+    """
     check_reduction(reduction)
     check_options(mode, smooth, ignore_index, include_background)
     out_dtype = predictions.dtype
@@ -200,7 +206,10 @@ def _overlap_loss(
     if not include_background and c < 2:
         raise ValueError(f"include_background=False needs at least 2 classes; predictions have C={c}")
     w = _class_weights(weight, c, include_background, x)
-    intersection, predicted, target, bce = _Overlaps.apply(x, t, mask, mode == "multiclass", bce_weight != 0.0)  # type: ignore[no-untyped-call]
+    with_bce = pixel_weight != 0.0 and focal is None
+    intersection, predicted, target, bce = _Overlaps.apply(x, t, mask, mode == "multiclass", with_bce)  # type: ignore[no-untyped-call]
+    if pixel_weight != 0.0 and focal is not None:
+        bce = sigmoid_focal_loss(x, t, focal[0], focal[1], reduction="none").sum(dim=2)  # (8) focal per pixel
     if batch:
         intersection, predicted, target, bce = (v.sum(dim=0) for v in (intersection, predicted, target, bce))
     if score == "dice":
@@ -217,9 +226,9 @@ def _overlap_loss(
         positive = base > 0  # (5) with the gradient 0 at S = 1 (finite for gamma < 1)
         overlap = torch.where(positive, torch.where(positive, base, 1.0) ** gamma, 0.0)
     per_class = overlap_weight * overlap
-    if bce_weight != 0.0:
+    if pixel_weight != 0.0:
         count = x.shape[2] * (x.shape[0] if batch else 1)
-        per_class = per_class + bce * (bce_weight / count)  # (7) l = w_b BCE + w_d l_overlap
+        per_class = per_class + bce * (pixel_weight / count)  # (7) l = w_p pixel + w_d l_overlap
     if not include_background:
         per_class = per_class[..., 1:]
     elementwise = per_class if w is None else per_class * w
@@ -276,7 +285,7 @@ def dice_loss(
         targets,
         "dice",
         gamma=1.0,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -320,7 +329,7 @@ def iou_loss(
         targets,
         "iou",
         gamma=1.0,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -376,7 +385,7 @@ def tversky_loss(
         alpha=alpha,
         beta=beta,
         gamma=gamma,
-        bce_weight=0.0,
+        pixel_weight=0.0,
         overlap_weight=1.0,
         mode=mode,
         smooth=smooth,
@@ -433,8 +442,64 @@ def bce_dice_loss(
         targets,
         "dice",
         gamma=1.0,
-        bce_weight=bce_weight,
+        pixel_weight=bce_weight,
         overlap_weight=dice_weight,
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=None,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+    )
+
+
+def focal_dice_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    focal_weight: float = 1.0,
+    dice_weight: float = 1.0,
+    mode: str = "binary",
+    batch: bool = False,
+    weight: torch.Tensor | None = None,
+    include_background: bool = True,
+) -> torch.Tensor:
+    """Sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`) plus Dice, per sample and class.
+
+    .. math::
+
+        \\ell_{nc} = w_f \\frac{1}{M} \\sum_i FL(x_{nci}, t_{nci}) + w_d (1 - D_{nc})     \\tag{8}
+
+    Modes ``"binary"`` and ``"multilabel"``. Differs from the original design: ``alpha`` is the
+    sigmoid focal loss's (torchvision's) weight of the positive label, so the design's
+    ``alpha=1.0`` (no weighting there) is ``alpha=None`` here, the default; the two terms are
+    added with weights ``focal_weight`` and ``dice_weight`` (1 and 1).
+
+    Example:
+        >>> import torch
+        >>> from lossopt.functional import focal_dice_loss
+        >>> logits = torch.zeros(1, 2)  # FL = 0.5^2 log 2 per pixel; Dice loss 0.5
+        >>> round(float(focal_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
+        0.6733
+    """
+    _check_sigmoid_mode("focal_dice_loss", mode)
+    check_sigmoid_alpha(alpha)
+    check_gamma(gamma)
+    check_non_negative("focal_weight", focal_weight)
+    check_non_negative("dice_weight", dice_weight)
+    return _overlap_loss(
+        predictions,
+        targets,
+        "dice",
+        gamma=1.0,
+        pixel_weight=focal_weight,
+        overlap_weight=dice_weight,
+        focal=(alpha, gamma),
         mode=mode,
         smooth=smooth,
         batch=batch,
