@@ -41,9 +41,13 @@ def triplets(draw: st.DrawFn, *, bound: float = 5.0) -> dict[str, np.ndarray]:
 
 
 def triplet_kwargs() -> st.SearchStrategy[dict[str, Any]]:
+    """Margins that are not round numbers: with the integer-valued inputs Hypothesis favours, a round
+    margin puts the hinge exactly at 0 (a = -3, p = -1, n = 0, p-norm 1, margin 1), where float32 and
+    float64 rounding of the distances pick different sides of the kink (gradient 0 vs 0.5 measured).
+    The kink itself is pinned in conformance/test_embedding_invariants.py."""
     return st.fixed_dictionaries(
         {
-            "margin": st.sampled_from([0.0, 0.5, 1.0]),
+            "margin": st.sampled_from([0.0, 0.37, 1.13]),
             "p": st.sampled_from([1.0, 2.0, 3.0]),
             "swap": st.booleans(),
         }

@@ -178,3 +178,14 @@ def test_bad_input_gives_the_same_value_error_on_both_sides(name, inputs, kwargs
     with pytest.raises(ValueError) as torch_error:
         LOSS_INFOS[name].torch_fn(**tensors, **kwargs)
     assert str(torch_error.value) == str(spec_error.value)
+
+
+def test_triplet_hinge_exactly_at_zero_has_zero_gradient_on_both_sides():
+    # eps = 0: d(a, p) = 1, d(a, n) = 2, margin 1: the hinge is exactly 0; relu's convention is gradient 0
+    a, p, n = (torch.tensor([[v]], dtype=torch.float64, requires_grad=True) for v in (0.0, 1.0, 2.0))
+    value = F.triplet_loss(a, p, n, margin=1.0, eps=0.0)
+    grads = torch.autograd.grad(value, [a, p, n])
+    assert float(value.detach()) == 0.0
+    assert all(float(g) == 0.0 for g in grads)
+    spec_grads = spec.triplet_loss_grad(np.zeros((1, 1)), np.ones((1, 1)), np.full((1, 1), 2.0), margin=1.0, eps=0.0)
+    assert all(float(g) == 0.0 for g in spec_grads)

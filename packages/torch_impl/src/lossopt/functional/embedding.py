@@ -185,10 +185,11 @@ def triplet_loss(
     out_dtype = anchor.dtype
     dtype = compute_dtype(anchor.dtype)
     a, pos, neg = anchor.to(dtype), positive.to(dtype), negative.to(dtype)
-    d_pos = torch.linalg.vector_norm(a - pos + eps, ord=p, dim=1)  # (1)
-    d_neg = torch.linalg.vector_norm(a - neg + eps, ord=p, dim=1)
+    # (1) d(a, b) = ||a - b + eps||_p: torch's pairwise_distance computes exactly this, in one kernel
+    d_pos = torch.pairwise_distance(a, pos, p=p, eps=eps)
+    d_neg = torch.pairwise_distance(a, neg, p=p, eps=eps)
     if swap:
-        d_swap = torch.linalg.vector_norm(pos - neg + eps, ord=p, dim=1)
+        d_swap = torch.pairwise_distance(pos, neg, p=p, eps=eps)
         d_neg = torch.where(d_swap < d_neg, d_swap, d_neg)
     return reduce(torch.relu(d_pos - d_neg + margin), reduction).to(out_dtype)  # (2)
 
