@@ -233,6 +233,9 @@ def triplet_loss(
         anchor, positive, negative: ``(N, D)`` each.
         margin: :math:`m \\ge 0`; p: norm degree :math:`\\ge 1`; eps: :math:`\\epsilon`.
         reduction: ``"none"`` (``(N,)``) | ``"mean"`` | ``"sum"``.
+
+    Differs from torch: ``p < 1`` (not a norm) and ``margin < 0`` are errors; a hinge exactly at 0
+    has gradient 0 (torch's ``clamp_min`` passes the gradient there).
     """
     check_reduction(reduction)
     a, pos, neg = (np.asarray(v, dtype=np.float64) for v in (anchor, positive, negative))
@@ -373,8 +376,10 @@ def kl_divergence_loss(
     distribution; ``"mean"`` divides by the number of elements (torch's ``"mean"``, which is not the
     KL divergence); ``"sum"``, ``"none"``.
 
-    Differs from the original design's name only: this is ``torch.nn.functional.kl_div`` (whose
-    ``reduction`` defaults to ``"mean"``) with ``"batchmean"`` as the default.
+    Differs from ``torch.nn.functional.kl_div``: ``reduction`` defaults to ``"batchmean"`` (torch's
+    default is ``"mean"``, and torch 2.13 warns that its ``"mean"`` will become ``"batchmean"``;
+    here ``"mean"`` stays the element mean, and ``conformance/test_embedding_invariants.py``
+    compares both with torch).
     """
     x, t = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
     _check_kl(x, t, reduction)

@@ -103,7 +103,10 @@ def contrastive_loss(
     ``mode="margin"`` (uses ``margin`` and ``eps``): Hadsell et al. 2006 over all pairs
     :math:`i < j`, :math:`\\tfrac12 \\lVert e_i - e_j \\rVert^2` for equal labels,
     :math:`\\tfrac12 \\max(0, m - \\sqrt{\\lVert e_i - e_j \\rVert^2 + \\epsilon})^2` otherwise (1);
-    ``"none"`` has shape ``(N (N - 1) / 2,)`` in ``torch.triu_indices`` order.
+    ``"none"`` has shape ``(N (N - 1) / 2,)`` in ``torch.triu_indices`` order. Memory: this mode
+    forms the ``N (N - 1) / 2 x D`` differences (exact at small distances, unlike the Gram form
+    :math:`\\lVert e_i \\rVert^2 + \\lVert e_j \\rVert^2 - 2 e_i \\cdot e_j`), so it suits batches of
+    hundreds, not thousands; ``"supcon"`` keeps only ``N x N``.
 
     Args:
         embeddings: ``(N, D)`` floating, N >= 2.
