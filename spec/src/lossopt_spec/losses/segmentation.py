@@ -130,7 +130,8 @@ def _flatten(
         if not np.issubdtype(targets.dtype, np.integer):
             raise ValueError(f"targets must hold integer class indices in mode 'multiclass'; got dtype {targets.dtype}")
         n, c = predictions.shape[:2]
-        labels = targets.reshape(n, -1).astype(np.int64)
+        m = int(np.prod(predictions.shape[2:]))  # explicit, so that an empty batch reshapes too
+        labels = targets.reshape(n, m).astype(np.int64)
         ignored = labels == ignore_index if ignore_index is not None else np.zeros(labels.shape, dtype=bool)
         bad = (~ignored) & ((labels < 0) | (labels >= c))
         if bad.any():
@@ -140,7 +141,7 @@ def _flatten(
             )
         mask = (~ignored).astype(np.float64)[:, None, :]
         one_hot = (labels[:, None, :] == np.arange(c)[None, :, None]).astype(np.float64) * mask
-        return predictions.reshape(n, c, -1), one_hot, mask
+        return predictions.reshape(n, c, m), one_hot, mask
     if predictions.ndim < (1 if mode == "binary" else 2):
         raise ValueError(f"predictions must have shape (N, C, *spatial) in mode {mode!r}; got {predictions.shape}")
     if targets.shape != predictions.shape:
@@ -150,8 +151,9 @@ def _flatten(
         )
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
-    x = predictions.reshape(n, c, -1)
-    return x, np.asarray(targets, dtype=np.float64).reshape(n, c, -1), np.ones((n, 1, x.shape[2]))
+    m = int(np.prod(predictions.shape[1:])) // c if c else 0
+    x = predictions.reshape(n, c, m)
+    return x, np.asarray(targets, dtype=np.float64).reshape(n, c, m), np.ones((n, 1, m))
 
 
 def _probabilities(x: np.ndarray, mode: str) -> np.ndarray:

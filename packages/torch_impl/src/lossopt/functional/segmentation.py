@@ -10,6 +10,7 @@ weights are value-checked under ``lossopt.functional.set_value_checks`` (CPU ten
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -71,7 +72,8 @@ def _flatten(
         if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
             raise ValueError(f"targets must hold integer class indices in mode 'multiclass'; got dtype {targets.dtype}")
         n, c = predictions.shape[:2]
-        labels = targets.reshape(n, -1).long()
+        m = math.prod(predictions.shape[2:])  # explicit, so that an empty batch reshapes too
+        labels = targets.reshape(n, m).long()
         ignored = labels == ignore_index if ignore_index is not None else None
         if value_checks_apply(labels):  # reads the labels on the host: CPU tensors only by default
             bad = (labels < 0) | (labels >= c)
@@ -86,7 +88,7 @@ def _flatten(
         if ignored is not None:
             mask = (~ignored).to(dtype)
             labels = labels.masked_fill(ignored, 0)
-        return predictions.reshape(n, c, -1).to(dtype), labels, mask
+        return predictions.reshape(n, c, m).to(dtype), labels, mask
     if predictions.dim() < (1 if mode == "binary" else 2):
         raise ValueError(f"predictions must have shape (N, C, *spatial) in mode {mode!r}; got {_shape(predictions)}")
     if targets.shape != predictions.shape:
@@ -96,7 +98,8 @@ def _flatten(
         )
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
-    return predictions.reshape(n, c, -1).to(dtype), targets.reshape(n, c, -1).to(dtype), None
+    m = math.prod(predictions.shape[1:]) // c if c else 0
+    return predictions.reshape(n, c, m).to(dtype), targets.reshape(n, c, m).to(dtype), None
 
 
 class _Overlaps(torch.autograd.Function):
