@@ -45,7 +45,7 @@ def test_segmentation_gradcheck(name, mode, batch):
     logits, targets = _segmentation(mode)
     logits.requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda x: fn(x, targets, mode=mode, batch=batch, reduction="none", **kwargs), (logits,)
+        lambda x: fn(x, targets, mode=mode, batch=batch, reduction="none", **kwargs), (logits,), fast_mode=True
     )
 
 
@@ -53,18 +53,22 @@ def test_segmentation_gradcheck(name, mode, batch):
 def test_contrastive_gradcheck(mode):
     embeddings = _randn(6, 3).requires_grad_()
     labels = torch.tensor([0, 1, 0, 2, 1, 0])
-    assert torch.autograd.gradcheck(lambda e: F.contrastive_loss(e, labels, mode=mode, reduction="none"), (embeddings,))
+    assert torch.autograd.gradcheck(
+        lambda e: F.contrastive_loss(e, labels, mode=mode, reduction="none"), (embeddings,), fast_mode=True
+    )
 
 
 def test_triplet_cosine_kl_gradcheck():
     a, p, n = (_randn(4, 3).requires_grad_() for _ in range(3))
-    assert torch.autograd.gradcheck(lambda *v: F.triplet_loss(*v, swap=True, reduction="none"), (a, p, n))
-    assert torch.autograd.gradcheck(lambda *v: F.triplet_loss(*v, p=3.0, reduction="none"), (a, p, n))
+    assert torch.autograd.gradcheck(
+        lambda *v: F.triplet_loss(*v, swap=True, reduction="none"), (a, p, n), fast_mode=True
+    )
+    assert torch.autograd.gradcheck(lambda *v: F.triplet_loss(*v, p=3.0, reduction="none"), (a, p, n), fast_mode=True)
     y = torch.tensor([1, -1, 1, -1])
-    assert torch.autograd.gradcheck(lambda u, v: F.cosine_embedding_loss(u, v, y, -0.2, "none"), (a, p))
+    assert torch.autograd.gradcheck(lambda u, v: F.cosine_embedding_loss(u, v, y, -0.2, "none"), (a, p), fast_mode=True)
     target = torch.softmax(_randn(4, 3), dim=1)
     log_q = torch.log_softmax(_randn(4, 3), dim=1).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x: F.kl_divergence_loss(x, target, "none"), (log_q,))
+    assert torch.autograd.gradcheck(lambda x: F.kl_divergence_loss(x, target, "none"), (log_q,), fast_mode=True)
 
 
 @pytest.mark.parametrize("name", sorted(SEGMENTATION))
@@ -102,7 +106,7 @@ def test_empty_batch_sums_to_zero_and_its_mean_is_nan(name):
     targets = torch.zeros(0, 2, 3)
     assert fn(logits, targets, mode="multilabel", reduction="none", **kwargs).shape == (0, 2)
     total = fn(logits, targets, mode="multilabel", reduction="sum", **kwargs)
-    assert float(total) == 0.0
+    assert float(total.detach()) == 0.0
     total.backward()
     assert torch.isnan(fn(logits, targets, mode="multilabel", reduction="mean", **kwargs))
 
