@@ -27,7 +27,17 @@ LOSS_BASELINES: dict[str, tuple[Callable[..., torch.Tensor], dict[str, Any]]] = 
     "cross_entropy": (functional.cross_entropy, {}),
     "focal": (functional.cross_entropy, {}),  # the issue's target: within 1.15x of cross-entropy, fwd + bwd
     "hinge": (functional.multi_margin_loss, {}),  # torch's multi-class hinge (Weston-Watkins; ours: Crammer-Singer)
+    # Losses II, binary segmentation on (16, 1, 256, 256) logits: torch has no Dice; the issue's target
+    # for dice, tversky and bce_dice is 1.3x of BCE with logits forward+backward on the same tensors
+    "dice": (functional.binary_cross_entropy_with_logits, {}),
+    "iou": (functional.binary_cross_entropy_with_logits, {}),
+    "tversky": (functional.binary_cross_entropy_with_logits, {}),
+    "bce_dice": (functional.binary_cross_entropy_with_logits, {}),
+    "focal_dice": (functional.binary_cross_entropy_with_logits, {}),
 }
+
+
+SEGMENTATION_SHAPE = (16, 1, 256, 256)  # Losses II: binary masks
 
 
 def randn_pair(device: str, shape: tuple[int, ...] = (1024, 1024)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,6 +70,11 @@ LOSS_INPUTS: dict[str, Callable[[str], tuple[torch.Tensor, torch.Tensor]]] = {
     "cross_entropy": logits_and_classes,
     "focal": logits_and_classes,
     "hinge": lambda device: logits_and_classes(device, (16384, 100)),
+    "dice": lambda device: logits_and_labels(device, SEGMENTATION_SHAPE),
+    "iou": lambda device: logits_and_labels(device, SEGMENTATION_SHAPE),
+    "tversky": lambda device: logits_and_labels(device, SEGMENTATION_SHAPE),
+    "bce_dice": lambda device: logits_and_labels(device, SEGMENTATION_SHAPE),
+    "focal_dice": lambda device: logits_and_labels(device, SEGMENTATION_SHAPE),
 }
 
 # bytes moved per parameter by one fp32 step (reads + writes), for effective bandwidth
@@ -67,4 +82,112 @@ BYTES_PER_PARAM: dict[str, int] = {
     "sgd": 20,  # with momentum: read p, g, b; write p, b
     "adamw": 28,  # read p, g, m, v; write p, m, v
     "adam": 28,
+}
+
+
+# Losses II: losses whose arguments are not (predictions, targets), timed in test_bench_losses2.py.
+# (name, variant) -> (inputs(device), lossopt call, torch baseline call); both calls take **inputs.
+LossCall = Callable[..., torch.Tensor]
+
+
+def _multiclass_masks(device: str) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(8, 21, 256, 256, generator=generator).to(device).requires_grad_()
+    return {"predictions": logits, "targets": torch.randint(0, 21, (8, 256, 256), generator=generator).to(device)}
+
+
+def _labelled_embeddings(device: str) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.randn(4096, 256, generator=generator).to(device).requires_grad_()
+    return {"embeddings": embeddings, "labels": torch.randint(0, 100, (4096,), generator=generator).to(device)}
+
+
+def _triplets(device: str) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return {
+        k: torch.randn(4096, 256, generator=generator).to(device).requires_grad_()
+        for k in ("anchor", "positive", "negative")
+    }
+
+
+def _cosine_pairs(device: str) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    x1, x2 = (torch.randn(4096, 256, generator=generator).to(device).requires_grad_() for _ in range(2))
+    return {"x1": x1, "x2": x2, "y": (torch.randint(0, 2, (4096,), generator=generator) * 2 - 1).to(device)}
+
+
+def _distributions(device: str) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    log_q = torch.log_softmax(torch.randn(4096, 1000, generator=generator), dim=1).to(device).requires_grad_()
+    return {"input": log_q, "target": torch.softmax(torch.randn(4096, 1000, generator=generator), dim=1).to(device)}
+
+
+def _multi_task(device: str) -> dict[str, Any]:
+    generator = torch.Generator().manual_seed(0)
+    return {
+        "predictions": {
+            "classification": torch.randn(4096, 1000, generator=generator).to(device).requires_grad_(),
+            "regression": torch.randn(4096, 64, generator=generator).to(device).requires_grad_(),
+        },
+        "targets": {
+            "classification": torch.randint(0, 1000, (4096,), generator=generator).to(device),
+            "regression": torch.randn(4096, 64, generator=generator).to(device),
+        },
+        "loss_weights": {"classification": 1.0, "regression": 0.5},
+    }
+
+
+def naive_supcon(embeddings: torch.Tensor, labels: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """SupCon written with plain autograd ops (as the authors' SupContrast code): the baseline."""
+    z = functional.normalize(embeddings, dim=1)
+    logits = z @ z.t() / temperature
+    self_mask = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    logits = logits - logits.max(dim=1, keepdim=True).values.detach()
+    log_prob = logits - torch.logsumexp(logits.masked_fill(self_mask, -torch.inf), dim=1, keepdim=True)
+    positive = (labels[:, None] == labels[None, :]) & ~self_mask
+    count = positive.sum(dim=1)
+    per_anchor = -(log_prob * positive).sum(dim=1) / count.clamp_min(1)
+    return per_anchor.mean()
+
+
+def design_multi_task(
+    predictions: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], loss_weights: dict[str, float]
+) -> torch.Tensor:
+    """The design document's multi_task_loss for these two tasks (prefix rule, weighted sum)."""
+    return loss_weights["classification"] * functional.cross_entropy(
+        predictions["classification"], targets["classification"]
+    ) + loss_weights["regression"] * functional.mse_loss(predictions["regression"], targets["regression"])
+
+
+def _lossopt(name: str, **fixed: Any) -> LossCall:
+    def call(**inputs: Any) -> torch.Tensor:
+        import lossopt
+
+        fn: LossCall = getattr(lossopt.functional, f"{name}_loss")
+        return fn(**inputs, **fixed)
+
+    return call
+
+
+LOSS_CASES: dict[tuple[str, str], tuple[Callable[[str], dict[str, Any]], LossCall, LossCall]] = {
+    # multi-class Dice, (8, 21, 256, 256): torch has no Dice; cross-entropy on the same logits is the yardstick
+    ("dice", "multiclass"): (
+        _multiclass_masks,
+        _lossopt("dice", mode="multiclass"),
+        lambda predictions, targets: functional.cross_entropy(predictions, targets),
+    ),
+    # supervised contrastive on 4096 x 256: the plain-autograd implementation
+    ("contrastive", "supcon"): (_labelled_embeddings, _lossopt("contrastive"), naive_supcon),
+    ("triplet", "4096x256"): (_triplets, _lossopt("triplet"), functional.triplet_margin_loss),
+    ("cosine_embedding", "4096x256"): (
+        _cosine_pairs,
+        _lossopt("cosine_embedding"),
+        lambda x1, x2, y: functional.cosine_embedding_loss(x1, x2, y),
+    ),
+    ("kl_divergence", "4096x1000"): (
+        _distributions,
+        _lossopt("kl_divergence"),
+        lambda input, target: functional.kl_div(input, target, reduction="batchmean"),
+    ),
+    ("multi_task", "ce+mse"): (_multi_task, _lossopt("multi_task"), design_multi_task),
 }

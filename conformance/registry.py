@@ -19,7 +19,13 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import strategies, strategies_classification, strategies_regression
+from conformance import (
+    embedding_strategies,
+    segmentation_strategies,
+    strategies,
+    strategies_classification,
+    strategies_regression,
+)
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -33,16 +39,22 @@ class LossInfo:
         name: the project-wide name.
         torch_fn: the functional form, called as ``torch_fn(**inputs, **kwargs, reduction=...)``.
         inputs: strategy of a dict of float64 input arrays, keyword names as the functions take them.
+            (Losses II:) integer arrays stay integer and non-array values pass through unchanged,
+            see ``loss_harness.torch_inputs``.
         kwargs: strategy of the loss's other keyword arguments (besides ``reduction``).
-        differentiable: the inputs whose gradient the spec gives (``<name>_loss_grad`` w.r.t. the first).
+        differentiable: the inputs whose gradient the spec gives (``<name>_loss_grad`` w.r.t. the first;
+            with several, the spec returns a tuple in this order and every one is checked).
         reductions: the reductions the loss takes.
         dtypes: the dtypes its values and gradients are checked at.
         tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
+        generic: False opts the entry out of the generic value, gradient, module and reduction tests
+            (inputs that are not arrays, such as ``multi_task``'s dicts); it then needs a dedicated test.
         kwargs_for: when set, ``kwargs_for(inputs)`` replaces ``kwargs``: keyword arguments that depend
             on the drawn inputs (quantile levels, one per last-axis prediction).
         mean_denominator: ``mean_denominator(inputs, kwargs)``, the documented divisor of ``"mean"``
             (a weighted count); ``None``: the number of elements of ``"none"``.
-        batched: the inputs whose first axis is the batch (a batch split cuts these).
+        batched: the inputs whose first axis is the batch (a batch split cuts these); ``()`` for a loss
+            whose sum is not additive over the batch (Losses II: global Dice, pairs of the batch).
     """
 
     name: str
@@ -53,6 +65,7 @@ class LossInfo:
     reductions: tuple[str, ...] = ("none", "mean", "sum")
     dtypes: tuple[str, ...] = ("float64", "float32", "bfloat16")
     tolerance_overrides: Overrides = field(default_factory=dict)
+    generic: bool = True
     kwargs_for: Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]] | None = None
     mean_denominator: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
     batched: tuple[str, ...] = ("predictions", "targets")
@@ -156,6 +169,81 @@ LOSS_INFOS: dict[str, LossInfo] = {
             torch_fn=lossopt.functional.hinge_loss,
             inputs=strategies_classification.hinge_inputs(),
             kwargs=strategies_classification.hinge_kwargs(),
+        ),
+        # Losses II: segmentation (options that depend on the shapes are drawn with the inputs)
+        LossInfo(
+            name="dice",
+            torch_fn=lossopt.functional.dice_loss,
+            inputs=segmentation_strategies.segmentation_inputs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
+        ),
+        LossInfo(
+            name="iou",
+            torch_fn=lossopt.functional.iou_loss,
+            inputs=segmentation_strategies.segmentation_inputs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
+        ),
+        LossInfo(
+            name="tversky",
+            torch_fn=lossopt.functional.tversky_loss,
+            inputs=segmentation_strategies.segmentation_inputs(),
+            kwargs=segmentation_strategies.tversky_kwargs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
+        ),
+        LossInfo(
+            name="bce_dice",
+            torch_fn=lossopt.functional.bce_dice_loss,
+            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
+            kwargs=segmentation_strategies.bce_dice_kwargs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
+        ),
+        LossInfo(
+            name="focal_dice",
+            torch_fn=lossopt.functional.focal_dice_loss,
+            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
+            kwargs=segmentation_strategies.focal_dice_kwargs(),
+            batched=(),  # batch=True (global overlap) is not a sum over samples
+        ),
+        # Losses II: embedding and distribution losses
+        LossInfo(
+            name="contrastive",
+            torch_fn=lossopt.functional.contrastive_loss,
+            inputs=embedding_strategies.labelled_embeddings(),
+            kwargs=embedding_strategies.contrastive_kwargs(),
+            differentiable=("embeddings",),
+            batched=(),  # every pair of the batch: not a sum over samples
+        ),
+        LossInfo(
+            name="triplet",
+            torch_fn=lossopt.functional.triplet_loss,
+            inputs=embedding_strategies.triplets(),
+            kwargs=embedding_strategies.triplet_kwargs(),
+            differentiable=("anchor", "positive", "negative"),
+            batched=("anchor", "positive", "negative"),
+        ),
+        LossInfo(
+            name="cosine_embedding",
+            torch_fn=lossopt.functional.cosine_embedding_loss,
+            inputs=embedding_strategies.cosine_pairs(),
+            kwargs=st.fixed_dictionaries({"margin": st.sampled_from([-0.5, 0.0, 0.5])}),
+            differentiable=("x1", "x2"),
+            batched=("x1", "x2", "y"),
+        ),
+        LossInfo(
+            name="kl_divergence",
+            torch_fn=lossopt.functional.kl_divergence_loss,
+            inputs=embedding_strategies.distributions(),
+            differentiable=("input",),
+            reductions=("none", "batchmean", "sum", "mean"),
+            batched=("input", "target"),
+        ),
+        # Losses II: dict inputs; value, gradient and invariants in conformance/test_multitask.py
+        LossInfo(
+            name="multi_task",
+            torch_fn=lossopt.functional.multi_task_loss,
+            inputs=embedding_strategies.multi_task_inputs(),
+            reductions=(),
+            generic=False,
         ),
     ]
 }

@@ -9,7 +9,8 @@ from lossopt import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.factory import LOSS_ALIASES, OPTIMIZER_ALIASES, canonical_name, default_no_decay, parameter_groups
 
 # Constructor arguments for registered losses that have required ones (none of the others need any).
-REQUIRED_LOSS_KWARGS: dict[str, dict[str, object]] = {"multi_task": {"loss_weights": {"a": 1.0}}}
+# a task name the prefix rule resolves ("classification" -> cross-entropy): an unmatched name is an error
+REQUIRED_LOSS_KWARGS: dict[str, dict[str, object]] = {"multi_task": {"loss_weights": {"classification": 1.0}}}
 
 
 class Net(nn.Module):

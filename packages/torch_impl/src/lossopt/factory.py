@@ -17,15 +17,25 @@ from torch import nn
 from torch.optim import Optimizer
 
 from lossopt.nn import (
+    BCEDiceLoss,
+    ContrastiveLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    DiceLoss,
+    FocalDiceLoss,
     FocalLoss,
     HingeLoss,
     HuberLoss,
+    IoULoss,
+    KLDivergenceLoss,
     LogCoshLoss,
     MAELoss,
     MSELoss,
+    MultiTaskLoss,
     QuantileLoss,
     SigmoidFocalLoss,
+    TripletLoss,
+    TverskyLoss,
 )
 from lossopt.optim import AdvancedAdam, AdvancedAdamW, AdvancedSGD
 
@@ -39,6 +49,17 @@ LOSSES: dict[str, type[nn.Module]] = {
     "cross_entropy": CrossEntropyLoss,
     "focal": FocalLoss,
     "hinge": HingeLoss,
+    # Losses II: segmentation, embedding, multi-task
+    "dice": DiceLoss,
+    "iou": IoULoss,
+    "tversky": TverskyLoss,
+    "bce_dice": BCEDiceLoss,
+    "focal_dice": FocalDiceLoss,
+    "contrastive": ContrastiveLoss,
+    "triplet": TripletLoss,
+    "cosine_embedding": CosineEmbeddingLoss,
+    "kl_divergence": KLDivergenceLoss,
+    "multi_task": MultiTaskLoss,
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -1,0 +1,121 @@
+"""Hypothesis strategies for the embedding, KL and multi-task losses (Losses II)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from conformance.strategies import float_arrays
+
+
+@st.composite
+def labelled_embeddings(draw: st.DrawFn, *, bound: float = 3.0) -> dict[str, np.ndarray]:
+    """``{"embeddings": (N, D), "labels": (N,) int}`` with 2 <= N <= 6, rows of norm >= 0.25.
+
+    SupCon normalises each row: its gradient carries 1 / norm (1 / 1e-12 at a zero row, as
+    ``F.normalize``), so rounding errors of ~1e-8 in float32 become ~1e4 near zero (measured:
+    -596046 vs 0 at a zero row). Zero and tiny rows are tested on their own (finite gradients).
+    """
+    n, d = draw(st.integers(2, 6)), draw(st.integers(1, 4))
+    labels = draw(arrays(np.int64, (n,), elements=st.integers(0, 2)))
+    return {"embeddings": draw(away_from_zero((n, d), bound=bound)), "labels": labels}
+
+
+def contrastive_kwargs() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "mode": st.sampled_from(["supcon", "margin"]),
+            "margin": st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+            "temperature": st.sampled_from([0.1, 0.5, 1.0]),
+        }
+    )
+
+
+@st.composite
+def triplets(draw: st.DrawFn, *, bound: float = 5.0) -> dict[str, np.ndarray]:
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    return {key: draw(float_arrays(shape, bound=bound)) for key in ("anchor", "positive", "negative")}
+
+
+def triplet_kwargs() -> st.SearchStrategy[dict[str, Any]]:
+    """Margins that are not round numbers: with the integer-valued inputs Hypothesis favours, a round
+    margin puts the hinge exactly at 0 (a = -3, p = -1, n = 0, p-norm 1, margin 1), where float32 and
+    float64 rounding of the distances pick different sides of the kink (gradient 0 vs 0.5 measured).
+    The kink itself is pinned in conformance/test_embedding_invariants.py."""
+    return st.fixed_dictionaries(
+        {
+            "margin": st.sampled_from([0.0, 0.37, 1.13]),
+            "p": st.sampled_from([1.0, 2.0, 3.0]),
+            "swap": st.booleans(),
+        }
+    )
+
+
+def away_from_zero(shape: tuple[int, ...], *, low: float = 0.25, bound: float = 5.0) -> st.SearchStrategy[np.ndarray]:
+    """Arrays whose elements have magnitude in [low, bound], so every row's norm is at least ``low``.
+
+    The gradient of a cosine is a difference of terms of size 1 / norm that cancel as the vectors
+    align: in float32 its absolute error is ~6e-8 / norm (measured 1.7e-5 at norm 0.0039, past the
+    table's atol 1e-5). Value tests keep norms >= 0.25, where that error is < 3e-7.
+    """
+    magnitude = st.floats(low, bound)
+    return arrays(np.float64, shape, elements=magnitude | magnitude.map(lambda v: -v))
+
+
+@st.composite
+def cosine_pairs(draw: st.DrawFn, *, bound: float = 5.0) -> dict[str, np.ndarray]:
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    signs = draw(arrays(np.int64, (shape[0],), elements=st.sampled_from([1, -1])))
+    return {"x1": draw(away_from_zero(shape, bound=bound)), "x2": draw(away_from_zero(shape, bound=bound)), "y": signs}
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=1, keepdims=True)
+    return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+
+
+@st.composite
+def distributions(draw: st.DrawFn) -> dict[str, Any]:
+    """Log-probabilities ``input`` and a target distribution (some exact zeros) or its log (``log_target``)."""
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 5)))
+    log_q = _log_softmax(draw(float_arrays(shape, bound=5.0)))
+    log_target = draw(st.booleans())
+    log_t = _log_softmax(draw(float_arrays(shape, bound=5.0)))
+    if log_target:
+        return {"input": log_q, "target": log_t, "log_target": True}
+    zeros = draw(arrays(np.bool_, shape))
+    t = np.where(zeros, 0.0, np.exp(log_t))
+    return {"input": log_q, "target": t, "log_target": False}
+
+
+@st.composite
+def multi_task_inputs(draw: st.DrawFn) -> dict[str, Any]:
+    """Predictions, targets, weights and task losses for 1 to 4 tasks: the prefix rule and named losses."""
+    n = draw(st.integers(1, 4))
+    tasks = draw(
+        st.lists(
+            st.sampled_from(["classification", "regression_box", "segmentation", "depth", "mask"]),
+            min_size=1,
+            max_size=4,
+            unique=True,
+        )
+    )
+    predictions: dict[str, np.ndarray] = {}
+    targets: dict[str, np.ndarray] = {}
+    for task in tasks:
+        if task == "classification":
+            c = draw(st.integers(1, 4))
+            predictions[task] = draw(float_arrays((n, c), bound=5.0))
+            targets[task] = draw(arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+        elif task in ("segmentation", "mask"):
+            predictions[task] = draw(float_arrays((n, 3), bound=5.0))
+            targets[task] = draw(arrays(np.float64, (n, 3), elements=st.sampled_from([0.0, 1.0])))
+        else:
+            predictions[task] = draw(float_arrays((n, 2), bound=5.0))
+            targets[task] = draw(float_arrays((n, 2), bound=5.0))
+    weights = {task: draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])) for task in tasks}
+    named = {task: loss for task, loss in (("depth", "mse"), ("mask", "dice")) if task in tasks}
+    return {"predictions": predictions, "targets": targets, "loss_weights": weights, "task_losses": named}

@@ -1,0 +1,515 @@
+"""Segmentation losses: Dice, IoU (Jaccard), Tversky (and focal Tversky), BCE + Dice, focal + Dice.
+
+Mirrors ``lossopt_spec.losses.segmentation``; equation tags match. The overlap sums (1) and their
+backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities and
+the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or kept;
+the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
+``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices and class
+weights are value-checked under ``lossopt.functional.set_value_checks`` (CPU tensors by default).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from lossopt.functional._checks import value_checks_apply
+from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
+from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
+
+MODES = ("binary", "multilabel", "multiclass")
+
+
+def check_options(mode: str, smooth: float, ignore_index: int | None, include_background: bool) -> None:
+    """Validate the options shared by every segmentation loss (``ValueError`` naming the argument)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    if not smooth >= 0:
+        raise ValueError(f"smooth must be >= 0; got {smooth!r}")
+    if ignore_index is not None and mode != "multiclass":
+        raise ValueError(
+            f"ignore_index applies to integer targets (mode='multiclass'); got ignore_index={ignore_index!r} "
+            f"with mode={mode!r}"
+        )
+    if not include_background and mode == "binary":
+        raise ValueError("include_background=False needs a class axis; mode='binary' has one class")
+
+
+def check_non_negative(name: str, value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{name} must be >= 0; got {value!r}")
+
+
+def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
+    return tuple(tensor.shape)
+
+
+def _flatten(
+    predictions: torch.Tensor, targets: torch.Tensor, mode: str, ignore_index: int | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Logits ``(N, C, M)`` in the compute dtype; targets ``(N, C, M)`` float, or ``(N, M)`` int64
+    class indices in multiclass (ignored pixels set to 0); the multiclass mask ``(N, M)`` or None."""
+    if not isinstance(predictions, torch.Tensor) or not predictions.is_floating_point():
+        raise TypeError(
+            f"predictions must be a floating-point tensor; got {getattr(predictions, 'dtype', predictions)}"
+        )
+    if not isinstance(targets, torch.Tensor):
+        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    dtype = compute_dtype(predictions.dtype)
+    if mode == "multiclass":
+        if predictions.dim() < 2:
+            raise ValueError(
+                f"predictions must have shape (N, C, *spatial) in mode 'multiclass'; got {_shape(predictions)}"
+            )
+        expected = (predictions.shape[0], *predictions.shape[2:])
+        if _shape(targets) != expected:
+            raise ValueError(
+                f"targets must have shape (N, *spatial) = {expected} for predictions {_shape(predictions)} in mode "
+                f"'multiclass'; got targets {_shape(targets)}"
+            )
+        if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
+            raise ValueError(f"targets must hold integer class indices in mode 'multiclass'; got dtype {targets.dtype}")
+        n, c = predictions.shape[:2]
+        m = math.prod(predictions.shape[2:])  # explicit, so that an empty batch reshapes too
+        labels = targets.reshape(n, m).long()
+        ignored = labels == ignore_index if ignore_index is not None else None
+        if value_checks_apply(labels):  # reads the labels on the host: CPU tensors only by default
+            bad = (labels < 0) | (labels >= c)
+            if ignored is not None:
+                bad &= ~ignored
+            if bool(bad.any()):
+                raise ValueError(
+                    f"targets must hold class indices in [0, {c}) or ignore_index={ignore_index!r}; "
+                    f"got {int(labels[bad][0])}"
+                )
+        mask = None
+        if ignored is not None:
+            mask = (~ignored).to(dtype)
+            labels = labels.masked_fill(ignored, 0)
+        return predictions.reshape(n, c, m).to(dtype), labels, mask
+    if predictions.dim() < (1 if mode == "binary" else 2):
+        raise ValueError(f"predictions must have shape (N, C, *spatial) in mode {mode!r}; got {_shape(predictions)}")
+    if targets.shape != predictions.shape:
+        raise ValueError(
+            f"targets must have the shape of predictions in mode {mode!r}; got predictions {_shape(predictions)} "
+            f"and targets {_shape(targets)}"
+        )
+    n = predictions.shape[0]
+    c = 1 if mode == "binary" else predictions.shape[1]
+    m = math.prod(predictions.shape[1:]) // c if c else 0
+    return predictions.reshape(n, c, m).to(dtype), targets.reshape(n, c, m).to(dtype), None
+
+
+class _Overlaps(torch.autograd.Function):
+    """(1) I, P, T per sample and class, and the BCE sum when asked; backward (1') and (6')."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor | None, multiclass: bool, with_bce: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        n, c, _ = x.shape
+        if multiclass:
+            p = torch.softmax(x, dim=1)
+            picked = p.gather(1, t[:, None, :])[:, 0, :]  # p of the target class, (N, M)
+            ones = torch.ones_like(picked) if mask is None else mask
+            if mask is not None:
+                picked = picked * mask
+            intersection = x.new_zeros(n, c).scatter_add_(1, t, picked)  # (1) I = sum m p t
+            if mask is None:
+                predicted = p.sum(dim=2)  # (1) P = sum m p
+            else:
+                predicted = torch.bmm(p, mask[:, :, None])[:, :, 0]  # (1) P = sum m p
+            target = x.new_zeros(n, c).scatter_add_(1, t, ones)  # (1) T = sum m t
+            bce = x.new_zeros(n, c)
+        else:
+            p = torch.sigmoid(x)
+            intersection = torch.linalg.vecdot(p, t)  # (1) I = sum p t
+            predicted = p.sum(dim=2)  # (1) P = sum p
+            target = t.sum(dim=2)  # (1) T = sum t
+            if with_bce:
+                # (6) BCE(x, t) = softplus(x) - x t summed per sample and class (softplus is stable):
+                # two passes, fewer than torch's elementwise BCE kernel followed by a sum
+                bce = torch.nn.functional.softplus(x).sum(dim=2) - torch.linalg.vecdot(x, t)
+            else:
+                bce = x.new_zeros(n, c)
+        ctx.save_for_backward(p, t, mask)
+        ctx.multiclass = multiclass
+        ctx.with_bce = with_bce
+        ctx.mark_non_differentiable(target)
+        return intersection, predicted, target, bce
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: Any, g_i: torch.Tensor, g_p: torch.Tensor, _g_t: torch.Tensor, g_b: torch.Tensor
+    ) -> tuple[torch.Tensor, None, None, None, None]:
+        p, t, mask = ctx.saved_tensors
+        if ctx.multiclass:
+            # (1') dl/dp = m (dl/dI [t == c] + dl/dP): dl/dP broadcast, dl/dI added at the target class
+            grad_p = g_p[:, :, None].expand_as(p) if mask is None else g_p[:, :, None] * mask[:, None, :]
+            at_target = g_i.gather(1, t)
+            if mask is not None:
+                at_target = at_target * mask
+            grad_p = grad_p.contiguous().scatter_add_(1, t[:, None, :], at_target[:, None, :])
+            grad_x = torch.ops.aten._softmax_backward_data(grad_p, p, 1, p.dtype)
+            return grad_x, None, None, None, None
+        grad_p = torch.addcmul(g_p[:, :, None], g_i[:, :, None], t)  # (1') dl/dp = dl/dI t + dl/dP
+        grad_x = torch.ops.aten.sigmoid_backward(grad_p, p)  # sigma' = p (1 - p)
+        if ctx.with_bce:
+            g_b = g_b[:, :, None]
+            grad_x = grad_x.addcmul_(g_b, p).addcmul_(g_b, t, value=-1.0)  # (6') dBCE/dx = p - t, in place
+        return grad_x, None, None, None, None
+
+
+def _class_weights(
+    weight: torch.Tensor | None, c: int, include_background: bool, like: torch.Tensor
+) -> torch.Tensor | None:
+    """Weights of the kept classes normalised to mean 1, shape ``(C',)``; None for no weights."""
+    if weight is None:
+        return None
+    weight = torch.as_tensor(weight, dtype=like.dtype, device=like.device)
+    if _shape(weight) != (c,):
+        raise ValueError(f"weight must have shape (C,) = ({c},); got {_shape(weight)}")
+    kept = weight if include_background else weight[1:]
+    if value_checks_apply(kept) and (bool((kept < 0).any()) or not bool(kept.sum() > 0)):
+        raise ValueError(
+            f"weight must be non-negative with a positive sum over the classes kept; got {weight.tolist()}"
+        )
+    return kept * (kept.numel() / kept.sum())
+
+
+def _overlap_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    score: str,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    gamma: float,
+    pixel_weight: float,
+    overlap_weight: float,
+    mode: str,
+    smooth: float,
+    batch: bool,
+    ignore_index: int | None,
+    weight: torch.Tensor | None,
+    include_background: bool,
+    reduction: str,
+    focal: tuple[float | None, float] | None = None,
+) -> torch.Tensor:
+    """``pixel_weight * pixel + overlap_weight * (1 - S)^gamma`` per sample and class, weighted and reduced.
+
+    The pixel term is BCE (folded into :class:`_Overlaps`) or, with ``focal=(alpha, gamma)``, the
+    sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`, its own autograd).
+    """
+    check_reduction(reduction)
+    check_options(mode, smooth, ignore_index, include_background)
+    out_dtype = predictions.dtype
+    x, t, mask = _flatten(predictions, targets, mode, ignore_index)
+    c = x.shape[1]
+    if not include_background and c < 2:
+        raise ValueError(f"include_background=False needs at least 2 classes; predictions have C={c}")
+    w = _class_weights(weight, c, include_background, x)
+    with_bce = pixel_weight != 0.0 and focal is None
+    intersection, predicted, target, bce = _Overlaps.apply(x, t, mask, mode == "multiclass", with_bce)  # type: ignore[no-untyped-call]
+    if pixel_weight != 0.0 and focal is not None:
+        bce = sigmoid_focal_loss(x, t, focal[0], focal[1], reduction="none").sum(dim=2)  # (8) focal per pixel
+    if batch:
+        intersection, predicted, target, bce = (v.sum(dim=0) for v in (intersection, predicted, target, bce))
+    if score == "dice":
+        s = (2.0 * intersection + smooth) / (predicted + target + smooth)  # (2) D = (2 I + s) / (P + T + s)
+    elif score == "iou":
+        s = (intersection + smooth) / (predicted + target - intersection + smooth)  # (3) J = (I + s) / (P + T - I + s)
+    else:
+        den = intersection + alpha * (predicted - intersection) + beta * (target - intersection) + smooth
+        s = (intersection + smooth) / den  # (4) TI = (I + s) / (I + alpha FP + beta FN + s)
+    base = (1.0 - s).clamp_min(0.0)
+    if gamma == 1.0:
+        overlap = base  # (5) l = (1 - S)^gamma
+    else:
+        positive = base > 0  # (5) with the gradient 0 at S = 1 (finite for gamma < 1)
+        overlap = torch.where(positive, torch.where(positive, base, 1.0) ** gamma, 0.0)
+    per_class = overlap_weight * overlap
+    if pixel_weight != 0.0:
+        count = x.shape[2] * (x.shape[0] if batch else 1)
+        per_class = per_class + bce * (pixel_weight / count)  # (7) l = w_p pixel + w_d l_overlap
+    if not include_background:
+        per_class = per_class[..., 1:]
+    elementwise = per_class if w is None else per_class * w
+    return reduce(elementwise, reduction).to(out_dtype)
+
+
+def dice_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    mode: str = "binary",
+    batch: bool = False,
+    ignore_index: int | None = None,
+    weight: torch.Tensor | None = None,
+    include_background: bool = True,
+) -> torch.Tensor:
+    """Dice loss (Milletari et al. 2016, arXiv:1606.04797) per sample and class.
+
+    .. math::
+
+        D_{nc} = \\frac{2 I_{nc} + s}{P_{nc} + T_{nc} + s}, \\qquad \\ell_{nc} = 1 - D_{nc}     \\tag{2}
+
+    with :math:`I = \\sum m p t`, :math:`P = \\sum m p`, :math:`T = \\sum m t` over the pixels (1).
+
+    Args:
+        predictions: logits, ``(N, *spatial)`` in mode ``"binary"``, else ``(N, C, *spatial)``.
+        targets: float in [0, 1] of the logits' shape, or integer ``(N, *spatial)`` in ``"multiclass"``.
+        smooth: :math:`s \\ge 0`, in numerator and denominator. An empty target with an exactly
+            empty prediction gives loss 0; with ``smooth=0``, NaN.
+        reduction: ``"none"`` (``(N, C')``, or ``(C',)`` with ``batch``) | ``"mean"`` | ``"sum"``.
+        mode: ``"binary"`` (sigmoid) | ``"multilabel"`` (sigmoid per class) | ``"multiclass"`` (softmax).
+        batch: sum the overlaps over the batch too (the design document's global Dice, per class).
+        ignore_index: a target value whose pixels count nowhere (``"multiclass"`` only).
+        weight: ``(C,)`` non-negative class weights, normalised to mean 1 over the classes kept.
+        include_background: keep class 0 (``False`` drops it).
+
+    Returns:
+        ``(N, C')`` / ``(C',)`` for ``"none"``, else 0-d, in ``predictions.dtype``.
+
+    Differs from the original design: its Dice is one scalar over the flattened batch and ignores
+    ``reduction``; here the default is per sample and class, ``batch=True`` is the design's.
+
+    Example:
+        >>> import torch
+        >>> from lossopt.functional import dice_loss
+        >>> logits = torch.tensor([[[10.0, -10.0], [-10.0, 10.0]]])  # (N=1, 2, 2)
+        >>> round(float(dice_loss(logits, torch.tensor([[[1.0, 0.0], [0.0, 1.0]]]))), 4)
+        0.0
+    """
+    return _overlap_loss(
+        predictions,
+        targets,
+        "dice",
+        gamma=1.0,
+        pixel_weight=0.0,
+        overlap_weight=1.0,
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=ignore_index,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+    )
+
+
+def iou_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    mode: str = "binary",
+    batch: bool = False,
+    ignore_index: int | None = None,
+    weight: torch.Tensor | None = None,
+    include_background: bool = True,
+) -> torch.Tensor:
+    """IoU (Jaccard) loss with soft sets, per sample and class.
+
+    .. math::
+
+        J_{nc} = \\frac{I + s}{P + T - I + s}, \\qquad \\ell_{nc} = 1 - J_{nc}     \\tag{3}
+
+    With ``smooth=0``, :math:`J = D / (2 - D)`. Arguments as :func:`dice_loss`.
+
+    Example:
+        >>> import torch
+        >>> from lossopt.functional import iou_loss
+        >>> logits = torch.zeros(1, 2)  # p = 0.5 on both pixels, one target pixel: J = 0.5 / 1.5
+        >>> round(float(iou_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
+        0.6667
+    """
+    return _overlap_loss(
+        predictions,
+        targets,
+        "iou",
+        gamma=1.0,
+        pixel_weight=0.0,
+        overlap_weight=1.0,
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=ignore_index,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+    )
+
+
+def tversky_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float = 0.3,
+    beta: float = 0.7,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    gamma: float = 1.0,
+    mode: str = "binary",
+    batch: bool = False,
+    ignore_index: int | None = None,
+    weight: torch.Tensor | None = None,
+    include_background: bool = True,
+) -> torch.Tensor:
+    """Tversky loss (Salehi et al. 2017, arXiv:1706.05721), focal with ``gamma`` (Abraham & Khan 2019).
+
+    .. math::
+
+        TI = \\frac{I + s}{I + \\alpha (P - I) + \\beta (T - I) + s}, \\qquad \\ell = (1 - TI)^{\\gamma}
+        \\tag{4, 5}
+
+    ``alpha`` weights false positives, ``beta`` false negatives (both >= 0); ``alpha = beta = 0.5``
+    is Dice with smooth ``2 * smooth``. ``gamma`` is the exponent itself (the paper's
+    :math:`1/\\gamma`; ``gamma=0.75`` is its setting); the gradient at ``TI = 1`` is 0.
+
+    Example:
+        >>> import torch
+        >>> from lossopt.functional import tversky_loss
+        >>> logits = torch.zeros(1, 2)  # p = 0.5 0.5, t = 1 0: I = 0.5, FP = 0.5, FN = 0.5
+        >>> round(float(tversky_loss(logits, torch.tensor([[1.0, 0.0]]), alpha=0.3, beta=0.7, smooth=0.0)), 4)
+        0.5
+    """
+    check_non_negative("alpha", alpha)
+    check_non_negative("beta", beta)
+    if not gamma > 0:
+        raise ValueError(f"gamma must be > 0; got {gamma!r}")
+    return _overlap_loss(
+        predictions,
+        targets,
+        "tversky",
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        pixel_weight=0.0,
+        overlap_weight=1.0,
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=ignore_index,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+    )
+
+
+def _check_sigmoid_mode(name: str, mode: str) -> None:
+    if mode == "multiclass":
+        raise ValueError(
+            f"{name} takes mode 'binary' or 'multilabel' (sigmoid outputs); got mode='multiclass' "
+            "(one-hot encode the targets and use mode='multilabel')"
+        )
+
+
+def bce_dice_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    bce_weight: float = 0.5,
+    dice_weight: float = 0.5,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    mode: str = "binary",
+    batch: bool = False,
+    weight: torch.Tensor | None = None,
+    include_background: bool = True,
+) -> torch.Tensor:
+    """Binary cross-entropy with logits plus Dice, per sample and class.
+
+    .. math::
+
+        \\ell_{nc} = w_b \\frac{1}{M} \\sum_i \\mathrm{BCE}(x_{nci}, t_{nci}) + w_d (1 - D_{nc})     \\tag{7}
+
+    Modes ``"binary"`` and ``"multilabel"``. Differs from the original design: both terms are per
+    sample and class, so ``reduction`` means something.
+
+    Example:
+        >>> import torch
+        >>> from lossopt.functional import bce_dice_loss
+        >>> logits = torch.zeros(1, 2)  # BCE log 2 per pixel; D = 2 * 0.5 / 2: 0.5 * 0.6931 + 0.5 * 0.5
+        >>> round(float(bce_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
+        0.5966
+    """
+    _check_sigmoid_mode("bce_dice_loss", mode)
+    check_non_negative("bce_weight", bce_weight)
+    check_non_negative("dice_weight", dice_weight)
+    return _overlap_loss(
+        predictions,
+        targets,
+        "dice",
+        gamma=1.0,
+        pixel_weight=bce_weight,
+        overlap_weight=dice_weight,
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=None,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+    )
+
+
+def focal_dice_loss(
+    predictions: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float | None = None,
+    gamma: float = 2.0,
+    smooth: float = 1e-6,
+    reduction: str = "mean",
+    *,
+    focal_weight: float = 1.0,
+    dice_weight: float = 1.0,
+    mode: str = "binary",
+    batch: bool = False,
+    weight: torch.Tensor | None = None,
+    include_background: bool = True,
+) -> torch.Tensor:
+    """Sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`) plus Dice, per sample and class.
+
+    .. math::
+
+        \\ell_{nc} = w_f \\frac{1}{M} \\sum_i FL(x_{nci}, t_{nci}) + w_d (1 - D_{nc})     \\tag{8}
+
+    Modes ``"binary"`` and ``"multilabel"``. Differs from the original design: ``alpha`` is the
+    sigmoid focal loss's (torchvision's) weight of the positive label, so the design's
+    ``alpha=1.0`` (no weighting there) is ``alpha=None`` here, the default; the two terms are
+    added with weights ``focal_weight`` and ``dice_weight`` (1 and 1).
+
+    Example:
+        >>> import torch
+        >>> from lossopt.functional import focal_dice_loss
+        >>> logits = torch.zeros(1, 2)  # FL = 0.5^2 log 2 per pixel; Dice loss 0.5
+        >>> round(float(focal_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
+        0.6733
+    """
+    _check_sigmoid_mode("focal_dice_loss", mode)
+    check_sigmoid_alpha(alpha)
+    check_gamma(gamma)
+    check_non_negative("focal_weight", focal_weight)
+    check_non_negative("dice_weight", dice_weight)
+    return _overlap_loss(
+        predictions,
+        targets,
+        "dice",
+        gamma=1.0,
+        pixel_weight=focal_weight,
+        overlap_weight=dice_weight,
+        focal=(alpha, gamma),
+        mode=mode,
+        smooth=smooth,
+        batch=batch,
+        ignore_index=None,
+        weight=weight,
+        include_background=include_background,
+        reduction=reduction,
+    )
