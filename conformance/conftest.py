@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from conformance.report import ReportPlugin
+from lossopt import _torch_compat
 
 KNOWN_DEVICES = ("cpu", "cuda")
 
@@ -48,7 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         path = config.rootpath / "reports" / "conformance" / f"torch-{torch.__version__}-{'+'.join(devices)}.json"
     config.pluginmanager.register(
-        ReportPlugin(path, torch_version=torch.__version__, devices=devices), "lossopt-conformance-report"
+        ReportPlugin(path, torch_version=torch.__version__, devices=devices, torch_features=_torch_compat.describe()),
+        "lossopt-conformance-report",
     )
 
 

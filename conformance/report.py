@@ -352,6 +352,12 @@ def render_markdown(runs: Sequence[Mapping[str, Any]]) -> str:
             f"| {_run_name(run)} | {run['torch']} | {', '.join(run['devices'])} | {status} | {tests['passed']} "
             f"| {tests['failed'] + tests['error']} | {tests['skipped']} | {duration} |"
         )
+    features = [run for run in runs if run.get("torch_features")]
+    if features:
+        lines += [
+            "",
+            "Private torch APIs found (lossopt._torch_compat): " + "; ".join(_features_text(r) for r in features),
+        ]
     table = merged_cells(runs)
     columns = sorted({column for row in table.values() for column in row})
     lines += ["", "## Cells", ""]
@@ -380,6 +386,17 @@ def render_markdown(runs: Sequence[Mapping[str, Any]]) -> str:
         lines += [f"- {p}" for p in problems]
         lines += [f"- {_run_name(run)}: `{f['test']}`: {f['message']}" for run, f in failures]
     return "\n".join(lines) + "\n"
+
+
+def _features_text(run: Mapping[str, Any]) -> str:
+    features = run["torch_features"]
+    fused = ", ".join(
+        f"{name}{'+grad_scale' if f['grad_scale'] else ''}" for name, f in features["fused"].items() if f["available"]
+    )
+    return (
+        f"torch {run['torch']}: foreach ops {'yes' if features['foreach'] else 'no'}, fused kernels "
+        f"[{fused or 'none'}] on {', '.join(features['fused_devices'])}"
+    )
 
 
 def _merged_skips(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -440,9 +457,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 class ReportPlugin:
     """Feeds :data:`RECORDER` from the test run and writes the run record at the end."""
 
-    def __init__(self, path: Path | None, *, torch_version: str, devices: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        torch_version: str,
+        devices: Sequence[str],
+        torch_features: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = path
         self.run = new_run(torch_version=torch_version, devices=devices)
+        if torch_features is not None:
+            self.run["torch_features"] = dict(torch_features)
         self.recorder = Recorder()
         self._previous: Recorder | None = None
         self._start = _dt.datetime.now(_dt.UTC)

@@ -22,10 +22,12 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from lossopt._torch_compat import has_foreach_ops
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import check_in_closed_unit_interval, check_non_negative
 
 _Buffers = list[torch.Tensor | None]
+_MULTI_TENSOR_OPS = ("neg", "add", "add_", "mul_")  # the torch._foreach_* ops _multi_tensor_sgd calls
 
 
 class SGD(Optimizer):
@@ -41,7 +43,8 @@ class SGD(Optimizer):
         maximize: ascend the objective instead of descending it.
         foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
             ``None`` (default) for the multi-tensor kernel whenever every parameter is a plain
-            strided tensor.
+            strided tensor. A torch without the ``torch._foreach_*`` ops it needs gets the
+            per-tensor loop (see :mod:`lossopt._torch_compat`).
 
     State per parameter: ``momentum_buffer`` (only when momentum != 0), as torch, so the
     ``state_dict`` of either optimizer loads into the other.
@@ -114,6 +117,7 @@ class SGD(Optimizer):
             if not params:
                 continue
             foreach = group["foreach"] if group["foreach"] is not None else default_foreach(params)
+            foreach = foreach and has_foreach_ops(*_MULTI_TENSOR_OPS)  # else the per-tensor loop: same result
             kernel = _multi_tensor_sgd if foreach else _single_tensor_sgd
             kernel(
                 params,
