@@ -22,6 +22,7 @@ release turns the fused path off (with :attr:`FusedKernel.reason`) instead of fa
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -120,12 +121,10 @@ def inspect_fused_kernel(name: str, ops: Any, devices: Iterable[str]) -> FusedKe
 
 def fused_devices() -> tuple[str, ...]:
     """Device types torch.optim runs fused kernels on; ``("cuda",)`` if this torch does not say."""
-    try:
-        from torch.optim.optimizer import _get_fused_kernels_supported_devices
-
-        return tuple(_get_fused_kernels_supported_devices())
-    except (ImportError, AttributeError):
+    supported = getattr(importlib.import_module("torch.optim.optimizer"), "_get_fused_kernels_supported_devices", None)
+    if supported is None:
         return ("cuda",)  # every supported release runs them on CUDA
+    return tuple(supported())
 
 
 @functools.cache
