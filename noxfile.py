@@ -1,7 +1,8 @@
 """Every job of the repository, each in its own virtual environment.
 
-    nox -s tests                                      unit tests of both packages + conformance, default torch
-    nox -s conformance                                the matrix: every supported torch x device
+    nox -s tests                                      unit tests of both packages + conformance on the default
+                                                      torch, then the rest of the matrix (what CI runs)
+    nox -s conformance                                the matrix: every supported torch x device, one report
     nox -s "conformance(torch='2.13.0', device='cpu')"  one cell of it
     nox -s golden                                     regenerate the golden trajectories from the spec
     nox -s bench                                      benchmarks against torch, reported as ratios
@@ -10,11 +11,19 @@
     nox -s demo                                       the main job: examples + comparisons -> reports/demo/
 
 Every session installs what it needs from the project's own files; nothing is installed by hand.
+
+The conformance report: every cell of the matrix writes its run record into this invocation's
+``reports/conformance/run-<time>/`` and queues ``conformance_report``, which runs last, merges the
+records into ``report.md`` / ``report.json`` there, prints where they are and a one-line verdict,
+and fails (non-zero exit: the release is blocked) on any failure.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import nox
@@ -31,6 +40,11 @@ TEST_DEPS = [
     "tqdm>=4.60",
 ]  # last two: lossopt[plots]
 
+REPORTS = ROOT / "reports" / "conformance"
+RUN_DIR = REPORTS / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())  # one per nox invocation
+MATRIX = [(t, d) for t in TORCH_VERSIONS for d in DEVICES]
+NO_GPU = "no CUDA GPU on this machine (no nvidia-smi, no /dev/nvidia0)"
+
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]
 nox.options.error_on_missing_interpreters = True
@@ -42,11 +56,68 @@ def install_project(session: nox.Session, torch_version: str = DEFAULT_TORCH, *e
     session.install("./spec", "./packages/torch_impl", *TEST_DEPS, *extra)
 
 
+def cell_name(torch: str, device: str) -> str:
+    return f"conformance(torch={torch!r}, device={device!r})"
+
+
+def _cell_record(torch: str, device: str) -> Path:
+    return RUN_DIR / f"torch-{torch}-{device}.json"
+
+
+def _write_placeholder(torch: str, device: str, status: str, reason: str) -> None:
+    """A run record for a cell that runs no pytest (skipped) or before pytest replaces it (error)."""
+    record = {
+        "schema": 1,
+        "cell": f"torch {torch}, {device}",
+        "torch": torch,
+        "devices": [device],
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+        "started": None,
+        "finished": None,
+        "duration_s": None,
+        "status": status,
+        "reason": reason,
+        "exit_status": None,
+        "tests": {"passed": 0, "failed": 0, "skipped": 0, "error": 0},
+        "skips": {},
+        "failures": [],
+        "cells": [],
+    }
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    _cell_record(torch, device).write_text(json.dumps(record, indent=2) + "\n")
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit tests of lossopt_spec and lossopt, and the conformance suite, on the default torch."""
+    """Unit tests of both packages and the conformance suite on the default torch; then the rest of the matrix.
+
+    This run is the matrix's (default torch, cpu) cell: its report record joins the others'. The
+    other cells are queued after it, then ``conformance_report``; the job fails if any of them
+    fails. Where there is no GPU, the CUDA cells are recorded as skipped, with the reason, here.
+    """
+    for torch, device in MATRIX:
+        if (torch, device) == (DEFAULT_TORCH, "cpu"):
+            continue
+        if device == "cuda" and not _gpu_present():  # skip here: no venv to build for a cell that cannot run
+            reason = f"{NO_GPU}: {cell_name(torch, device)} runs where one is present"
+            _write_placeholder(torch, device, "skipped", reason)
+            session.log(f"skipping {cell_name(torch, device)}: {reason}")
+            continue
+        session.notify(cell_name(torch, device))
+    session.notify("conformance_report", posargs=[])
     install_project(session)
-    session.run("pytest", "spec/tests", "packages/torch_impl/tests", "conformance", "docs/tests", *session.posargs)
+    _write_placeholder(DEFAULT_TORCH, "cpu", "error", "pytest ended without writing its report")
+    session.run(
+        "pytest",
+        "spec/tests",
+        "packages/torch_impl/tests",
+        "conformance",
+        "docs/tests",
+        "--devices=cpu",
+        f"--conformance-report={_cell_record(DEFAULT_TORCH, 'cpu')}",
+        *session.posargs,
+    )
 
 
 def _gpu_present() -> bool:
@@ -57,16 +128,40 @@ def _gpu_present() -> bool:
 @nox.parametrize("device", DEVICES)
 @nox.parametrize("torch", TORCH_VERSIONS)
 def conformance(session: nox.Session, torch: str, device: str) -> None:
-    """The conformance suite for one torch version on one device."""
-    where = f"conformance(torch={torch!r}, device='cuda')"
+    """The conformance suite for one torch version on one device; its record joins this run's report."""
+    session.notify("conformance_report", posargs=[])
+    where = cell_name(torch, "cuda")
     if device == "cuda" and not _gpu_present():
-        session.skip(f"no CUDA GPU on this machine (no nvidia-smi, no /dev/nvidia0): {where} runs where one is present")
+        reason = f"{NO_GPU}: {where} runs where one is present"
+        _write_placeholder(torch, device, "skipped", reason)
+        session.skip(reason)
+    _write_placeholder(torch, device, "error", "the session ended before pytest wrote its report (install failed?)")
     install_project(session, torch)
     if device == "cuda":
         probe = "import torch; print(torch.cuda.is_available())"
         if "True" not in str(session.run("python", "-c", probe, silent=True)):
-            session.skip(f"torch {torch} in this environment sees no CUDA device: {where} runs where one is present")
-    session.run("pytest", "conformance", f"--devices={device}", *session.posargs)
+            reason = f"torch {torch} in this environment sees no CUDA device: {where} runs where one is present"
+            _write_placeholder(torch, device, "skipped", reason)
+            session.skip(reason)
+    session.run(
+        "pytest",
+        "conformance",
+        f"--devices={device}",
+        f"--conformance-report={_cell_record(torch, device)}",
+        *session.posargs,
+    )
+
+
+@nox.session(venv_backend="none")
+def conformance_report(session: nox.Session) -> None:
+    """Merge this invocation's conformance records into one report; fail when anything failed.
+
+    Queued by every conformance cell (and by ``tests``), so it runs last. With arguments, merges
+    the run records given: ``nox -s conformance_report -- reports/conformance/run-*/torch-*.json``.
+    """
+    records = [Path(p) for p in session.posargs] or sorted(RUN_DIR.glob("torch-*.json"))
+    out_dir = RUN_DIR if not session.posargs else records[0].parent
+    session.run(sys.executable, "-m", "conformance.report", "merge", str(out_dir), *map(str, records))
 
 
 @nox.session

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from conformance import report
 from conformance.tolerances import Tolerance
 
 
@@ -65,7 +66,9 @@ def assert_matches_spec(
 ) -> None:
     """Fail, with the message described in the module docstring, unless ``actual`` matches ``expected``.
 
-    Shapes must be equal; NaN must be where the spec has NaN, and infinities equal.
+    Shapes must be equal; NaN must be where the spec has NaN, and infinities equal. Every call
+    made inside a test is recorded for the conformance report (:mod:`conformance.report`): the
+    largest absolute and relative error, keyed by entry, check, device and dtype.
     """
     got = to_numpy(actual)
     want = np.asarray(expected, dtype=np.float64)
@@ -75,6 +78,7 @@ def assert_matches_spec(
     with np.errstate(invalid="ignore", over="ignore"):
         close = np.isfinite(want) & (np.abs(got - want) <= tolerance.atol + tolerance.rtol * np.abs(want))
     close |= (got == want) | (np.isnan(got) & np.isnan(want))  # infinities must be equal, NaN where NaN
+    _record(got, want, close, actual, entry=entry, check=check, tolerance=tolerance, context=context)
     if close.all():
         return
     bad = np.argwhere(~close)
@@ -82,4 +86,39 @@ def assert_matches_spec(
     raise AssertionError(
         f"{entry}: {_label(check, index)}={got[index]:.9g} vs spec {want[index]:.9g} "
         f"({tolerance}; {len(bad)} of {want.size} elements outside) {where}"
+    )
+
+
+def _record(
+    got: np.ndarray,
+    want: np.ndarray,
+    close: np.ndarray,
+    actual: object,
+    *,
+    entry: str,
+    check: str,
+    tolerance: Tolerance,
+    context: Mapping[str, Any],
+) -> None:
+    """Errors of one comparison into the report: over finite pairs, and infinite where a pair is not close."""
+    finite = np.isfinite(got) & np.isfinite(want)
+    with np.errstate(all="ignore"):
+        diff = np.where(finite, np.abs(got - want), 0.0)
+        rel = np.where(finite & (want != 0), diff / np.abs(want), 0.0)
+        used = np.where(diff > 0, diff / (tolerance.atol + tolerance.rtol * np.abs(np.where(finite, want, 0.0))), 0.0)
+    unmatched = bool((~close & ~finite).any())  # NaN vs number, inf vs -inf: no finite error describes it
+    worst = np.inf if unmatched else 0.0
+    dtype = context.get("dtype") or (
+        str(actual.dtype).removeprefix("torch.") if hasattr(actual, "dtype") else "float64"
+    )
+    device = context.get("device") or (actual.device.type if isinstance(actual, torch.Tensor) else "cpu")
+    report.record(
+        entry=entry,
+        check=check,
+        device=str(device),
+        dtype=str(dtype),
+        elements=int(want.size),
+        max_abs_error=max(float(diff.max(initial=0.0)), worst),
+        max_rel_error=max(float(rel.max(initial=0.0)), worst),
+        tolerance_used=max(float(used.max(initial=0.0)), worst),
     )

@@ -3,12 +3,21 @@
 ``--devices=auto`` (default) runs ``cpu`` and, when ``torch.cuda.is_available()``, ``cuda``.
 ``--devices=cpu``, ``--devices=cuda`` or ``--devices=cpu,cuda`` choose; a requested device that
 is not present skips its tests with the reason.
+
+Every run writes the conformance report (:mod:`conformance.report`): ``--conformance-report=PATH.json``
+(default ``reports/conformance/torch-<version>-<devices>.json`` under the rootdir; ``none`` writes
+nothing). Tests marked ``not_in_report`` are left out of it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+
+from conformance.report import ReportPlugin
+from lossopt import _torch_compat
 
 KNOWN_DEVICES = ("cpu", "cuda")
 
@@ -18,6 +27,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--devices",
         default="auto",
         help="comma-separated devices to run conformance on (cpu, cuda) or 'auto' (cpu, plus cuda when available)",
+    )
+    parser.addoption(
+        "--conformance-report",
+        default=None,
+        help="where the conformance run record goes (JSON; the Markdown table is written next to it), or 'none'; "
+        "default reports/conformance/torch-<version>-<devices>.json under the rootdir",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "not_in_report: comparisons made by this test stay out of the conformance report"
+    )
+    option = config.getoption("--conformance-report")
+    devices = _requested_devices(config)
+    if option == "none":
+        path = None
+    elif option:
+        path = Path(option)
+    else:
+        path = config.rootpath / "reports" / "conformance" / f"torch-{torch.__version__}-{'+'.join(devices)}.json"
+    config.pluginmanager.register(
+        ReportPlugin(path, torch_version=torch.__version__, devices=devices, torch_features=_torch_compat.describe()),
+        "lossopt-conformance-report",
     )
 
 

@@ -25,12 +25,14 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from lossopt._torch_compat import has_foreach_ops
 from lossopt.optim._schedule_clip import CLOCK, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import SparseGradientError, check_in_closed_unit_interval, check_non_negative
 from lossopt.optim.clip import clip_coefficient, clip_grad_scale
 
 _Buffers = list[torch.Tensor | None]
+_MULTI_TENSOR_OPS = ("neg", "add", "add_", "mul_")  # the torch._foreach_* ops _multi_tensor_sgd calls
 _FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
 FUSED_SGD_HAS_GRAD_SCALE = getattr(torch.ops.aten, "_fused_sgd_", None) is not None and "grad_scale" in str(
     torch.ops.aten._fused_sgd_.default._schema
@@ -202,7 +204,11 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
                     continue
                 if group["fused"]:
                     kernel = _fused_sgd
-                elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
+                elif (
+                    group["foreach"] if group["foreach"] is not None else default_foreach(params)
+                ) and has_foreach_ops(
+                    *_MULTI_TENSOR_OPS
+                ):  # a torch without these ops gets the per-tensor loop: the same result
                     kernel = _single_tensor_sgd if group["differentiable"] else _multi_tensor_sgd
                 else:
                     kernel = _single_tensor_sgd
