@@ -132,7 +132,7 @@ def test_cli_conforms_and_diverges_with_exit_status():
         (["torch.optim.SGD", "--rule", "sgd"], "expected 'package.module:ClassName'"),
         (["no_such_pkg.mod:X", "--rule", "sgd"], "cannot import 'no_such_pkg.mod'"),
         (["conformance.audit_examples:not_an_optimizer", "--rule", "sgd"], "returned object, not an Optimizer"),
-        (["torch.optim:Adagrad", "--rule", "sgd"], "does not take the rule's hyperparameters"),
+        (["torch.optim:Adagrad", "--rule", "sgd", "--config", '{"momentum": 0.9}'], "takes no ['momentum']"),
     ],
 )
 def test_cli_usage_errors_exit_2_with_the_reason(args, message, capsys):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import math
 import sys
@@ -210,6 +211,44 @@ def _candidate_name(candidate: Any) -> str:
     return f"{module}.{name}" if module else name
 
 
+def _accepted_hparams(factory: Callable[..., Any], rule: UpdateRule, hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """The hyperparameters to pass to the candidate: those its signature takes.
+
+    A rule may extend the optimizer it audits (``sgd``'s warmup, clipping and cyclical lr extend
+    ``torch.optim.SGD``); such extras are left out of the call while they hold the rule's default,
+    which leaves the rule equal to the plain optimizer. Set to anything else, the candidate cannot
+    be audited against them: an ``AuditError`` names them.
+    """
+    parameters = _named_parameters(factory)
+    if parameters is None:  # no signature to read: pass everything
+        return dict(hparams)
+    accepted = {k: v for k, v in hparams.items() if k in parameters}
+    refused = sorted(k for k in hparams if k not in parameters and hparams[k] != rule.defaults.get(k))
+    if refused:
+        raise AuditError(
+            f"{_candidate_name(factory)} takes no {refused}, which the configuration sets away from the "
+            f"rule's defaults ({', '.join(f'{k}={hparams[k]!r}' for k in refused)})"
+        )
+    return accepted
+
+
+def _named_parameters(factory: Callable[..., Any]) -> set[str] | None:
+    """The keyword names ``factory`` takes; through ``**kwargs`` to the first base class that names its own."""
+    names: set[str] = set()
+    callables = (
+        [c.__init__ for c in factory.__mro__ if "__init__" in vars(c)] if isinstance(factory, type) else [factory]
+    )
+    for function in callables:
+        try:
+            parameters = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        names |= {p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return names
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # One lock-step step
 
@@ -236,8 +275,9 @@ class _Side:
             torch.tensor(np.asarray(p, dtype=np.float64), dtype=getattr(torch, dtype), device=device).requires_grad_()
             for p in initial
         ]
+        passed = _accepted_hparams(factory, rule, self.hparams)
         try:
-            self.optimizer = factory(self.params, **self.hparams, **candidate_kwargs)
+            self.optimizer = factory(self.params, **passed, **candidate_kwargs)
         except TypeError as error:
             raise AuditError(
                 f"{_candidate_name(factory)} does not take the rule's hyperparameters "
