@@ -1,0 +1,91 @@
+"""Machinery shared by RAdam and AdaBelief: step counters, per-tensor coefficients, the fused path.
+
+Both rules end in the same form, whichever branch :math:`\\rho_t` selects:
+
+.. math::
+
+    \\theta \\leftarrow \\theta - a \\, \\frac{m}{k \\sqrt{x} + c}
+
+with per-tensor scalars :math:`(k, c, a)`: the adaptive step is :math:`(1, \\epsilon, \\gamma r_t \\sqrt{c_2}/c_1)`,
+the un-adapted momentum step :math:`(0, 1, \\gamma/c_1)` and "no step" :math:`(0, 1, 0)`. The
+scalars are computed from the step counters as tensors (``float64``, on the counters' device,
+the CPU), never read back to Python, so choosing the branch needs no host synchronisation and
+no Python ``if`` on a tensor; :math:`k = 0` also keeps an un-adapted step finite when
+:math:`x = 0` and :math:`\\epsilon = 0`.
+
+The fused path (``fused=True``) runs each rule's update of one tensor as one
+``torch.compile``-generated kernel with dynamic shapes, so one compilation serves every
+parameter size; coefficients enter as 0-dim tensors so new values never recompile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def new_step_counter() -> torch.Tensor:
+    """A step counter as ``torch.optim`` keeps it: a 0-dim float32 tensor on the CPU."""
+    return torch.tensor(0.0, dtype=torch.float32)
+
+
+def increment(steps: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Add one to every counter and return them stacked as ``float64`` (for the coefficients)."""
+    torch._foreach_add_(list(steps), 1.0)
+    return torch.stack(list(steps)).to(torch.float64)
+
+
+def as_scalars(values: torch.Tensor) -> list[torch.Tensor]:
+    """A 1-D coefficient tensor as a list of 0-dim tensors, one per parameter (``_foreach`` lists)."""
+    return list(values.unbind())
+
+
+def denominators(x: Sequence[torch.Tensor], k: torch.Tensor, c: torch.Tensor) -> list[torch.Tensor]:
+    """:math:`k \\sqrt{x} + c` for every tensor, with per-tensor ``k`` and ``c`` (1-D coefficient tensors)."""
+    buffers = list(torch._foreach_sqrt(list(x)))
+    torch._foreach_mul_(buffers, as_scalars(k))
+    torch._foreach_add_(buffers, as_scalars(c))
+    return buffers
+
+
+_COMPILED: dict[Callable[..., None], Callable[..., None]] = {}
+
+
+def compiled(update: Callable[..., None]) -> Callable[..., None]:
+    """``update`` compiled once per process with dynamic shapes (one kernel for every size)."""
+    if update not in _COMPILED:
+        _COMPILED[update] = torch.compile(update, dynamic=True, fullgraph=True)
+    return _COMPILED[update]
+
+
+def upcast(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """float32 copies of float16/bfloat16 tensors (the others as they are), for the update's arithmetic."""
+    return [t.float() if t.dtype in LOW_PRECISION else t for t in tensors]
+
+
+def write_back(originals: Sequence[torch.Tensor], computed: Sequence[torch.Tensor]) -> None:
+    """Round the float32 results of :func:`upcast` back into the low-precision originals."""
+    pairs = [(o, c) for o, c in zip(originals, computed, strict=True) if o is not c]
+    if pairs:
+        torch._foreach_copy_([o for o, _ in pairs], [c for _, c in pairs])
+
+
+def flat(tensor: torch.Tensor) -> torch.Tensor:
+    """A 1-D view (the fused kernels are compiled for 1-D tensors of any length)."""
+    return tensor.view(-1)
+
+
+def check_sparse(name: str, param: torch.Tensor) -> None:
+    if param.grad is not None and param.grad.is_sparse:
+        raise RuntimeError(
+            f"{name} does not support sparse gradients; got one for a parameter of shape {tuple(param.shape)}"
+        )
+
+
+def scalar(value: Any, like: torch.Tensor) -> torch.Tensor:
+    """A 0-dim float32 tensor on ``like``'s device, as the fused kernels take their coefficients."""
+    return torch.as_tensor(value, dtype=torch.float32, device=like.device)
