@@ -1,0 +1,63 @@
+"""Clipping by one global L2 norm over every gradient of every parameter group.
+
+Mirrors ``lossopt_spec.optim.clip``; the equations and their tags (c1)–(c3) are in its docstring:
+
+.. math::
+
+    n = \\Big(\\sum_k \\lVert g^{(k)} \\rVert_2^2\\Big)^{1/2}, \\qquad
+    \\kappa = \\min\\left(1, \\frac{M}{n + 10^{-6}}\\right), \\qquad g^{(k)} \\leftarrow \\kappa g^{(k)}
+
+as ``torch.nn.utils.clip_grad_norm_`` computes them (per (device, dtype) ``torch._foreach_norm``,
+then the norm of those norms on the first gradient's device). Every result is a tensor on the
+device: nothing is read back to the host, so clipping never synchronizes.
+
+For torch's fused kernels the coefficient is passed as their ``grad_scale`` argument, by which
+they *divide* the gradient: :func:`clip_grad_scale` gives :math:`1 / \\kappa` as a float32 tensor.
+
+Non-finite norms behave as ``clip_grad_norm_(error_if_nonfinite=False)``: an ``inf`` norm gives
+:math:`\\kappa = 0`, a NaN norm :math:`\\kappa =` NaN (see the spec module).
+
+Example:
+    >>> import torch
+    >>> from lossopt.optim.clip import clip_coefficient, global_grad_norm
+    >>> norm = global_grad_norm([torch.tensor([3.0]), torch.tensor([[4.0]])])
+    >>> norm
+    tensor(5.)
+    >>> clip_coefficient(norm, 1.0)
+    tensor(0.2000)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from lossopt.optim._tensor_groups import group_by_device_and_dtype
+
+CLIP_EPS = 1e-6
+
+
+def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(c1) the L2 norm of all ``grads`` together, a 0-dim tensor on the first gradient's device.
+
+    ``grads`` may span devices and dtypes; an empty sequence gives ``tensor(0.)``.
+    """
+    if len(grads) == 0:
+        return torch.tensor(0.0)
+    first_device = grads[0].device
+    norms: list[torch.Tensor] = []
+    for indices in group_by_device_and_dtype(grads):
+        norms.extend(torch._foreach_norm([grads[i] for i in indices], 2))
+    total: torch.Tensor = torch.linalg.vector_norm(torch.stack([n.to(first_device) for n in norms]), 2)  # (c1)
+    return total
+
+
+def clip_coefficient(norm: torch.Tensor, max_norm: float) -> torch.Tensor:
+    """(c2) :math:`\\kappa = \\min(1, M / (n + 10^{-6}))` as a tensor (NaN stays NaN, inf gives 0)."""
+    return torch.clamp(max_norm / (norm + CLIP_EPS), max=1.0)  # (c2) kappa = min(1, M / (n + eps))
+
+
+def clip_grad_scale(norm: torch.Tensor, max_norm: float, device: torch.device) -> torch.Tensor:
+    """:math:`1 / \\kappa` as a float32 tensor on ``device``: the ``grad_scale`` torch's fused kernels divide by."""
+    return torch.reciprocal(clip_coefficient(norm, max_norm)).to(device=device, dtype=torch.float32, non_blocking=True)
