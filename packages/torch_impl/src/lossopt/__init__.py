@@ -9,6 +9,8 @@ from lossopt import functional
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.nn import MSELoss
 from lossopt.optim import SGD
+from lossopt.optim.adabelief import AdaBelief
+from lossopt.optim.radam import RAdam
 
 __version__ = "0.1.0"
 
@@ -16,6 +18,8 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "AdaBelief",
+    "RAdam",
     "MSELoss",
     "__version__",
     "create_loss_function",

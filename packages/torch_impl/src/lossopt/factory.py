@@ -17,6 +17,8 @@ from torch.optim import Optimizer
 
 from lossopt.nn import MSELoss
 from lossopt.optim import SGD
+from lossopt.optim.adabelief import AdaBelief
+from lossopt.optim.radam import RAdam
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
@@ -24,6 +26,8 @@ LOSSES: dict[str, type[nn.Module]] = {
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
+    "radam": RAdam,
+    "adabelief": AdaBelief,
 }
 
 

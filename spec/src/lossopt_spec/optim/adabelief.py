@@ -30,6 +30,12 @@ with :math:`\\rho_t, \\rho_\\infty, r_t` RAdam's (``lossopt_spec.optim.radam``, 
 :math:`m_t` in (4) is the moment just updated in (3). Weight decay (2) is applied every step,
 also when (8) leaves the gradient step out.
 
+Warmup and clipping (``lossopt_spec.optim.schedule``, ``lossopt_spec.optim.clip``, as in
+Optimizers I): (0) :math:`\\gamma` is :math:`\\gamma \\, w_t` with :math:`w_t = \\min(1, t / W)` for
+``warmup_steps`` :math:`W > 0`; (c) with ``max_grad_norm`` :math:`M`, :math:`g_t` is first scaled by
+:math:`\\min(1, M / (n + 10^{-6}))`, :math:`n` the global gradient norm over every group. Both are off
+by default.
+
 State: ``step``, ``exp_avg`` (:math:`m`), ``exp_avg_var`` (:math:`s`, :math:`\\epsilon` included) and,
 with ``amsgrad``, ``max_exp_avg_var`` (:math:`\\hat s`; ``None`` without it), as the authors' code names them.
 
@@ -73,7 +79,9 @@ from typing import Any
 import numpy as np
 
 from lossopt_spec.optim.radam import rectification, rho
+from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
 from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 ADABELIEF_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
@@ -86,6 +94,8 @@ ADABELIEF_DEFAULTS: dict[str, Any] = {
     "rectify": True,
     "degenerated_to_sgd": True,
     "maximize": False,
+    "warmup_steps": SCHEDULE_DEFAULTS["warmup_steps"],
+    "max_grad_norm": CLIP_DEFAULTS["max_grad_norm"],
 }
 
 RHO_THRESHOLD = 5.0  # (7) rectify when rho_t >= 5, as the authors' code
@@ -116,11 +126,18 @@ def adabelief_init(params: Params, hparams: Mapping[str, Any]) -> State:
 
 
 def adabelief_update(
-    params: Params, grads: Params, state: State, step: int, hparams: Mapping[str, Any]
+    params: Params,
+    grads: Params,
+    state: State,
+    step: int,
+    hparams: Mapping[str, Any],
+    *,
+    grad_norm: float | None = None,
 ) -> tuple[Params, State]:
     """One AdaBelief step on a parameter group (see the module docstring for the equations)."""
     check_adabelief_flags(hparams)
-    lr = hparams["lr"]
+    lr = scheduled_lr(step, hparams)  # (0) lr_t = lr w c
+    grads = clipped_grads(grads, hparams, grad_norm)  # (c) g <- kappa g
     beta1, beta2 = hparams["betas"]
     eps = hparams["eps"]
     weight_decay = hparams["weight_decay"]

@@ -28,6 +28,12 @@ Step (2) only when :math:`\\lambda \\neq 0`. :math:`\\rho_t` grows with :math:`t
 (:math:`\\rho_5 \\approx 4.99`, :math:`\\rho_6 \\approx 5.99`), so steps 1-5 take branch (8).
 With :math:`\\rho_\\infty \\le 5` (:math:`\\beta_2 \\le 2/3`) the rule never rectifies.
 
+Warmup and clipping (``lossopt_spec.optim.schedule``, ``lossopt_spec.optim.clip``, as in
+Optimizers I): (0) :math:`\\gamma` is :math:`\\gamma \\, w_t` with :math:`w_t = \\min(1, t / W)` for
+``warmup_steps`` :math:`W > 0`; (c) with ``max_grad_norm`` :math:`M`, :math:`g_t` is first scaled by
+:math:`\\min(1, M / (n + 10^{-6}))`, :math:`n` the global gradient norm over every group. Both are off
+by default.
+
 State: ``step`` (the number of updates taken, a float as torch keeps it), ``exp_avg``
 (:math:`m`), ``exp_avg_sq`` (:math:`v`), as ``torch.optim.RAdam``.
 
@@ -60,7 +66,9 @@ from typing import Any
 
 import numpy as np
 
+from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
 from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 RADAM_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
@@ -70,6 +78,8 @@ RADAM_DEFAULTS: dict[str, Any] = {
     "degenerated_to_sgd": True,
     "decoupled_weight_decay": False,
     "maximize": False,
+    "warmup_steps": SCHEDULE_DEFAULTS["warmup_steps"],
+    "max_grad_norm": CLIP_DEFAULTS["max_grad_norm"],
 }
 
 RHO_THRESHOLD = 5.0
@@ -96,10 +106,17 @@ def radam_init(params: Params, hparams: Mapping[str, Any]) -> State:
 
 
 def radam_update(
-    params: Params, grads: Params, state: State, step: int, hparams: Mapping[str, Any]
+    params: Params,
+    grads: Params,
+    state: State,
+    step: int,
+    hparams: Mapping[str, Any],
+    *,
+    grad_norm: float | None = None,
 ) -> tuple[Params, State]:
     """One RAdam step on a parameter group (see the module docstring for the equations)."""
-    lr = hparams["lr"]
+    lr = scheduled_lr(step, hparams)  # (0) lr_t = lr w c
+    grads = clipped_grads(grads, hparams, grad_norm)  # (c) g <- kappa g
     beta1, beta2 = hparams["betas"]
     eps = hparams["eps"]
     weight_decay = hparams["weight_decay"]

@@ -21,8 +21,6 @@ parameter size; coefficients enter as 0-dim tensors so new values never recompil
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
-
 import torch
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -74,9 +72,11 @@ def write_back(originals: Sequence[torch.Tensor], computed: Sequence[torch.Tenso
         torch._foreach_copy_([o for o, _ in pairs], [c for _, c in pairs])
 
 
-def flat(tensor: torch.Tensor) -> torch.Tensor:
-    """A 1-D view (the fused kernels are compiled for 1-D tensors of any length)."""
-    return tensor.view(-1)
+def flat(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """1-D views when every tensor is contiguous (one compiled kernel then serves every shape)."""
+    if all(t.is_contiguous() for t in tensors):
+        return [t.view(-1) for t in tensors]
+    return list(tensors)
 
 
 def check_sparse(name: str, param: torch.Tensor) -> None:
@@ -86,6 +86,7 @@ def check_sparse(name: str, param: torch.Tensor) -> None:
         )
 
 
-def scalar(value: Any, like: torch.Tensor) -> torch.Tensor:
-    """A 0-dim float32 tensor on ``like``'s device, as the fused kernels take their coefficients."""
-    return torch.as_tensor(value, dtype=torch.float32, device=like.device)
+def coefficient(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A 0-dim coefficient for a fused kernel: float64 for float64 ``like``, else float32, on its device."""
+    dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
+    return torch.as_tensor(value, dtype=dtype, device=like.device)
