@@ -86,7 +86,26 @@ def check_sparse(name: str, param: torch.Tensor) -> None:
         )
 
 
-def coefficient(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A 0-dim coefficient for a fused kernel: float64 for float64 ``like``, else float32, on its device."""
+def fused_coefficients(
+    clip: torch.Tensor | None,
+    maximize: bool,
+    constants: Sequence[float],
+    per_tensor: Sequence[torch.Tensor],
+    like: torch.Tensor,
+) -> torch.Tensor:
+    """The scalars of a fused kernel, one row per tensor, on ``like``'s device.
+
+    Column 0 is the gradient's scale: the clip coefficient (1 without clipping), negated with
+    ``maximize``; then ``constants`` (the same for every tensor) and the ``per_tensor`` columns.
+    Built on the CPU in float64 and copied once per (device, dtype) group; the clip coefficient
+    (a tensor on the gradients' device) is multiplied in there, never read back. The dtype is
+    float64 for float64 parameters, float32 otherwise (the kernels' arithmetic dtype).
+    """
+    n = per_tensor[0].shape[0]
+    sign = -1.0 if maximize else 1.0
+    columns = [torch.full((n,), float(v), dtype=torch.float64) for v in (sign, *constants)]
     dtype = torch.float64 if like.dtype == torch.float64 else torch.float32
-    return torch.as_tensor(value, dtype=dtype, device=like.device)
+    coefs = torch.stack([*columns, *per_tensor], dim=1).to(device=like.device, dtype=dtype)
+    if clip is not None:
+        coefs[:, 0].mul_(clip.to(like.device))  # (c3) kappa, on the device
+    return coefs

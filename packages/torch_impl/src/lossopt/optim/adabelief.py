@@ -36,10 +36,10 @@ from torch.optim import Optimizer
 from lossopt.optim._adaptive_step import (
     LOW_PRECISION,
     check_sparse,
-    coefficient,
     compiled,
     denominators,
     flat,
+    fused_coefficients,
     increment,
     new_step_counter,
     upcast,
@@ -387,34 +387,24 @@ def _adabelief_fused_update(
     exp_avg: torch.Tensor,
     exp_avg_var: torch.Tensor,
     max_exp_avg_var: torch.Tensor,
-    clip: torch.Tensor,
-    decay: torch.Tensor,
-    k: torch.Tensor,
-    c: torch.Tensor,
-    a: torch.Tensor,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    l2: float,
-    maximize: bool,
+    coefs: torch.Tensor,
     amsgrad: bool,
-    use_max: bool,
 ) -> None:
-    """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`."""
-    grad = grad * clip  # (c3) g <- kappa g (kappa = 1 without clipping)
-    if maximize:
-        grad = -grad  # (1) g <- -g
-    if l2 != 0:
-        grad = grad + l2 * param  # (2) g <- g + wd p
+    """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
+
+    ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
+    (kappa times -1 with maximize, L2 wd, decay factor, beta1, beta2, eps, use_max, k, c, a).
+    """
+    scale, l2, decay, beta1, beta2, eps, use_max, k, c, a = coefs.unbind()
+    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
     param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
     exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
     residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1.0 - beta2).add_(eps)  # (4) s, eps kept in the state
+    exp_avg_var.mul_(beta2).addcmul_(residual, residual * (1.0 - beta2)).add_(eps)  # (4) s, eps kept in the state
     denom_var = exp_avg_var
     if amsgrad:
         max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
-        if use_max:
-            denom_var = max_exp_avg_var  # (6) divides by s_hat (without rectify)
+        denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors
     param.sub_(a * exp_avg / (k * denom_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
 
 
@@ -447,23 +437,14 @@ def _fused_adabelief(
     )
     decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
     l2 = 0.0 if weight_decouple else weight_decay
-    for i, param in enumerate(params):
-        max_var = max_exp_avg_vars[i] if amsgrad else exp_avg_vars[i]  # unused without amsgrad
-        update(
-            *flat([param, grads[i], exp_avgs[i], exp_avg_vars[i], max_var]),
-            coefficient(1.0 if clip is None else clip, exp_avgs[i]),
-            coefficient(decay, exp_avgs[i]),
-            coefficient(k[i], exp_avgs[i]),
-            coefficient(c[i], exp_avgs[i]),
-            coefficient(a[i], exp_avgs[i]),
-            beta1,
-            beta2,
-            eps,
-            l2,
-            maximize,
-            amsgrad,
-            amsgrad and not rectify,
-        )
+    use_max = 1.0 if amsgrad and not rectify else 0.0
+    for indices in group_by_device_and_dtype(params):
+        columns = [k[indices], c[indices], a[indices]]
+        constants = [l2, decay, beta1, beta2, eps, use_max]
+        coefs = fused_coefficients(clip, maximize, constants, columns, exp_avgs[indices[0]])
+        for j, i in enumerate(indices):
+            max_var = max_exp_avg_vars[i] if amsgrad else exp_avg_vars[i]  # unused without amsgrad
+            update(*flat([params[i], grads[i], exp_avgs[i], exp_avg_vars[i], max_var]), coefs[j], amsgrad)
 
 
 __all__ = ["AdaBelief", "adabelief_coefficients"]

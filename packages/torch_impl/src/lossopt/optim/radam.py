@@ -28,10 +28,10 @@ from torch.optim import Optimizer
 
 from lossopt.optim._adaptive_step import (
     check_sparse,
-    coefficient,
     compiled,
     denominators,
     flat,
+    fused_coefficients,
     increment,
     new_step_counter,
 )
@@ -365,29 +365,18 @@ def _multi_tensor_radam(
 
 
 def _radam_fused_update(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    exp_avg: torch.Tensor,
-    exp_avg_sq: torch.Tensor,
-    clip: torch.Tensor,
-    decay: torch.Tensor,
-    k: torch.Tensor,
-    c: torch.Tensor,
-    a: torch.Tensor,
-    beta1: float,
-    beta2: float,
-    l2: float,
-    maximize: bool,
+    param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor, coefs: torch.Tensor
 ) -> None:
-    """The whole RAdam update of one (1-D) tensor; compiled into one pass by :func:`_fused_radam`."""
-    grad = grad * clip  # (c3) g <- kappa g (kappa = 1 without clipping)
-    if maximize:
-        grad = -grad  # (1) g <- -g
-    if l2 != 0:
-        grad = grad + l2 * param  # (2) g <- g + wd p
+    """The whole RAdam update of one (1-D) tensor; compiled into one pass by :func:`_fused_radam`.
+
+    ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
+    (kappa times -1 with maximize, L2 wd, decoupled decay factor, beta1, beta2, k, c, a).
+    """
+    scale, l2, decay, beta1, beta2, k, c, a = coefs.unbind()
+    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
     param.mul_(decay)  # (2) p <- p (1 - lr wd) (decay = 1 unless decoupled)
     exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)  # (4) v <- b2 v + (1 - b2) g^2
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad * (1.0 - beta2))  # (4) v <- b2 v + (1 - b2) g^2
     param.sub_(a * exp_avg / (k * exp_avg_sq.sqrt() + c))  # (7)/(8) p <- p - a m / (k sqrt(v) + c)
 
 
@@ -415,19 +404,11 @@ def _fused_radam(
     decoupled = weight_decay != 0 and decoupled_weight_decay
     l2 = weight_decay if not decoupled_weight_decay else 0.0
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    for i, param in enumerate(params):
-        update(
-            *flat([param, grads[i], exp_avgs[i], exp_avg_sqs[i]]),
-            coefficient(1.0 if clip is None else clip, param),
-            coefficient(decay, param),
-            coefficient(k[i], param),
-            coefficient(c[i], param),
-            coefficient(a[i], param),
-            beta1,
-            beta2,
-            l2,
-            maximize,
-        )
+    for indices in group_by_device_and_dtype(params):
+        columns = [k[indices], c[indices], a[indices]]
+        coefs = fused_coefficients(clip, maximize, [l2, decay, beta1, beta2], columns, params[indices[0]])
+        for j, i in enumerate(indices):
+            update(*flat([params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]]), coefs[j])
 
 
 __all__ = ["RAdam", "radam_coefficients", "rectification", "rho"]
