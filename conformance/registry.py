@@ -19,7 +19,7 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import strategies
+from conformance import rectified_strategies, strategies
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -101,6 +101,13 @@ class OptimizerInfo:
         return lossopt.OPTIMIZERS[self.name]
 
 
+# RAdam and AdaBelief: per-tensor loop, multi-tensor (default) and the compiled single pass
+RECTIFIED_IMPLS: Mapping[str, Mapping[str, Any]] = {
+    "single": {"foreach": False},
+    "foreach": {"foreach": True},
+    "fused": {"fused": True},
+}
+
 LOSS_INFOS: dict[str, LossInfo] = {
     info.name: info
     for info in [
@@ -136,6 +143,64 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
                     # (measured: 3.6e-4 at worst over 50 steps, both kernels). The error is absolute
                     # at the gradient's scale: atol 1e-3, rtol unchanged.
                     tolerance_overrides={("trajectory", "float32"): Tolerance(rtol=1.3e-6, atol=1e-3)},
+                ),
+            ),
+        ),
+        OptimizerInfo(
+            name="radam",
+            hparams=rectified_strategies.radam_hparams(),
+            states=rectified_strategies.radam_states,
+            impls=RECTIFIED_IMPLS,
+            golden=(
+                # every case starts in the un-adapted branch (rho_t <= 5 for t <= 5 with beta2 = 0.999,
+                # t <= 6 with 0.99... ) and rectifies after: both branches in each file
+                GoldenCase("default", {"lr": 0.01}, "quadratic", steps=200),
+                GoldenCase(
+                    "decoupled_no_sgd",
+                    {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True, "degenerated_to_sgd": False},
+                    "tiny_mlp",
+                    steps=200,
+                ),
+                GoldenCase(
+                    "l2_warmup_clip",
+                    {"lr": 0.01, "betas": (0.9, 0.99), "weight_decay": 1e-3, "warmup_steps": 20, "max_grad_norm": 10.0},
+                    "rosenbrock",
+                    steps=200,
+                ),
+            ),
+        ),
+        OptimizerInfo(
+            name="adabelief",
+            hparams=rectified_strategies.adabelief_hparams(),
+            states=rectified_strategies.adabelief_states,
+            impls=RECTIFIED_IMPLS,
+            golden=(
+                GoldenCase("default", {"lr": 0.01}, "quadratic", steps=200),
+                GoldenCase(
+                    "amsgrad_no_rectify",
+                    {"lr": 0.01, "amsgrad": True, "rectify": False, "weight_decay": 1e-2},
+                    "tiny_mlp",
+                    steps=200,
+                ),
+                GoldenCase(
+                    "l2_no_sgd_warmup_clip",
+                    {
+                        "lr": 0.01,
+                        "betas": (0.9, 0.99),
+                        "weight_decay": 1e-3,
+                        "weight_decouple": False,
+                        "degenerated_to_sgd": False,
+                        "warmup_steps": 20,
+                        "max_grad_norm": 10.0,
+                    },
+                    "rosenbrock",
+                    steps=200,
+                ),
+                GoldenCase(
+                    "fixed_decay_amsgrad",
+                    {"lr": 0.01, "amsgrad": True, "fixed_decay": True, "weight_decay": 1e-3},
+                    "tiny_mlp",
+                    steps=200,
                 ),
             ),
         ),

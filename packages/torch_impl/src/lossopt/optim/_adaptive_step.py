@@ -72,11 +72,20 @@ def write_back(originals: Sequence[torch.Tensor], computed: Sequence[torch.Tenso
         torch._foreach_copy_([o for o, _ in pairs], [c for _, c in pairs])
 
 
-def flat(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """1-D views when every tensor is contiguous (one compiled kernel then serves every shape)."""
+def fused_call(update: Callable[..., None], tensors: Sequence[torch.Tensor], coefs: torch.Tensor) -> None:
+    """Run ``update(*tensors, coefs)`` compiled, on 1-D views of contiguous tensors.
+
+    One compiled kernel serves every length >= 2 (dynamic shapes). A single-element tensor runs
+    the same function eagerly: compilation specializes length 1 separately, which would spend a
+    compilation (and one of Dynamo's 8 recompilations per function) on a one-number update.
+    Non-contiguous tensors are passed as they are (a kernel per layout).
+    """
+    if tensors[0].numel() <= 1:
+        update(*tensors, coefs)
+        return
     if all(t.is_contiguous() for t in tensors):
-        return [t.view(-1) for t in tensors]
-    return list(tensors)
+        tensors = [t.view(-1) for t in tensors]
+    compiled(update)(*tensors, coefs)
 
 
 def check_sparse(name: str, param: torch.Tensor) -> None:

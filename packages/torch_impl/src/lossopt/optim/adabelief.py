@@ -36,9 +36,8 @@ from torch.optim import Optimizer
 from lossopt.optim._adaptive_step import (
     LOW_PRECISION,
     check_sparse,
-    compiled,
     denominators,
-    flat,
+    fused_call,
     fused_coefficients,
     increment,
     new_step_counter,
@@ -382,29 +381,39 @@ def _multi_tensor_adabelief(
 
 
 def _adabelief_fused_update(
+    param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_var: torch.Tensor, coefs: torch.Tensor
+) -> None:
+    """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
+
+    ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
+    (kappa times -1 with maximize, L2 wd, decay factor, beta1, beta2, eps, k, c, a).
+    """
+    scale, l2, decay, beta1, beta2, eps, k, c, a = coefs.unbind()
+    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
+    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
+    exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+    residual = grad - exp_avg
+    exp_avg_var.mul_(beta2).addcmul_(residual, residual * (1.0 - beta2)).add_(eps)  # (4) s, eps kept in the state
+    param.sub_(a * exp_avg / (k * exp_avg_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+
+
+def _adabelief_amsgrad_fused_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     exp_avg: torch.Tensor,
     exp_avg_var: torch.Tensor,
     max_exp_avg_var: torch.Tensor,
     coefs: torch.Tensor,
-    amsgrad: bool,
 ) -> None:
-    """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
-
-    ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
-    (kappa times -1 with maximize, L2 wd, decay factor, beta1, beta2, eps, use_max, k, c, a).
-    """
-    scale, l2, decay, beta1, beta2, eps, use_max, k, c, a = coefs.unbind()
-    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
+    """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
+    scale, l2, decay, beta1, beta2, eps, k, c, a, use_max = coefs.unbind()
+    grad = grad * scale + l2 * param  # (c3), (1), (2)
     param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
     exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
     residual = grad - exp_avg
     exp_avg_var.mul_(beta2).addcmul_(residual, residual * (1.0 - beta2)).add_(eps)  # (4) s, eps kept in the state
-    denom_var = exp_avg_var
-    if amsgrad:
-        max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
-        denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors
+    max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
+    denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
     param.sub_(a * exp_avg / (k * denom_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
 
 
@@ -430,21 +439,19 @@ def _fused_adabelief(
     maximize: bool,
 ) -> None:
     """AdaBelief as one compiled pass per tensor (reads p, g, m, s once; writes p, m, s once)."""
-    update = compiled(_adabelief_fused_update)
     t = increment(steps)  # t <- t + 1
     k, c, a = adabelief_coefficients(
         t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
     )
     decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
     l2 = 0.0 if weight_decouple else weight_decay
-    use_max = 1.0 if amsgrad and not rectify else 0.0
+    use_max = torch.full_like(k, 1.0 if amsgrad and not rectify else 0.0)
     for indices in group_by_device_and_dtype(params):
-        columns = [k[indices], c[indices], a[indices]]
-        constants = [l2, decay, beta1, beta2, eps, use_max]
-        coefs = fused_coefficients(clip, maximize, constants, columns, exp_avgs[indices[0]])
+        columns = [k[indices], c[indices], a[indices]] + ([use_max[indices]] if amsgrad else [])
+        coefs = fused_coefficients(clip, maximize, [l2, decay, beta1, beta2, eps], columns, exp_avgs[indices[0]])
         for j, i in enumerate(indices):
-            max_var = max_exp_avg_vars[i] if amsgrad else exp_avg_vars[i]  # unused without amsgrad
-            update(*flat([params[i], grads[i], exp_avgs[i], exp_avg_vars[i], max_var]), coefs[j], amsgrad)
+            tensors = [params[i], grads[i], exp_avgs[i], exp_avg_vars[i]] + ([max_exp_avg_vars[i]] if amsgrad else [])
+            fused_call(_adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update, tensors, coefs[j])
 
 
 __all__ = ["AdaBelief", "adabelief_coefficients"]

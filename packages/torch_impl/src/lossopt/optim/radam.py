@@ -28,9 +28,8 @@ from torch.optim import Optimizer
 
 from lossopt.optim._adaptive_step import (
     check_sparse,
-    compiled,
     denominators,
-    flat,
+    fused_call,
     fused_coefficients,
     increment,
     new_step_counter,
@@ -398,7 +397,6 @@ def _fused_radam(
     maximize: bool,
 ) -> None:
     """RAdam as one compiled pass per tensor (reads p, g, m, v once; writes p, m, v once)."""
-    update = compiled(_radam_fused_update)
     t = increment(steps)  # t <- t + 1
     k, c, a = radam_coefficients(t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, degenerated_to_sgd=degenerated_to_sgd)
     decoupled = weight_decay != 0 and decoupled_weight_decay
@@ -408,7 +406,7 @@ def _fused_radam(
         columns = [k[indices], c[indices], a[indices]]
         coefs = fused_coefficients(clip, maximize, [l2, decay, beta1, beta2], columns, params[indices[0]])
         for j, i in enumerate(indices):
-            update(*flat([params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]]), coefs[j])
+            fused_call(_radam_fused_update, [params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]], coefs[j])
 
 
 __all__ = ["RAdam", "radam_coefficients", "rectification", "rho"]
