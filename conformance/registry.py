@@ -108,6 +108,21 @@ RECTIFIED_IMPLS: Mapping[str, Mapping[str, Any]] = {
     "fused": {"fused": True},
 }
 
+# float32 trajectories of RAdam / AdaBelief over 200 steps: the second moment averages g^2 (or
+# (g - m)^2) over ~1/(1 - beta2) = 100 to 1000 steps, so float32 rounding of each step's term adds
+# up linearly instead of decaying, and the parameters inherit it through the normalized step.
+# Measured worst errors (all three kernels alike, the fused within 1e-6 of the others): radam
+# default/quadratic exp_avg_sq 7.5e-5 at |v| = 14 (5.3e-6 relative; needs atol 2.1e-5 at the default
+# rtol), radam l2_warmup_clip/rosenbrock 3.5e-5 (atol 2.7e-5 needed), adabelief
+# l2_no_sgd_warmup_clip/rosenbrock 1.2e-5 (atol 1.2e-5 needed). On the quadratic the error is
+# relative to the moment's size: rtol 1e-5 (about 2x the worst relative error), atol unchanged.
+# The other four cases pass at the default float32 tolerance.
+RECTIFIED_FLOAT32_TRAJECTORY = Tolerance(rtol=1e-5, atol=1e-5)
+# On Rosenbrock (curvature up to ~1200, clipped gradients of norm 10) the first moment crosses zero
+# where no relative tolerance holds: the error there is absolute at the gradient's scale (measured
+# 2.1e-5 at |m| = 0.9 for radam and 1.2e-5 at |m| = 0.09 for adabelief, all kernels): atol 1e-4.
+RECTIFIED_FLOAT32_ROSENBROCK = Tolerance(rtol=1e-5, atol=1e-4)
+
 LOSS_INFOS: dict[str, LossInfo] = {
     info.name: info
     for info in [
@@ -154,7 +169,13 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
             golden=(
                 # every case starts in the un-adapted branch (rho_t <= 5 for t <= 5 with beta2 = 0.999,
                 # t <= 6 with 0.99... ) and rectifies after: both branches in each file
-                GoldenCase("default", {"lr": 0.01}, "quadratic", steps=200),
+                GoldenCase(
+                    "default",
+                    {"lr": 0.01},
+                    "quadratic",
+                    steps=200,
+                    tolerance_overrides={("trajectory", "float32"): RECTIFIED_FLOAT32_TRAJECTORY},
+                ),
                 GoldenCase(
                     "decoupled_no_sgd",
                     {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True, "degenerated_to_sgd": False},
@@ -166,6 +187,7 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
                     {"lr": 0.01, "betas": (0.9, 0.99), "weight_decay": 1e-3, "warmup_steps": 20, "max_grad_norm": 10.0},
                     "rosenbrock",
                     steps=200,
+                    tolerance_overrides={("trajectory", "float32"): RECTIFIED_FLOAT32_ROSENBROCK},
                 ),
             ),
         ),
@@ -195,6 +217,7 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
                     },
                     "rosenbrock",
                     steps=200,
+                    tolerance_overrides={("trajectory", "float32"): RECTIFIED_FLOAT32_ROSENBROCK},
                 ),
                 GoldenCase(
                     "fixed_decay_amsgrad",

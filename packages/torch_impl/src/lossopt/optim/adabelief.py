@@ -386,14 +386,15 @@ def _adabelief_fused_update(
     """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
 
     ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
-    (kappa times -1 with maximize, L2 wd, decay factor, beta1, beta2, eps, k, c, a).
+    (kappa times -1 with maximize, L2 wd, decay factor, beta2, 1 - beta1, 1 - beta2, eps, k, c, a);
+    ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
     """
-    scale, l2, decay, beta1, beta2, eps, k, c, a = coefs.unbind()
+    scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a = coefs.unbind()
     grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
     param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
-    exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
     residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual * (1.0 - beta2)).add_(eps)  # (4) s, eps kept in the state
+    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
     param.sub_(a * exp_avg / (k * exp_avg_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
 
 
@@ -406,12 +407,12 @@ def _adabelief_amsgrad_fused_update(
     coefs: torch.Tensor,
 ) -> None:
     """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
-    scale, l2, decay, beta1, beta2, eps, k, c, a, use_max = coefs.unbind()
+    scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a, use_max = coefs.unbind()
     grad = grad * scale + l2 * param  # (c3), (1), (2)
     param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
-    exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
     residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual * (1.0 - beta2)).add_(eps)  # (4) s, eps kept in the state
+    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
     max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
     denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
     param.sub_(a * exp_avg / (k * denom_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
@@ -448,7 +449,8 @@ def _fused_adabelief(
     use_max = torch.full_like(k, 1.0 if amsgrad and not rectify else 0.0)
     for indices in group_by_device_and_dtype(params):
         columns = [k[indices], c[indices], a[indices]] + ([use_max[indices]] if amsgrad else [])
-        coefs = fused_coefficients(clip, maximize, [l2, decay, beta1, beta2, eps], columns, exp_avgs[indices[0]])
+        constants = [l2, decay, beta2, 1.0 - beta1, 1.0 - beta2, eps]
+        coefs = fused_coefficients(clip, maximize, constants, columns, exp_avgs[indices[0]])
         for j, i in enumerate(indices):
             tensors = [params[i], grads[i], exp_avgs[i], exp_avg_vars[i]] + ([max_exp_avg_vars[i]] if amsgrad else [])
             fused_call(_adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update, tensors, coefs[j])

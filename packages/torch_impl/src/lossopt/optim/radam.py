@@ -369,13 +369,14 @@ def _radam_fused_update(
     """The whole RAdam update of one (1-D) tensor; compiled into one pass by :func:`_fused_radam`.
 
     ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
-    (kappa times -1 with maximize, L2 wd, decoupled decay factor, beta1, beta2, k, c, a).
+    (kappa times -1 with maximize, L2 wd, decoupled decay factor, beta2, 1 - beta1, 1 - beta2, k, c, a);
+    ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
     """
-    scale, l2, decay, beta1, beta2, k, c, a = coefs.unbind()
+    scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, k, c, a = coefs.unbind()
     grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
     param.mul_(decay)  # (2) p <- p (1 - lr wd) (decay = 1 unless decoupled)
-    exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad * (1.0 - beta2))  # (4) v <- b2 v + (1 - b2) g^2
+    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad * one_minus_beta2)  # (4) v <- b2 v + (1 - b2) g^2
     param.sub_(a * exp_avg / (k * exp_avg_sq.sqrt() + c))  # (7)/(8) p <- p - a m / (k sqrt(v) + c)
 
 
@@ -404,7 +405,8 @@ def _fused_radam(
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
     for indices in group_by_device_and_dtype(params):
         columns = [k[indices], c[indices], a[indices]]
-        coefs = fused_coefficients(clip, maximize, [l2, decay, beta1, beta2], columns, params[indices[0]])
+        constants = [l2, decay, beta2, 1.0 - beta1, 1.0 - beta2]
+        coefs = fused_coefficients(clip, maximize, constants, columns, params[indices[0]])
         for j, i in enumerate(indices):
             fused_call(_radam_fused_update, [params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]], coefs[j])
 
