@@ -23,6 +23,8 @@ DEFAULT_TORCH = "2.13.0"  # the oldest supported release: what `tests` and `gold
 TORCH_VERSIONS = ["2.13.0", "2.14.1"]  # oldest supported, newest installable here
 DEVICES = ["cpu", "cuda"]
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "scikit-learn>=1.3"]
+# the AdaBelief authors' code, the reference of conformance/test_spec_references.py (tests only)
+TEST_DEPS += ["adabelief-pytorch==0.2.1"]
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]
