@@ -181,10 +181,12 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         self._default_group_keys()
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
+        check_adabelief_flags(
+            param_group.get("weight_decouple", self.defaults["weight_decouple"]),
+            param_group.get("fixed_decay", self.defaults["fixed_decay"]),
+        )
         super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        check_adabelief_flags(group["weight_decouple"], group["fixed_decay"])
-        group.setdefault(CLOCK, 0)
+        self.param_groups[-1].setdefault(CLOCK, 0)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
