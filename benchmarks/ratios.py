@@ -9,7 +9,7 @@ import json
 import sys
 from collections import defaultdict
 
-BYTES_PER_PARAM = {"sgd": 20}  # mirrors benchmarks/baselines.py, kept import-free for this script
+BYTES_PER_PARAM = {"sgd": 20, "radam": 28, "adabelief": 28}  # mirrors benchmarks/baselines.py, kept import-free for this script
 
 
 def main(path: str) -> int:
@@ -24,13 +24,15 @@ def main(path: str) -> int:
     if copy_gbs:
         print(f"copy bandwidth (torch._foreach_copy_): {copy_gbs:.1f} GB/s")
     print(
-        f"{'group':28s} {'lossopt/torch':>14s} {'lossopt ms':>11s} {'torch ms':>9s} "
+        f"{'group':34s} {'lossopt/torch':>14s} {'lossopt ms':>11s} {'torch ms':>9s} "
         f"{'lossopt GB/s':>13s} {'% of copy':>10s}"
     )
     worst = 0.0
     for group, sides in sorted(groups.items()):
         if "lossopt" not in sides or "torch" not in sides:
             continue
+        if "compile_s" in sides["lossopt"]["extra_info"]:
+            print(f"{group}: first step (compilation) {sides['lossopt']['extra_info']['compile_s']:.1f} s")
         ours, theirs = sides["lossopt"], sides["torch"]
         ratio = ours["stats"]["median"] / theirs["stats"]["median"]
         worst = max(worst, ratio)
@@ -42,7 +44,7 @@ def main(path: str) -> int:
             gbs = f"{rate:.1f}"
             share = f"{100 * rate / copy_gbs:.0f}%" if copy_gbs else ""
         print(
-            f"{group:28s} {ratio:14.3f} {1e3 * ours['stats']['median']:11.3f} "
+            f"{group:34s} {ratio:14.3f} {1e3 * ours['stats']['median']:11.3f} "
             f"{1e3 * theirs['stats']['median']:9.3f} {gbs:>13s} {share:>10s}"
         )
     print(f"worst ratio: {worst:.3f}")
