@@ -9,7 +9,11 @@ import json
 import sys
 from collections import defaultdict
 
-BYTES_PER_PARAM = {"sgd": 20, "radam": 28, "adabelief": 28}  # mirrors benchmarks/baselines.py, kept import-free for this script
+BYTES_PER_PARAM = {
+    "sgd": 20,
+    "radam": 28,
+    "adabelief": 28,
+}  # mirrors benchmarks/baselines.py, kept import-free for this script
 
 
 def main(path: str) -> int:

@@ -59,7 +59,9 @@ def test_spec_sgd_matches_torch_optim_sgd(group, hparams, steps):
 def test_spec_radam_matches_torch_optim_radam(group, hparams, steps):
     """torch.optim.RAdam has no degenerated_to_sgd=False, warmup or clipping: those are drawn off here."""
     hparams = {**hparams, "degenerated_to_sgd": True, "warmup_steps": 0, "max_grad_norm": None}
-    torch_kwargs = {k: v for k, v in hparams.items() if k not in ("degenerated_to_sgd", "warmup_steps", "max_grad_norm")}
+    torch_kwargs = {
+        k: v for k, v in hparams.items() if k not in ("degenerated_to_sgd", "warmup_steps", "max_grad_norm")
+    }
     params_np, grads_np = group
     params = [torch.tensor(p, requires_grad=True) for p in params_np]
     optimizer = torch.optim.RAdam(params, **torch_kwargs, foreach=False)

@@ -82,7 +82,9 @@ def test_without_degenerated_to_sgd_only_decay_moves_the_first_steps():
 
 def test_fixed_decay_without_weight_decouple_is_an_error():
     hp = ADABELIEF_RULE.hparams(fixed_decay=True, weight_decouple=False)
-    with pytest.raises(ValueError, match=r"fixed_decay=True requires weight_decouple=True .* got weight_decouple=False"):
+    with pytest.raises(
+        ValueError, match=r"fixed_decay=True requires weight_decouple=True .* got weight_decouple=False"
+    ):
         ADABELIEF_RULE.init([np.ones(1)], hp)
     with pytest.raises(ValueError, match="fixed_decay=True requires weight_decouple=True"):
         ADABELIEF_RULE.update([np.ones(1)], [np.ones(1)], [{}], 1, hp)

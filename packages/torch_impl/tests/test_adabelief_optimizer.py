@@ -115,7 +115,9 @@ def test_gradients_are_left_untouched_also_with_l2_decay():
     for kernel in ({"foreach": False}, {"foreach": True}):
         p = torch.ones(3, requires_grad=True)
         p.grad = torch.tensor([1.0, 2.0, 3.0])
-        opt = AdaBelief([p], lr=0.1, weight_decay=0.1, weight_decouple=False, maximize=True, max_grad_norm=0.5, **kernel)
+        opt = AdaBelief(
+            [p], lr=0.1, weight_decay=0.1, weight_decouple=False, maximize=True, max_grad_norm=0.5, **kernel
+        )
         for _ in range(7):
             opt.step()
         torch.testing.assert_close(p.grad, torch.tensor([1.0, 2.0, 3.0]), rtol=0, atol=0)
@@ -188,7 +190,9 @@ def test_invalid_hyperparameters_name_the_argument_and_the_value(kwargs, message
 def test_contradictory_flags_in_an_added_group_are_refused():
     opt = AdaBelief([torch.zeros(1, requires_grad=True)])
     with pytest.raises(ValueError, match="fixed_decay=True requires weight_decouple=True"):
-        opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "fixed_decay": True, "weight_decouple": False})
+        opt.add_param_group(
+            {"params": [torch.zeros(1, requires_grad=True)], "fixed_decay": True, "weight_decouple": False}
+        )
 
 
 def test_sparse_gradients_are_refused_clearly():

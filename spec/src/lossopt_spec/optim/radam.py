@@ -140,7 +140,9 @@ def radam_update(
         corrected_exp_avg = exp_avg / bias_correction1  # (5) m_hat = m / (1 - b1^t)
         if rho_t > RHO_THRESHOLD:
             rect = rectification(rho_t, rho_inf)  # (7) r_t
-            param = param - lr * corrected_exp_avg * rect * math.sqrt(bias_correction2) / (np.sqrt(exp_avg_sq) + eps)  # (7)
+            param = param - lr * corrected_exp_avg * rect * math.sqrt(bias_correction2) / (
+                np.sqrt(exp_avg_sq) + eps
+            )  # (7)
         elif hparams["degenerated_to_sgd"]:
             param = param - lr * corrected_exp_avg  # (8) p <- p - lr m_hat
         new_params.append(param)
