@@ -101,4 +101,5 @@ def test_update_is_pure():
 
 def test_registry_holds_adabelief_under_its_name():
     assert OPTIMIZERS["adabelief"] is ADABELIEF_RULE
-    assert ADABELIEF_RULE.defaults["eps"] == 1e-16 and ADABELIEF_RULE.defaults["rectify"] is True
+    assert ADABELIEF_RULE.defaults["eps"] == 1e-16
+    assert ADABELIEF_RULE.defaults["rectify"] is True

@@ -67,7 +67,8 @@ def test_without_degenerated_to_sgd_the_first_steps_leave_the_parameter():
     hp = RADAM_RULE.hparams(lr=0.1, degenerated_to_sgd=False)
     p, state = run(hp, [[0.5]] * 5, [1.0])
     np.testing.assert_array_equal(p, [1.0])
-    assert state["exp_avg"][0] != 0 and state["exp_avg_sq"][0] != 0  # the moments still update
+    assert state["exp_avg"][0] != 0  # the moments still update
+    assert state["exp_avg_sq"][0] != 0
     p6, _ = run(hp, [[0.5]] * 6, [1.0])
     assert p6[0] < 1.0  # t = 6 rectifies
 
@@ -99,7 +100,7 @@ def test_warmup_scales_the_learning_rate():
 
 def test_clipping_scales_the_gradient_to_the_threshold():
     # |g| = 5 clipped to 1 (kappa = 1 / (5 + 1e-6)): the first step moves lr * kappa * 5 ~ 0.1
-    p, state = run(RADAM_RULE.hparams(lr=0.1, max_grad_norm=1.0), [[3.0, 4.0]], [0.0, 0.0])
+    p, _ = run(RADAM_RULE.hparams(lr=0.1, max_grad_norm=1.0), [[3.0, 4.0]], [0.0, 0.0])
     kappa = 1.0 / (5.0 + 1e-6)
     np.testing.assert_allclose(p, [-0.1 * 3 * kappa, -0.1 * 4 * kappa], rtol=1e-14)
 
@@ -115,4 +116,5 @@ def test_update_is_pure():
 
 def test_registry_holds_radam_under_its_name():
     assert OPTIMIZERS["radam"] is RADAM_RULE
-    assert RADAM_RULE.defaults["degenerated_to_sgd"] is True and RADAM_RULE.defaults["eps"] == 1e-8
+    assert RADAM_RULE.defaults["degenerated_to_sgd"] is True
+    assert RADAM_RULE.defaults["eps"] == 1e-8

@@ -142,7 +142,7 @@ def test_step_reads_no_tensor_back_to_the_host(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a tensor value was read on the host inside step()")
 
-    params, opt = run(AdaBelief, {"lr": 0.1, "amsgrad": True, "max_grad_norm": 1.0, "warmup_steps": 3}, steps=1)
+    _, opt = run(AdaBelief, {"lr": 0.1, "amsgrad": True, "max_grad_norm": 1.0, "warmup_steps": 3}, steps=1)
     for name in ("item", "__bool__", "__float__", "tolist"):
         monkeypatch.setattr(torch.Tensor, name, refuse)
     for foreach in (False, True):

@@ -78,8 +78,8 @@ from typing import Any
 
 import numpy as np
 
-from lossopt_spec.optim.radam import rectification, rho
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
+from lossopt_spec.optim.radam import rectification, rho
 from lossopt_spec.optim.rule import Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 

@@ -34,6 +34,7 @@ default ``foreach`` kernel.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+
 import torch
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)

@@ -104,7 +104,8 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         weight_decay: :math:`\\lambda` (>= 0).
         amsgrad: keep the running maximum of :math:`s_t` and divide by it (only without ``rectify``,
             as the authors' code; with ``rectify`` the maximum is kept but unused).
-        weight_decouple: decoupled decay :math:`\\theta \\leftarrow \\theta(1 - \\gamma\\lambda)` (default) instead of L2.
+        weight_decouple: decoupled decay :math:`\\theta \\leftarrow \\theta(1 - \\gamma\\lambda)` (default)
+            instead of L2.
         fixed_decay: decoupled decay :math:`\\theta \\leftarrow \\theta(1 - \\lambda)`, independent of :math:`\\gamma`;
             needs ``weight_decouple=True`` (``ValueError`` otherwise; the authors' code ignores it).
         rectify: RAdam's rectification of the adaptive step (default).
