@@ -92,14 +92,18 @@ def fused_call(update: Callable[..., None], tensors: Sequence[torch.Tensor], coe
     One compiled kernel serves every length >= 2 (dynamic shapes). A single-element tensor runs
     the same function eagerly: compilation specializes length 1 separately, which would spend a
     compilation (and one of Dynamo's 8 recompilations per function) on a one-number update.
-    Non-contiguous tensors are passed as they are (a kernel per layout).
+    Non-contiguous tensors are passed with their own shapes (a kernel per layout).
     """
     if tensors[0].numel() <= 1:
         update(*tensors, coefs)
         return
+    # detached aliases, not views: Dynamo guards a view on its base's shape and strides, which
+    # would recompile for every distinct parameter shape (and the coefficient matrix's height)
     if all(t.is_contiguous() for t in tensors):
-        tensors = [t.view(-1) for t in tensors]
-    compiled(update)(*tensors, coefs)
+        tensors = [t.view(-1).detach() for t in tensors]
+    else:
+        tensors = [t.detach() for t in tensors]
+    compiled(update)(*tensors, coefs.detach())
 
 
 def check_sparse(name: str, param: torch.Tensor) -> None:
