@@ -118,3 +118,22 @@ def test_registry_holds_radam_under_its_name():
     assert OPTIMIZERS["radam"] is RADAM_RULE
     assert RADAM_RULE.defaults["degenerated_to_sgd"] is True
     assert RADAM_RULE.defaults["eps"] == 1e-8
+
+
+def test_differs_from_the_original_design_snippet():
+    """KNOWN_DEFECTS item 5: the design's RAdam used rho/(rho - 4) and corrected the moments twice."""
+    lr, beta1, beta2, eps = 0.01, 0.9, 0.999, 1e-8
+    grads = [[0.5], [-0.2], [0.3], [0.1], [0.4], [0.2]]  # t = 6 rectifies
+    p, state = run(RADAM_RULE.hparams(lr=lr), grads[:5], [1.0])
+    p6, _ = run(RADAM_RULE.hparams(lr=lr), grads, [1.0])
+    # the design snippet's step 6 from the same state
+    m = beta1 * state["exp_avg"] + (1 - beta1) * 0.2
+    v = beta2 * state["exp_avg_sq"] + (1 - beta2) * 0.04
+    bc1, bc2 = 1 - beta1**6, 1 - beta2**6
+    n_sma = rho(6, beta2)[1]
+    design = p - lr / bc1 / math.sqrt(bc2) * n_sma / (n_sma - 4) * (m / bc1) / (np.sqrt(v / bc2) + eps)
+    # the paper's (and torch's) step 6
+    r6 = rectification(n_sma, rho(6, beta2)[0])
+    paper = p - lr * (m / bc1) * r6 * math.sqrt(bc2) / (np.sqrt(v) + eps)
+    np.testing.assert_allclose(p6, paper, rtol=1e-13)
+    assert abs(design[0] - p[0]) > 10 * abs(paper[0] - p[0])  # the snippet's step is far larger

@@ -119,6 +119,10 @@ class RAdam(ScheduleClipMixin, Optimizer):
     State per parameter: ``step`` (0-dim float32 tensor on the CPU), ``exp_avg``, ``exp_avg_sq``,
     as ``torch.optim.RAdam``, so either optimizer's ``state_dict`` loads into the other.
 
+    Differs from the original design: its ``RAdam.step`` scaled the step by
+    :math:`\\rho_t / (\\rho_t - 4)` instead of :math:`r_t` and applied each bias correction twice
+    (``KNOWN_DEFECTS.md`` item 5); here the step is the paper's, as torch and the authors' code.
+
     Example:
         >>> import torch
         >>> from lossopt import RAdam
