@@ -44,6 +44,8 @@ REPORTS = ROOT / "reports" / "conformance"
 RUN_DIR = REPORTS / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())  # one per nox invocation
 MATRIX = [(t, d) for t in TORCH_VERSIONS for d in DEVICES]
 NO_GPU = "no CUDA GPU on this machine (no nvidia-smi, no /dev/nvidia0)"
+# the AdaBelief authors' code, the reference of conformance/test_spec_references.py (tests only)
+TEST_DEPS += ["adabelief-pytorch==0.2.1"]
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]

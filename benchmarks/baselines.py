@@ -13,6 +13,9 @@ OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]
     "sgd": (torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4}),
     "adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
     "adam": (torch.optim.Adam, {"lr": 1e-3}),
+    "radam": (torch.optim.RAdam, {"lr": 1e-3}),
+    # torch has no AdaBelief: AdamW moves the same bytes per parameter (p, g, m, s read; p, m, s written)
+    "adabelief": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
 }
 
 # name -> (torch's implementation, extra keyword arguments)
@@ -82,6 +85,8 @@ BYTES_PER_PARAM: dict[str, int] = {
     "sgd": 20,  # with momentum: read p, g, b; write p, b
     "adamw": 28,  # read p, g, m, v; write p, m, v
     "adam": 28,
+    "radam": 28,  # read p, g, m, v; write p, m, v
+    "adabelief": 28,  # read p, g, m, s; write p, m, s
 }
 
 

@@ -9,7 +9,13 @@ import json
 import sys
 from collections import defaultdict
 
-BYTES_PER_PARAM = {"sgd": 20, "adamw": 28, "adam": 28}  # mirrors benchmarks/baselines.py, kept import-free
+BYTES_PER_PARAM = {
+    "sgd": 20,
+    "adamw": 28,
+    "adam": 28,
+    "radam": 28,
+    "adabelief": 28,
+}  # mirrors benchmarks/baselines.py, kept import-free
 
 
 def main(path: str) -> int:
@@ -31,6 +37,8 @@ def main(path: str) -> int:
     for group, sides in sorted(groups.items()):
         if "lossopt" not in sides or "torch" not in sides:
             continue
+        if "compile_s" in sides["lossopt"]["extra_info"]:
+            print(f"{group}: first step (compilation) {sides['lossopt']['extra_info']['compile_s']:.1f} s")
         ours, theirs = sides["lossopt"], sides["torch"]
         ratio = ours["stats"]["median"] / theirs["stats"]["median"]
         worst = max(worst, ratio)

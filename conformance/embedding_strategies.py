@@ -54,6 +54,36 @@ def triplet_kwargs() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _triplet_hinge_gaps(inputs: dict[str, np.ndarray], margin: float, p: float, swap: bool) -> np.ndarray:
+    """Per row, the distance of the triplet hinge and of the swap's min from their kinks, in float64."""
+    a, pos, neg = inputs["anchor"], inputs["positive"], inputs["negative"]
+
+    def norm(v: np.ndarray) -> np.ndarray:
+        return np.sum(np.abs(v + 1e-6) ** p, axis=-1) ** (1.0 / p)
+
+    d_pos, d_neg, d_swap = norm(a - pos), norm(a - neg), norm(pos - neg)
+    gaps = np.abs(d_pos - np.minimum(d_neg, d_swap) + margin) if swap else np.abs(d_pos - d_neg + margin)
+    return np.minimum(gaps, np.abs(d_swap - d_neg)) if swap else gaps
+
+
+def triplet_kwargs_for(inputs: dict[str, np.ndarray]) -> st.SearchStrategy[dict[str, Any]]:
+    """:func:`triplet_kwargs` kept 1e-3 away from the hinge's kink (and the swap's), at every dtype checked.
+
+    At the kink float32 and float64 may pick different sides: margin 0, d(a, p) = 1 and
+    d(a, n) = 1 - 1e-8 gives the spec's gradient -1 and lossopt's bfloat16 (computed in float32,
+    where 1 - 1e-8 == 1) gradient 0. The kink itself is pinned in test_embedding_invariants.py.
+    """
+    import torch
+
+    rounded = [inputs] + [
+        {k: torch.tensor(v).to(dtype).double().numpy() for k, v in inputs.items()}
+        for dtype in (torch.float32, torch.bfloat16)
+    ]
+    return triplet_kwargs().filter(
+        lambda kw: all(_triplet_hinge_gaps(x, kw["margin"], kw["p"], kw["swap"]).min() > 1e-3 for x in rounded)
+    )
+
+
 def away_from_zero(shape: tuple[int, ...], *, low: float = 0.25, bound: float = 5.0) -> st.SearchStrategy[np.ndarray]:
     """Arrays whose elements have magnitude in [low, bound], so every row's norm is at least ``low``.
 

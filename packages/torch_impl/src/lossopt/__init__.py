@@ -32,7 +32,7 @@ from lossopt.nn import (
     TverskyLoss,
     UncertaintyWeightedMultiTaskLoss,
 )
-from lossopt.optim import SGD, AdvancedAdam, AdvancedAdamW, AdvancedSGD
+from lossopt.optim import SGD, AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
 
 __version__ = "0.1.0"
 
@@ -40,6 +40,7 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
+    "AdaBelief",
     "AdvancedAdam",
     "AdvancedAdamW",
     "AdvancedSGD",
@@ -61,6 +62,7 @@ __all__ = [
     "MSELoss",
     "MultiTaskLoss",
     "QuantileLoss",
+    "RAdam",
     "RegressionLosses",
     "SegmentationLosses",
     "SigmoidFocalLoss",

@@ -37,7 +37,7 @@ from lossopt.nn import (
     TripletLoss,
     TverskyLoss,
 )
-from lossopt.optim import AdvancedAdam, AdvancedAdamW, AdvancedSGD
+from lossopt.optim import AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
@@ -66,6 +66,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": AdvancedSGD,
     "adamw": AdvancedAdamW,
     "adam": AdvancedAdam,
+    "radam": RAdam,
+    "adabelief": AdaBelief,
 }
 
 

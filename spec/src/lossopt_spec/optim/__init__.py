@@ -1,7 +1,9 @@
 """Optimizer update rules, one family per module, registered by name in :data:`OPTIMIZERS`."""
 
+from lossopt_spec.optim.adabelief import ADABELIEF_RULE, adabelief_init, adabelief_update
 from lossopt_spec.optim.adam import ADAM_RULE, ADAMW_RULE, adam_init, adam_update
 from lossopt_spec.optim.clip import clip_coefficient, global_grad_norm, update_groups
+from lossopt_spec.optim.radam import RADAM_RULE, radam_init, radam_update
 from lossopt_spec.optim.rule import UpdateRule
 from lossopt_spec.optim.schedule import lr_factor, scheduled_lr
 from lossopt_spec.optim.sgd import SGD_RULE, sgd_init, sgd_update
@@ -10,19 +12,27 @@ OPTIMIZERS: dict[str, UpdateRule] = {
     "sgd": SGD_RULE,
     "adamw": ADAMW_RULE,
     "adam": ADAM_RULE,
+    "radam": RADAM_RULE,
+    "adabelief": ADABELIEF_RULE,
 }
 
 __all__ = [
+    "ADABELIEF_RULE",
     "ADAMW_RULE",
     "ADAM_RULE",
     "OPTIMIZERS",
+    "RADAM_RULE",
     "SGD_RULE",
     "UpdateRule",
+    "adabelief_init",
+    "adabelief_update",
     "adam_init",
     "adam_update",
     "clip_coefficient",
     "global_grad_norm",
     "lr_factor",
+    "radam_init",
+    "radam_update",
     "scheduled_lr",
     "sgd_init",
     "sgd_update",

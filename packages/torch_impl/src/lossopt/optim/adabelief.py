@@ -1,0 +1,462 @@
+"""AdaBelief (Zhuang et al. 2020, arXiv:2010.07468) as the authors' ``adabelief-pytorch`` 0.2.1 computes it.
+
+Mirrors ``lossopt_spec.optim.adabelief``; the equations and their tags (0), (c), (1)–(8) are in
+its docstring:
+
+.. math::
+
+    m_t &= \\beta_1 m_{t-1} + (1 - \\beta_1) g_t, \\qquad
+    s_t = \\beta_2 s_{t-1} + (1 - \\beta_2)(g_t - m_t)^2 + \\epsilon \\\\
+    \\theta_t &= \\theta_{t-1} - \\frac{\\gamma}{c_1} \\frac{m_t}{\\sqrt{\\hat s_t / c_2} + \\epsilon}
+    \\ \\text{(not rectify)}, \\qquad
+    \\theta_t = \\theta_{t-1} - \\gamma r_t \\frac{\\sqrt{c_2}}{c_1} \\frac{m_t}{\\sqrt{s_t} + \\epsilon}
+    \\ \\text{(rectify}, \\rho_t \\ge 5)
+
+Three kernels with one signature: :func:`_single_tensor_adabelief` (``foreach=False``),
+:func:`_multi_tensor_adabelief` (``torch._foreach_*``, the default) and
+:func:`_fused_adabelief` (``fused=True``, one ``torch.compile``-generated pass per tensor). The
+:math:`\\rho_t` branch is a per-tensor coefficient computed as a tensor, as in ``lossopt.optim.radam``.
+
+float16 / bfloat16 parameters: :math:`\\epsilon = 10^{-16}` is below float16's smallest subnormal
+(about :math:`6 \\times 10^{-8}`), so in float16 it rounds to 0 and a coordinate whose gradient
+has always been 0 gives :math:`0 / 0` = NaN. Here the state of a float16 or bfloat16 parameter is
+kept in float32 and the update is computed in float32 (the authors' code does the same for
+float16), then rounded once into the parameter: no NaN, and the update equals the float32
+update up to that rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+
+from lossopt.optim._adaptive_step import (
+    LOW_PRECISION,
+    check_sparse,
+    denominators,
+    fused_call,
+    fused_coefficients,
+    increment,
+    new_step_counter,
+    upcast,
+    write_back,
+)
+from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
+from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
+from lossopt.optim._validation import check_non_negative
+from lossopt.optim.clip import clip_coefficient
+from lossopt.optim.radam import _prepare_grads, check_betas, check_kernel_flags, rectification, rho
+
+_Tensors = list[torch.Tensor]
+
+RHO_THRESHOLD = 5.0  # (7) rectify when rho_t >= 5, as the authors' code
+
+
+def check_adabelief_flags(weight_decouple: bool, fixed_decay: bool) -> None:
+    """``fixed_decay`` changes the decoupled decay only: it is an error without ``weight_decouple``."""
+    if fixed_decay and not weight_decouple:
+        raise ValueError(
+            "fixed_decay=True requires weight_decouple=True (it sets the decoupled decay to p *= 1 - weight_decay); "
+            "got weight_decouple=False"
+        )
+
+
+def adabelief_coefficients(
+    steps: torch.Tensor,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    rectify: bool,
+    degenerated_to_sgd: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(6)–(8) as :math:`\\theta \\leftarrow \\theta - a \\, m / (k \\sqrt{x} + c)`: the per-tensor ``(k, c, a)``.
+
+    (6): :math:`(1/\\sqrt{c_2}, \\epsilon, \\gamma / c_1)`; (7): :math:`(1, \\epsilon, \\gamma r_t \\sqrt{c_2} / c_1)`;
+    (8): :math:`(0, 1, \\gamma / c_1)`, or :math:`a = 0` without ``degenerated_to_sgd``.
+    """
+    bias_correction1 = 1.0 - torch.pow(beta1, steps)
+    bias_correction2 = 1.0 - torch.pow(beta2, steps)
+    one = torch.ones_like(steps)
+    if not rectify:
+        return bias_correction2.rsqrt(), eps * one, lr / bias_correction1  # (6)
+    rho_inf, rho_t = rho(steps, beta2)
+    adaptive = rho_t >= RHO_THRESHOLD  # (7) when rho_t >= 5, else (8)
+    k = torch.where(adaptive, one, 0.0 * one)
+    c = torch.where(adaptive, eps * one, one)
+    sgd_step = lr / bias_correction1 if degenerated_to_sgd else 0.0 * one  # (8)
+    a = torch.where(adaptive, lr * rectification(rho_t, rho_inf) * bias_correction2.sqrt() / bias_correction1, sgd_step)
+    return k, c, a
+
+
+class AdaBelief(ScheduleClipMixin, Optimizer):
+    """AdaBelief, step for step equal to ``adabelief_pytorch.AdaBelief`` 0.2.1 (the authors' code).
+
+    Args:
+        params: iterable of parameters or of parameter-group dicts.
+        lr: learning rate :math:`\\gamma` (>= 0).
+        betas: :math:`(\\beta_1, \\beta_2)`, each in [0, 1).
+        eps: :math:`\\epsilon` (>= 0), added into :math:`s_t` every step and again outside the square root.
+        weight_decay: :math:`\\lambda` (>= 0).
+        amsgrad: keep the running maximum of :math:`s_t` and divide by it (only without ``rectify``,
+            as the authors' code; with ``rectify`` the maximum is kept but unused).
+        weight_decouple: decoupled decay :math:`\\theta \\leftarrow \\theta(1 - \\gamma\\lambda)` (default)
+            instead of L2.
+        fixed_decay: decoupled decay :math:`\\theta \\leftarrow \\theta(1 - \\lambda)`, independent of :math:`\\gamma`;
+            needs ``weight_decouple=True`` (``ValueError`` otherwise; the authors' code ignores it).
+        rectify: RAdam's rectification of the adaptive step (default).
+        degenerated_to_sgd: with ``rectify``, while :math:`\\rho_t < 5` take the momentum step
+            :math:`\\gamma m_t / c_1` (``True``) or no gradient step (``False``; weight decay still applies).
+        maximize: ascend the objective.
+        foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
+            ``None`` (default) for the multi-tensor kernel on plain strided tensors.
+        fused: ``True`` for one compiled pass per tensor (``torch.compile``; compiles on the first step
+            of a process, later processes reuse Inductor's on-disk cache).
+        warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off).
+        max_grad_norm: clip the update's gradients to this global L2 norm over every group
+            (``None``: off); ``p.grad`` is left as it was.
+
+    State per parameter, named as the authors' code: ``step`` (0-dim float32 tensor on the CPU),
+    ``exp_avg``, ``exp_avg_var`` and with ``amsgrad`` ``max_exp_avg_var`` (float32 for float16 and
+    bfloat16 parameters, see the module docstring).
+
+    Example:
+        >>> import torch
+        >>> from lossopt import AdaBelief
+        >>> p = torch.tensor([1.0, -1.0], requires_grad=True)
+        >>> opt = AdaBelief([p], lr=0.1)
+        >>> p.grad = torch.tensor([0.5, 0.5])
+        >>> _ = opt.step()  # rho_1 = 1 < 5: the momentum step p - lr m / (1 - b1) = p - 0.1 * 0.5
+        >>> p.detach()
+        tensor([ 0.9500, -1.0500])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-16,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        weight_decouple: bool = True,
+        fixed_decay: bool = False,
+        rectify: bool = True,
+        degenerated_to_sgd: bool = True,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
+        warmup_steps: int = 0,
+        max_grad_norm: float | None = None,
+    ) -> None:
+        check_non_negative("learning rate", lr)
+        betas = check_betas(betas)
+        check_non_negative("epsilon value", eps)
+        check_non_negative("weight_decay value", weight_decay)
+        check_adabelief_flags(weight_decouple, fixed_decay)
+        check_kernel_flags(foreach, fused)
+        check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "weight_decouple": weight_decouple,
+            "fixed_decay": fixed_decay,
+            "rectify": rectify,
+            "degenerated_to_sgd": degenerated_to_sgd,
+            "maximize": maximize,
+            "foreach": foreach,
+            "fused": fused,
+            **SCHEDULE_CLIP_DEFAULTS,
+            "warmup_steps": warmup_steps,
+            "max_grad_norm": max_grad_norm,
+        }
+        super().__init__(params, defaults)
+        self._default_group_keys()
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        check_adabelief_flags(
+            param_group.get("weight_decouple", self.defaults["weight_decouple"]),
+            param_group.get("fixed_decay", self.defaults["fixed_decay"]),
+        )
+        super().add_param_group(param_group)
+        self.param_groups[-1].setdefault(CLOCK, 0)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in (("maximize", False), ("foreach", None), ("fused", None)):
+                group.setdefault(key, value)
+        self._default_group_keys()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As ``torch.optim.Optimizer.load_state_dict``; keys the saved groups lack keep this optimizer's values."""
+        current = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        super().load_state_dict(state_dict)
+        self._restore_missing_group_keys(state_dict["param_groups"], current)
+
+    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+        params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = [], [], [], [], [], []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            check_sparse("AdaBelief", p)
+            state = self.state[p]
+            dtype = torch.float32 if p.dtype in LOW_PRECISION else p.dtype
+            if len(state) == 0:
+                state["step"] = new_step_counter()
+                state["exp_avg"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+                state["exp_avg_var"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+            if group["amsgrad"] and "max_exp_avg_var" not in state:
+                state["max_exp_avg_var"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+            params.append(p)
+            grads.append(p.grad)
+            exp_avgs.append(state["exp_avg"])
+            exp_avg_vars.append(state["exp_avg_var"])
+            if group["amsgrad"]:
+                max_exp_avg_vars.append(state["max_exp_avg_var"])
+            steps.append(state["step"])
+        return params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """Perform one update; ``closure`` re-evaluates the model and returns the loss (it runs once)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        grad_norm = self._global_grad_norm()  # (c1) over every group, before any update
+        for group in self.param_groups:
+            lr = self._scheduled_lr(group)  # (0) lr_t = lr w (the clock advances even without grads)
+            params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = self._init_group(group)
+            if not params:
+                continue
+            if group["fused"]:
+                kernel = _fused_adabelief
+            elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
+                kernel = _multi_tensor_adabelief
+            else:
+                kernel = _single_tensor_adabelief
+            beta1, beta2 = group["betas"]
+            clip = None
+            if group["max_grad_norm"] is not None and grad_norm is not None:
+                clip = clip_coefficient(grad_norm, group["max_grad_norm"])  # (c2) kappa, a tensor
+            kernel(
+                params,
+                grads,
+                exp_avgs,
+                exp_avg_vars,
+                max_exp_avg_vars,
+                steps,
+                clip=clip,
+                lr=float(lr),
+                beta1=beta1,
+                beta2=beta2,
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                amsgrad=group["amsgrad"],
+                weight_decouple=group["weight_decouple"],
+                fixed_decay=group["fixed_decay"],
+                rectify=group["rectify"],
+                degenerated_to_sgd=group["degenerated_to_sgd"],
+                maximize=group["maximize"],
+            )
+        return loss
+
+
+def _decay_factor(lr: float, weight_decay: float, weight_decouple: bool, fixed_decay: bool) -> float:
+    """(2) the decoupled factor: 1 - wd with ``fixed_decay``, 1 - lr wd otherwise, 1 for L2."""
+    if not weight_decouple:
+        return 1.0
+    return 1.0 - weight_decay if fixed_decay else 1.0 - lr * weight_decay
+
+
+def _single_tensor_adabelief(
+    params: _Tensors,
+    grads: _Tensors,
+    exp_avgs: _Tensors,
+    exp_avg_vars: _Tensors,
+    max_exp_avg_vars: _Tensors,
+    steps: _Tensors,
+    *,
+    clip: torch.Tensor | None,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    weight_decouple: bool,
+    fixed_decay: bool,
+    rectify: bool,
+    degenerated_to_sgd: bool,
+    maximize: bool,
+) -> None:
+    """Per-tensor AdaBelief, statement for statement the spec's loop (float32 arithmetic for float16/bfloat16)."""
+    decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
+    for i, stored_param in enumerate(params):
+        param, grad = upcast([stored_param, grads[i]])
+        exp_avg, exp_avg_var = exp_avgs[i], exp_avg_vars[i]
+        t = increment([steps[i]])  # t <- t + 1
+        k, c, a = adabelief_coefficients(
+            t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
+        )  # (6)-(8)
+        if clip is not None:
+            grad = grad * clip.to(grad.device)  # (c3) g <- kappa g
+        if maximize:
+            grad = -grad  # (1) g <- -g
+        if weight_decouple:
+            if decay != 1.0:
+                param.mul_(decay)  # (2) p <- p (1 - lr wd), or p (1 - wd) with fixed_decay
+        elif weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)  # (2) g <- g + wd p
+        exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+        residual = grad - exp_avg
+        exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1.0 - beta2)  # (4) s <- b2 s + (1 - b2)(g - m)^2
+        exp_avg_var.add_(eps)  # (4) s <- s + eps, kept in the state
+        denom_var = exp_avg_var
+        if amsgrad:
+            torch.maximum(max_exp_avg_vars[i], exp_avg_var, out=max_exp_avg_vars[i])  # (5) s_hat <- max(s_hat, s)
+            if not rectify:
+                denom_var = max_exp_avg_vars[i]  # (6) divides by s_hat; (7) by s, as the authors' code
+        (denom,) = denominators([denom_var], k, c)  # (6) sqrt(s)/sqrt(c2) + eps, (7) sqrt(s) + eps, (8) 1
+        torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)  # (6)-(8) p <- p - a m / denom
+        write_back([stored_param], [param])
+
+
+def _multi_tensor_adabelief(
+    params: _Tensors,
+    grads: _Tensors,
+    exp_avgs: _Tensors,
+    exp_avg_vars: _Tensors,
+    max_exp_avg_vars: _Tensors,
+    steps: _Tensors,
+    *,
+    clip: torch.Tensor | None,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    weight_decouple: bool,
+    fixed_decay: bool,
+    rectify: bool,
+    degenerated_to_sgd: bool,
+    maximize: bool,
+) -> None:
+    """AdaBelief with ``torch._foreach_*`` kernels: one launch per (device, dtype) group and operation."""
+    decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
+    for indices in group_by_device_and_dtype(params):
+        stored_params = [params[i] for i in indices]
+        group_params = upcast(stored_params)
+        group_exp_avgs = [exp_avgs[i] for i in indices]
+        group_exp_avg_vars = [exp_avg_vars[i] for i in indices]
+        t = increment([steps[i] for i in indices])  # t <- t + 1
+        k, c, a = adabelief_coefficients(
+            t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
+        )  # (6)-(8)
+        l2 = 0.0 if weight_decouple else weight_decay
+        group_grads = _prepare_grads(upcast([grads[i] for i in indices]), group_params, clip, maximize, l2)  # (c)(1)(2)
+        if decay != 1.0:
+            torch._foreach_mul_(group_params, decay)  # (2) p <- p (1 - lr wd), or p (1 - wd) with fixed_decay
+        torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+        residuals = torch._foreach_sub(group_grads, group_exp_avgs)  # (4) g - m
+        torch._foreach_mul_(group_exp_avg_vars, beta2)  # (4) s <- b2 s
+        torch._foreach_addcmul_(group_exp_avg_vars, residuals, residuals, value=1.0 - beta2)  # (4) + (1 - b2)(g - m)^2
+        torch._foreach_add_(group_exp_avg_vars, eps)  # (4) s <- s + eps, kept in the state
+        denom_vars = group_exp_avg_vars
+        if amsgrad:
+            group_max = [max_exp_avg_vars[i] for i in indices]
+            torch._foreach_maximum_(group_max, group_exp_avg_vars)  # (5) s_hat <- max(s_hat, s)
+            if not rectify:
+                denom_vars = group_max  # (6) divides by s_hat; (7) by s, as the authors' code
+        denom = denominators(denom_vars, k, c)  # (6) sqrt(s)/sqrt(c2) + eps, (7) sqrt(s) + eps, (8) 1
+        torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (6)-(8) p <- p - a m / denom
+        write_back(stored_params, group_params)
+
+
+def _adabelief_fused_update(
+    param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_var: torch.Tensor, coefs: torch.Tensor
+) -> None:
+    """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
+
+    ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
+    (kappa times -1 with maximize, L2 wd, decay factor, beta2, 1 - beta1, 1 - beta2, eps, k, c, a);
+    ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
+    """
+    scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a = coefs.unbind()
+    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
+    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
+    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    residual = grad - exp_avg
+    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
+    param.sub_(a * exp_avg / (k * exp_avg_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+
+
+def _adabelief_amsgrad_fused_update(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_var: torch.Tensor,
+    max_exp_avg_var: torch.Tensor,
+    coefs: torch.Tensor,
+) -> None:
+    """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
+    scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a, use_max = coefs.unbind()
+    grad = grad * scale + l2 * param  # (c3), (1), (2)
+    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
+    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    residual = grad - exp_avg
+    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
+    max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
+    denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
+    param.sub_(a * exp_avg / (k * denom_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+
+
+def _fused_adabelief(
+    params: _Tensors,
+    grads: _Tensors,
+    exp_avgs: _Tensors,
+    exp_avg_vars: _Tensors,
+    max_exp_avg_vars: _Tensors,
+    steps: _Tensors,
+    *,
+    clip: torch.Tensor | None,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    weight_decouple: bool,
+    fixed_decay: bool,
+    rectify: bool,
+    degenerated_to_sgd: bool,
+    maximize: bool,
+) -> None:
+    """AdaBelief as one compiled pass per tensor (reads p, g, m, s once; writes p, m, s once)."""
+    t = increment(steps)  # t <- t + 1
+    k, c, a = adabelief_coefficients(
+        t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
+    )
+    decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
+    l2 = 0.0 if weight_decouple else weight_decay
+    use_max = torch.full_like(k, 1.0 if amsgrad and not rectify else 0.0)
+    for indices in group_by_device_and_dtype(params):
+        columns = [k[indices], c[indices], a[indices]] + ([use_max[indices]] if amsgrad else [])
+        constants = [l2, decay, beta2, 1.0 - beta1, 1.0 - beta2, eps]
+        coefs = fused_coefficients(clip, maximize, constants, columns, exp_avgs[indices[0]])
+        for j, i in enumerate(indices):
+            tensors = [params[i], grads[i], exp_avgs[i], exp_avg_vars[i]] + ([max_exp_avg_vars[i]] if amsgrad else [])
+            fused_call(_adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update, tensors, coefs[j])
+
+
+__all__ = ["AdaBelief", "adabelief_coefficients"]
