@@ -236,7 +236,9 @@ def _named_parameters(factory: Callable[..., Any]) -> set[str] | None:
     """The keyword names ``factory`` takes; through ``**kwargs`` to the first base class that names its own."""
     names: set[str] = set()
     callables = (
-        [c.__init__ for c in factory.__mro__ if "__init__" in vars(c)] if isinstance(factory, type) else [factory]
+        [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
+        if isinstance(factory, type)
+        else [factory]
     )
     for function in callables:
         try:
