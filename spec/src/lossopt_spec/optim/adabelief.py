@@ -13,8 +13,8 @@ At step :math:`t = 1, 2, \\ldots`:
 .. math::
 
     g_t &\\leftarrow -g_t \\quad \\text{if maximize}                                          &(1)\\\\
-    \\theta_{t-1} &\\leftarrow \\theta_{t-1}(1 - \\gamma\\lambda) \\ \\text{(weight\\_decouple)}, \\quad
-        \\theta_{t-1} \\leftarrow \\theta_{t-1}(1 - \\lambda) \\ \\text{(and fixed\\_decay)}, \\quad
+    \\theta_{t-1} &\\leftarrow \\theta_{t-1}(1 - \\gamma\\lambda) \\ \\text{(weight_decouple)}, \\quad
+        \\theta_{t-1} \\leftarrow \\theta_{t-1}(1 - \\lambda) \\ \\text{(and fixed_decay)}, \\quad
         g_t \\leftarrow g_t + \\lambda\\theta_{t-1} \\ \\text{(otherwise)}                       &(2)\\\\
     m_t &= \\beta_1 m_{t-1} + (1 - \\beta_1) g_t                                               &(3)\\\\
     s_t &= \\beta_2 s_{t-1} + (1 - \\beta_2)(g_t - m_t)^2 + \\epsilon                          &(4)\\\\
@@ -23,7 +23,7 @@ At step :math:`t = 1, 2, \\ldots`:
         \\quad \\text{(not rectify)}                                                         &(6)\\\\
     \\theta_t &= \\theta_{t-1} - \\gamma \\, r_t \\frac{\\sqrt{c_2}}{c_1} \\frac{m_t}{\\sqrt{s_t} + \\epsilon}
         \\quad \\text{(rectify, } \\rho_t \\ge 5\\text{)}                                       &(7)\\\\
-    \\theta_t &= \\theta_{t-1} - \\frac{\\gamma}{c_1} m_t \\ \\text{(degenerated\\_to\\_sgd)}, \\qquad
+    \\theta_t &= \\theta_{t-1} - \\frac{\\gamma}{c_1} m_t \\ \\text{(degenerated_to_sgd)}, \\qquad
         \\theta_t = \\theta_{t-1} \\ \\text{(otherwise)} \\quad \\text{(rectify, } \\rho_t < 5\\text{)} &(8)
 
 with :math:`\\rho_t, \\rho_\\infty, r_t` RAdam's (``lossopt_spec.optim.radam``, equation (6)-(7)).

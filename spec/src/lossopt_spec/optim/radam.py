@@ -20,7 +20,7 @@ moments :math:`m, v`. At step :math:`t = 1, 2, \\ldots`:
     r_t &= \\sqrt{\\frac{(\\rho_t - 4)(\\rho_t - 2)\\rho_\\infty}{(\\rho_\\infty - 4)(\\rho_\\infty - 2)\\rho_t}},
         \\qquad \\theta_t = \\theta_{t-1} - \\gamma \\hat m_t \\, r_t
         \\frac{\\sqrt{1 - \\beta_2^t}}{\\sqrt{v_t} + \\epsilon} \\quad \\text{if } \\rho_t > 5     &(7)\\\\
-    \\theta_t &= \\theta_{t-1} - \\gamma \\hat m_t \\ \\text{(degenerated\\_to\\_sgd)}, \\qquad
+    \\theta_t &= \\theta_{t-1} - \\gamma \\hat m_t \\ \\text{(degenerated_to_sgd)}, \\qquad
         \\theta_t = \\theta_{t-1} \\ \\text{(otherwise)} \\quad \\text{if } \\rho_t \\le 5          &(8)
 
 Step (2) only when :math:`\\lambda \\neq 0`. :math:`\\rho_t` grows with :math:`t` towards
