@@ -13,12 +13,18 @@
   (``lossopt.optim.clip``), kept as the tensor ``optimizer.last_grad_norm`` for logging (the norm
   before clipping; ``None`` until a step with clipping on).
 - :func:`check_schedule_clip`: the hyperparameter checks, with messages naming argument, value and range.
+- ``load_state_dict`` checks (the state of every parameter holds the keys this class needs, or the
+  error says what to do) and migrates (a Python-number ``step``, as the original design's RAdam and
+  torch < 1.12 saved it, becomes this class's counter tensor; counters go where this class keeps
+  them; AdaBelief's float32 moments of float16/bfloat16 parameters stay float32, not rounded to the
+  parameter's dtype as ``torch.optim.Optimizer.load_state_dict`` casts them).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 import torch
@@ -33,6 +39,7 @@ SCHEDULE_CLIP_DEFAULTS: dict[str, Any] = {
     "cycle_length": 1000,
 }
 CLOCK = "schedule_step"
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def _is_int(value: object) -> bool:
@@ -62,6 +69,9 @@ class ScheduleClipMixin:
     param_groups: list[dict[str, Any]]
     state: Any
     last_grad_norm: torch.Tensor | None = None
+    _state_keys: tuple[str, ...] = ()  # what a parameter's saved state must hold, when it holds anything
+    _device_counters: bool = False  # ``step`` on the parameter's device when the group is capturable or fused
+    _float32_state_for_low_precision: bool = False  # moments of float16/bfloat16 parameters kept in float32
 
     def _scheduled_lr(self, group: dict[str, Any], device: torch.device | None = None) -> float | torch.Tensor:
         """Advance ``group``'s clock by one and return the learning rate of this step, (s3) lr * w * c.
@@ -110,12 +120,84 @@ class ScheduleClipMixin:
                 group[CLOCK] = int(steps_taken)
 
     def _default_group_keys(self, capturable: bool = False) -> None:
-        """Fill the keys a group may lack (older or torch state dicts): the extras off, the clock at 0."""
+        """Fill the keys a group may lack (older or torch state dicts): the extras off, the clock at 0.
+
+        Also puts every loaded ``step`` counter in this class's form (:meth:`_place_step_counters`).
+        """
         for group in self.param_groups:
             for key, value in SCHEDULE_CLIP_DEFAULTS.items():
                 group.setdefault(key, value)
             group.setdefault(CLOCK, 0)
             self._place_clock(group, capturable or bool(group.get("capturable", False)))
+        self._place_step_counters()
+
+    def _place_step_counters(self) -> None:
+        """Every ``step`` as a float32 tensor where this class keeps it: the CPU, or the parameter's device
+        for a capturable or fused group of a class with device counters (Adam, AdamW).
+
+        A Python number (the original design's RAdam, torch < 1.12) becomes a tensor; a counter loaded
+        on another device (a CUDA checkpoint loaded without ``map_location``, or torch moving a fused
+        group's counters to the parameters' device) is moved, once, at load time.
+        """
+        for group in self.param_groups:
+            on_device = self._device_counters and bool(group.get("capturable") or group.get("fused"))
+            for p in group["params"]:
+                state = self.state.get(p)
+                if not state or "step" not in state:
+                    continue
+                device = p.device if on_device else torch.device("cpu")
+                step = state["step"]
+                if not isinstance(step, torch.Tensor):
+                    state["step"] = torch.tensor(float(step), dtype=torch.float32, device=device)
+                elif step.device != device:
+                    state["step"] = step.to(device=device, dtype=torch.float32)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """``torch.optim.Optimizer.load_state_dict`` after checking the saved state's layout.
+
+        Raises ``ValueError`` saying what to do when a parameter's saved state lacks a key this class
+        needs (a state dict of another optimizer, e.g. Adam's ``exp_avg_sq`` given to AdaBelief,
+        which keeps ``exp_avg_var``), or holds a ``step`` that is neither a number nor a tensor.
+        """
+        self._check_saved_state(state_dict)
+        super().load_state_dict(state_dict)  # type: ignore[misc]
+        if self._float32_state_for_low_precision:
+            self._restore_float32_state(state_dict)
+
+    def _check_saved_state(self, state_dict: Mapping[str, Any]) -> None:
+        saved_state = state_dict.get("state", {})
+        for g, group in enumerate(state_dict.get("param_groups", [])):
+            for i, pid in enumerate(group.get("params", [])):
+                saved = saved_state.get(pid)
+                if not saved:
+                    continue
+                name = type(self).__name__
+                missing = [key for key in self._state_keys if key not in saved]
+                if missing:
+                    raise ValueError(
+                        f"Invalid state_dict for {name}: the state of parameter {i} of group {g} lacks "
+                        f"{missing} (it holds {sorted(saved)}), so it was saved by another optimizer or "
+                        f"layout. Load it into the optimizer class that saved it; or, to keep its "
+                        f"hyperparameters and restart the moments from zero, load it with its state "
+                        f"emptied: optimizer.load_state_dict({{**state_dict, 'state': {{}}}})"
+                    )
+                step = saved.get("step", 0)
+                if isinstance(step, bool) or not isinstance(step, (int, float, torch.Tensor)):
+                    raise ValueError(
+                        f"Invalid state_dict for {name}: parameter {i} of group {g} has step={step!r} "
+                        f"(must be a number or a one-element tensor counting the steps taken)"
+                    )
+
+    def _restore_float32_state(self, state_dict: Mapping[str, Any]) -> None:
+        """Undo ``Optimizer.load_state_dict``'s cast of float32 moments to a float16/bfloat16 parameter's dtype."""
+        saved_ids = chain.from_iterable(group["params"] for group in state_dict["param_groups"])
+        params = chain.from_iterable(group["params"] for group in self.param_groups)
+        for pid, p in zip(saved_ids, params, strict=True):
+            if p.dtype not in _LOW_PRECISION:
+                continue
+            for key, value in state_dict["state"].get(pid, {}).items():
+                if key != "step" and isinstance(value, torch.Tensor) and value.is_floating_point():
+                    self.state[p][key] = value.to(device=p.device, dtype=torch.float32, copy=True)
 
     def _place_clock(self, group: dict[str, Any], capturable: bool) -> None:
         """The clock as an ``int`` (host) or, for ``capturable``, a float32 tensor on the group's device."""

@@ -135,6 +135,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         tensor([ 0.9500, -1.0500])
     """
 
+    _state_keys = ("step", "exp_avg", "exp_avg_var")
+    _float32_state_for_low_precision = True  # its moments of float16/bfloat16 parameters are float32
+
     def __init__(
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],

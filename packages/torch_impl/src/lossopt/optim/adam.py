@@ -77,6 +77,8 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
     """Shared body of :class:`AdvancedAdamW` and :class:`AdvancedAdam` (they differ in eq. (2))."""
 
     _decoupled_weight_decay = True
+    _state_keys = ("step", "exp_avg", "exp_avg_sq")
+    _device_counters = True  # capturable / fused: ``step`` on the parameter's device, as torch.optim.Adam
 
     def __init__(
         self,

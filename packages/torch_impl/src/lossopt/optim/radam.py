@@ -134,6 +134,8 @@ class RAdam(ScheduleClipMixin, Optimizer):
         tensor([ 0.9500, -1.0500])
     """
 
+    _state_keys = ("step", "exp_avg", "exp_avg_sq")
+
     def __init__(
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
