@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -181,9 +183,22 @@ def run_zero(rank: int, world_size: int, clip_before_step: float | None) -> dict
     return {"params": [_full(p) for p in model.module.parameters()], "local_numel": local, "state_dict": state}
 
 
+def _exit_with_parent() -> None:
+    """End this rank if the test that launched it dies (a killed pytest leaves no orphans waiting on collectives)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(out_dir: Path) -> int:
     import torch.distributed as dist
 
+    _exit_with_parent()
     rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     dist.init_process_group("gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=60))
     torch.set_num_threads(1)

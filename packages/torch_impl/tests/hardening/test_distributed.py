@@ -38,6 +38,7 @@ HERE = Path(__file__).parent
 WORLD_SIZE = 2
 LAUNCH_TIMEOUT_S = 180  # one launch runs every scenario in ~8 s alone on 2 cores; the rest is headroom
 TOL = 1e-12  # see the module docstring
+LAUNCHED: list[int] = []  # the pids of the last launch (for the launcher's own test)
 
 _spec = importlib.util.spec_from_file_location("_distributed_worker", HERE / "_distributed_worker.py")
 assert _spec is not None
@@ -77,6 +78,7 @@ def launch(out_dir: Path, timeout_s: float = LAUNCH_TIMEOUT_S) -> tuple[dict[str
     }
     logs = [out_dir / f"rank{rank}.log" for rank in range(WORLD_SIZE)]
     procs: list[subprocess.Popen[bytes]] = []
+    LAUNCHED.clear()
     start = time.perf_counter()
     try:
         for rank in range(WORLD_SIZE):
@@ -90,6 +92,7 @@ def launch(out_dir: Path, timeout_s: float = LAUNCH_TIMEOUT_S) -> tuple[dict[str
                         stdin=subprocess.DEVNULL,
                     )
                 )
+                LAUNCHED.append(procs[-1].pid)
         deadline = start + timeout_s
         for proc in procs:
             proc.wait(timeout=max(0.1, deadline - time.perf_counter()))
@@ -111,9 +114,19 @@ def _tails(logs: list[Path]) -> str:
     return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists())
 
 
+def launch_with_retry(out_dir: Path) -> tuple[dict[str, Any], float]:
+    """:func:`launch`, once more on another port if the free port was taken before rank 0 bound it."""
+    try:
+        return launch(out_dir)
+    except pytest.fail.Exception as error:
+        if "Address already in use" not in str(error) and "EADDRINUSE" not in str(error):
+            raise
+    return launch(out_dir)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    results, wall = launch(tmp_path_factory.mktemp("distributed"))
+    results, wall = launch_with_retry(tmp_path_factory.mktemp("distributed"))
     print(f"\n{WORLD_SIZE}-rank gloo run of every scenario: {wall:.1f} s wall")
     return results
 
@@ -232,3 +245,12 @@ def test_zero_redundancy_optimizer_clipped_over_the_whole_model_before_step(run)
     want, want_norms = worker.single_process(worker.AdvancedAdamW, {**worker.ZERO_HPARAMS, "max_grad_norm": max_norm})
     assert min(want_norms) > max_norm
     assert_params_close(scenario(run, "zero-clip")["params"], want, "ZeRO(AdvancedAdamW) after clip_grad_norm_")
+
+
+def test_the_launcher_kills_and_reaps_its_ranks_when_the_time_limit_passes(tmp_path):
+    with pytest.raises(pytest.fail.Exception, match=r"passed its 0.5 s limit"):
+        launch(tmp_path, timeout_s=0.5)  # the ranks are still importing torch
+    assert len(LAUNCHED) == WORLD_SIZE
+    for pid in LAUNCHED:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone: killed and reaped (signal 0 only checks that the pid exists)
