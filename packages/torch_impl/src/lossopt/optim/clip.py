@@ -17,6 +17,12 @@ they *divide* the gradient: :func:`clip_grad_scale` gives :math:`1 / \\kappa` as
 Non-finite norms behave as ``clip_grad_norm_(error_if_nonfinite=False)``: an ``inf`` norm gives
 :math:`\\kappa = 0`, a NaN norm :math:`\\kappa =` NaN (see the spec module).
 
+DTensor gradients (FSDP2's ``fully_shard``): the norm is taken over every shard of every rank (the
+reduction across ranks is a collective, as in ``clip_grad_norm_``) and comes back as a replicated
+0-dim DTensor, so ``float(norm)`` is the global norm on each rank. As in ``clip_grad_norm_``, the
+gradients must be all DTensors or all plain tensors: a model sharded only in part fails in
+``torch._foreach_norm`` ("got mixed torch.Tensor and DTensor").
+
 Example:
     >>> import torch
     >>> from lossopt.optim.clip import clip_coefficient, global_grad_norm
