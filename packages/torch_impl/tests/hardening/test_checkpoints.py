@@ -340,3 +340,26 @@ def test_optimizer_pickled_with_integer_steps_unpickles_with_tensor_counters():
     q.grad = torch.ones(3)
     clone.step()
     assert float(clone.state[q]["step"]) == 2.0
+
+
+def test_state_dict_of_the_authors_adabelief_with_integer_steps_loads_and_continues():
+    """adabelief-pytorch 0.2.1 (the authors' code) saves ``step`` as an int and no lossopt extras.
+
+    It loads (the counters migrate, the clock resumes at 3, the extras keep this optimizer's values)
+    and continues as the authors' optimizer does; before the migration the first step raised a TypeError.
+    """
+    authors = pytest.importorskip("adabelief_pytorch", reason="the authors' package is a test-only reference")
+    start, grads = cases.start_and_grads()
+    theirs = cases.leaves(start)
+    their_optimizer = authors.AdaBelief(theirs, lr=0.05, print_change_log=False)
+    cases.run(theirs, their_optimizer, grads[: cases.STEPS_BEFORE])
+    saved = save_and_load(copy.deepcopy(their_optimizer.state_dict()))
+    assert all(isinstance(s["step"], int) for s in saved["state"].values())
+    ours = cases.leaves(theirs)
+    our_optimizer = AdaBelief(ours, lr=0.05)
+    our_optimizer.load_state_dict(saved)
+    assert our_optimizer.param_groups[0]["schedule_step"] == cases.STEPS_BEFORE
+    cases.run(ours, our_optimizer, grads[cases.STEPS_BEFORE :])
+    cases.run(theirs, their_optimizer, grads[cases.STEPS_BEFORE :])
+    # the two implementations agree to float32 rounding (measured 3e-8; test_adabelief_optimizer.py compares them)
+    torch.testing.assert_close(ours, theirs, rtol=1.3e-6, atol=1e-5)
