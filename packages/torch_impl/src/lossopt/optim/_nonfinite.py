@@ -69,3 +69,9 @@ def set_back(steps: Sequence[torch.Tensor], found_inf: torch.Tensor) -> None:
     """Undo this step's ``+1`` of the step counters when it was skipped (``steps -= found_inf``)."""
     if steps:
         torch._foreach_sub_(list(steps), [found_inf.to(s.device, non_blocking=True) for s in steps])
+
+
+def repeat(n: int, value: torch.Tensor) -> list[torch.Tensor]:
+    """``n`` references to one 0-dim tensor: the tensor-list overloads of ``torch._foreach_*`` (a single
+    tensor where a ``Scalar`` is expected would be read back to the host)."""
+    return [value] * n

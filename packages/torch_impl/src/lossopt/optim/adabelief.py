@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch.optim import Optimizer
@@ -46,7 +46,7 @@ from lossopt.optim._adaptive_step import (
     write_back,
 )
 from lossopt.optim._amp import grad_multiplier
-from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, set_back, zero_if
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import check_non_negative
@@ -69,7 +69,7 @@ def check_adabelief_flags(weight_decouple: bool, fixed_decay: bool) -> None:
 def adabelief_coefficients(
     steps: torch.Tensor,
     *,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -275,7 +275,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
                 max_exp_avg_vars,
                 steps,
                 clip=clip,
-                lr=lr,
+                lr=lr,  # type: ignore[arg-type]  # a tensor lr: the fused kernel reads it on the host until it takes one
                 beta1=beta1,
                 beta2=beta2,
                 eps=group["eps"],
@@ -291,6 +291,12 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         return loss
 
 
+@overload
+def _decay_factor(lr: float, weight_decay: float, weight_decouple: bool, fixed_decay: bool) -> float: ...
+@overload
+def _decay_factor(
+    lr: float | torch.Tensor, weight_decay: float, weight_decouple: bool, fixed_decay: bool
+) -> float | torch.Tensor: ...
 def _decay_factor(
     lr: float | torch.Tensor, weight_decay: float, weight_decouple: bool, fixed_decay: bool
 ) -> float | torch.Tensor:
@@ -408,18 +414,23 @@ def _multi_tensor_adabelief(
             torch._foreach_mul_(group_params, decay if skip is None else choose(skip, 1.0, decay, group_params[0]))
         if skip is None:
             torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-            residuals = torch._foreach_sub(group_grads, group_exp_avgs)  # (4) g - m
+            residuals = list(torch._foreach_sub(group_grads, group_exp_avgs))  # (4) g - m
             torch._foreach_mul_(group_exp_avg_vars, beta2)  # (4) s <- b2 s
         else:  # the same with g - m = 0, beta = 1, eps = 0 on a skipped step: m and s keep their bits
             group_grads = zero_if(skip, group_grads)
-            torch._foreach_lerp_(group_exp_avgs, group_grads, choose(skip, 0.0, 1.0 - beta1, group_exp_avgs[0]))  # (3)
+            torch._foreach_lerp_(
+                group_exp_avgs,
+                group_grads,
+                repeat(len(group_exp_avgs), choose(skip, 0.0, 1.0 - beta1, group_exp_avgs[0])),
+            )  # (3)
             residuals = zero_if(skip, torch._foreach_sub(group_grads, group_exp_avgs))  # (4) g - m
             torch._foreach_mul_(group_exp_avg_vars, choose(skip, 1.0, beta2, group_exp_avg_vars[0]))  # (4) s <- b2 s
         torch._foreach_addcmul_(group_exp_avg_vars, residuals, residuals, value=1.0 - beta2)  # (4) + (1 - b2)(g - m)^2
         if skip is None:
             torch._foreach_add_(group_exp_avg_vars, eps)  # (4) s <- s + eps, kept in the state
         else:
-            torch._foreach_add_(group_exp_avg_vars, choose(skip, 0.0, eps, group_exp_avg_vars[0]))  # (4) + eps
+            eps_or_0 = choose(skip, 0.0, eps, group_exp_avg_vars[0])
+            torch._foreach_add_(group_exp_avg_vars, repeat(len(group_exp_avg_vars), eps_or_0))  # (4) + eps
         denom_vars = group_exp_avg_vars
         if amsgrad:
             group_max = [max_exp_avg_vars[i] for i in indices]

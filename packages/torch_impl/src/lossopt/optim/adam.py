@@ -28,11 +28,11 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, set_back, zero_if
+from lossopt.optim._amp import fused_grad_scale, grad_multiplier
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import SparseGradientError, check_in_unit_interval, check_non_negative, host_value
-from lossopt.optim._amp import fused_grad_scale, grad_multiplier
 
 _Tensors = list[torch.Tensor]
 _FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
@@ -549,7 +549,9 @@ def _multi_tensor_adam(
             if decoupled_weight_decay:
                 decay = 1 - lr * weight_decay
                 # (2) p <- p (1 - lr wd)
-                torch._foreach_mul_(device_params, decay if skip is None else choose(skip, 1.0, decay, device_params[0]))
+                torch._foreach_mul_(
+                    device_params, decay if skip is None else choose(skip, 1.0, decay, device_params[0])
+                )
             elif owned:
                 torch._foreach_add_(device_grads, device_params, alpha=weight_decay)  # (2) g <- g + wd p
             else:
@@ -559,7 +561,11 @@ def _multi_tensor_adam(
             torch._foreach_mul_(device_exp_avg_sqs, beta2)  # (4) v <- b2 v
         else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
             device_grads = zero_if(skip, device_grads)
-            torch._foreach_lerp_(device_exp_avgs, device_grads, choose(skip, 0.0, 1 - beta1, device_params[0]))  # (3)
+            torch._foreach_lerp_(
+                device_exp_avgs,
+                device_grads,
+                repeat(len(device_exp_avgs), choose(skip, 0.0, 1 - beta1, device_params[0])),
+            )  # (3)
             torch._foreach_mul_(device_exp_avg_sqs, choose(skip, 1.0, beta2, device_params[0]))  # (4) v <- b2 v
         torch._foreach_addcmul_(device_exp_avg_sqs, device_grads, device_grads, 1 - beta2)  # (4) v += (1 - b2) g^2
         del device_grads

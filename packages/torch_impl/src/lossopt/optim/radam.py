@@ -37,7 +37,7 @@ from lossopt.optim._adaptive_step import (
     new_step_counter,
 )
 from lossopt.optim._amp import grad_multiplier
-from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, set_back, zero_if
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import check_in_unit_interval, check_non_negative
@@ -75,7 +75,7 @@ def rectification(rho_t: torch.Tensor, rho_inf: float) -> torch.Tensor:
 
 
 def radam_coefficients(
-    steps: torch.Tensor, *, lr: float, beta1: float, beta2: float, eps: float, degenerated_to_sgd: bool
+    steps: torch.Tensor, *, lr: float | torch.Tensor, beta1: float, beta2: float, eps: float, degenerated_to_sgd: bool
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(5)–(8) as :math:`\\theta \\leftarrow \\theta - a \\, m / (k \\sqrt{v} + c)`: the per-tensor ``(k, c, a)``.
 
@@ -271,7 +271,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
                 exp_avg_sqs,
                 steps,
                 clip=clip,
-                lr=lr,
+                lr=lr,  # type: ignore[arg-type]  # a tensor lr: the fused kernel reads it on the host until it takes one
                 beta1=beta1,
                 beta2=beta2,
                 eps=group["eps"],
@@ -339,7 +339,7 @@ def _single_tensor_radam(
 def _step_on_device(
     params: _Tensors, exp_avgs: _Tensors, denoms: _Tensors, a: torch.Tensor, found_inf: torch.Tensor
 ) -> None:
-    """(7)/(8) :math:`p \leftarrow p - m / (d / a)` with ``a`` never read back (``addcdiv_``'s tensor scalars
+    r"""(7)/(8) :math:`p \leftarrow p - m / (d / a)` with ``a`` never read back (``addcdiv_``'s tensor scalars
     are read on the host), and :math:`a = 0` on a skipped step: :math:`m / \infty = 0`."""
     a = torch.where(on(found_inf, a), torch.zeros_like(a), a)
     torch._foreach_div_(denoms, as_scalars(a))
@@ -412,7 +412,11 @@ def _multi_tensor_radam(
             torch._foreach_mul_(group_exp_avg_sqs, beta2)  # (4) v <- b2 v
         else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
             group_grads = zero_if(skip, group_grads)
-            torch._foreach_lerp_(group_exp_avgs, group_grads, choose(skip, 0.0, 1.0 - beta1, group_params[0]))  # (3)
+            torch._foreach_lerp_(
+                group_exp_avgs,
+                group_grads,
+                repeat(len(group_exp_avgs), choose(skip, 0.0, 1.0 - beta1, group_params[0])),
+            )  # (3)
             torch._foreach_mul_(group_exp_avg_sqs, choose(skip, 1.0, beta2, group_params[0]))  # (4) v <- b2 v
         torch._foreach_addcmul_(group_exp_avg_sqs, group_grads, group_grads, value=1.0 - beta2)  # (4) + (1 - b2) g^2
         denom = denominators(group_exp_avg_sqs, k, c)  # (7) sqrt(v) + eps, or 1 in (8)

@@ -367,7 +367,7 @@ def _multi_tensor_sgd(
 
 
 def _negated_lr(lr: float | torch.Tensor, skip: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    """:math:`-\gamma_t` as a 0-dim tensor of ``like``'s dtype and device; 0 on a skipped step."""
+    r""":math:`-\gamma_t` as a 0-dim tensor of ``like``'s dtype and device; 0 on a skipped step."""
     if skip is None:
         return torch.as_tensor(lr).to(device=like.device, dtype=like.dtype).neg()
     return choose(skip, 0.0, lr, like).neg()
@@ -451,7 +451,7 @@ def _fused_sgd(
                 [] if momentum == 0 else [buffers[i] for i in subset],  # type: ignore[misc]
                 weight_decay=weight_decay,
                 momentum=momentum,
-                lr=kernel_lr,
+                lr=kernel_lr,  # type: ignore[arg-type]  # the float and the tensor_lr overloads
                 dampening=dampening,
                 nesterov=nesterov,
                 maximize=maximize,
