@@ -218,7 +218,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         super().load_state_dict(state_dict)
         self._restore_missing_group_keys(state_dict["param_groups"], current)
 
-    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = [], [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
@@ -253,7 +253,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
         for group in self.param_groups:
             lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w (even without grads)
-            params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = self._init_group(group)
+            params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = self._group_tensors(group)
             if not params:
                 continue
             kernel: Callable[..., None]
@@ -365,10 +365,11 @@ def _single_tensor_adabelief(
             if not rectify:
                 denom_var = max_exp_avg_vars[i]  # (6) divides by s_hat; (7) by s, as the authors' code
         (denom,) = denominators([denom_var], k, c)  # (6) sqrt(s)/sqrt(c2) + eps, (7) sqrt(s) + eps, (8) 1
-        if found_inf is None:
+        if found_inf is None and not torch.compiler.is_compiling():
             torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)  # (6)-(8) p <- p - a m / denom
         else:
             _step_on_device([param], [exp_avg], [denom], a, found_inf)  # (6)-(8), a = 0 on a skipped step
+        if found_inf is not None:
             set_back([steps[i]], found_inf)
         write_back([stored_param], [param])
 
@@ -438,10 +439,11 @@ def _multi_tensor_adabelief(
             if not rectify:
                 denom_vars = group_max  # (6) divides by s_hat; (7) by s, as the authors' code
         denom = denominators(denom_vars, k, c)  # (6) sqrt(s)/sqrt(c2) + eps, (7) sqrt(s) + eps, (8) 1
-        if found_inf is None:
+        if found_inf is None and not torch.compiler.is_compiling():
             torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (6)-(8) p <- p - a m / denom
         else:
             _step_on_device(group_params, group_exp_avgs, denom, a, found_inf)  # (6)-(8), a = 0 on a skipped step
+        if found_inf is not None:
             set_back([steps[i] for i in indices], found_inf)
         write_back(stored_params, group_params)
 

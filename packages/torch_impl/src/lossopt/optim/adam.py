@@ -155,7 +155,7 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
         super().load_state_dict(state_dict)
         self._restore_missing_group_keys(state_dict["param_groups"], current)
 
-    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
         on_device = group["capturable"] or bool(group["fused"]) or group.get(SKIP_NONFINITE, False)
         for p in group["params"]:
@@ -206,7 +206,7 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
             grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
             for group in self.param_groups:
                 lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w c (even without grads)
-                params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = self._init_group(group)
+                params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = self._group_tensors(group)
                 if not params:
                     continue
                 if group["fused"]:
@@ -614,6 +614,7 @@ def _multi_tensor_adam(
         torch._foreach_addcdiv_(device_params, device_exp_avgs, exp_avg_sq_sqrt, step_size)  # (8) p -= lr / b1 m / d
 
 
+@torch.compiler.disable  # as torch.optim: the fused kernels have no fake (meta) implementation with a tensor lr
 def _fused_adam(
     params: _Tensors,
     grads: _Tensors,

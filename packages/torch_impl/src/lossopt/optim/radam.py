@@ -220,7 +220,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
             for key in ("degenerated_to_sgd", "fused"):
                 group.setdefault(key, True if key == "degenerated_to_sgd" else None)
 
-    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
@@ -250,7 +250,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
         grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
         for group in self.param_groups:
             lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w (even without grads)
-            params, grads, exp_avgs, exp_avg_sqs, steps = self._init_group(group)
+            params, grads, exp_avgs, exp_avg_sqs, steps = self._group_tensors(group)
             if not params:
                 continue
             kernel: Callable[..., None]
@@ -328,20 +328,23 @@ def _single_tensor_radam(
             exp_avg.lerp_(grad, choose(skip, 0.0, 1.0 - beta1, exp_avg))  # (3)
             exp_avg_sq.mul_(choose(skip, 1.0, beta2, exp_avg_sq)).addcmul_(grad, grad, value=1.0 - beta2)  # (4)
         (denom,) = denominators([exp_avg_sq], k, c)  # (7) sqrt(v) + eps, or 1 in (8)
-        if skip is None:
+        if skip is None and not torch.compiler.is_compiling():
             # (7)/(8) p <- p - a m / denom, with ``a`` a tensor (addcdiv_'s ``value`` would read it back)
             torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)
         else:
-            _step_on_device([param], [exp_avg], [denom], a, found_inf)  # type: ignore[arg-type]
-            set_back([steps[i]], found_inf)  # type: ignore[arg-type]
+            _step_on_device([param], [exp_avg], [denom], a, found_inf)
+        if found_inf is not None:
+            set_back([steps[i]], found_inf)
 
 
 def _step_on_device(
-    params: _Tensors, exp_avgs: _Tensors, denoms: _Tensors, a: torch.Tensor, found_inf: torch.Tensor
+    params: _Tensors, exp_avgs: _Tensors, denoms: _Tensors, a: torch.Tensor, found_inf: torch.Tensor | None
 ) -> None:
     r"""(7)/(8) :math:`p \leftarrow p - m / (d / a)` with ``a`` never read back (``addcdiv_``'s tensor scalars
-    are read on the host), and :math:`a = 0` on a skipped step: :math:`m / \infty = 0`."""
-    a = torch.where(on(found_inf, a), torch.zeros_like(a), a)
+    are read on the host, and cannot be traced by ``torch.compile``), and :math:`a = 0` on a skipped
+    step: :math:`m / \infty = 0`."""
+    if found_inf is not None:
+        a = torch.where(on(found_inf, a), torch.zeros_like(a), a)
     torch._foreach_div_(denoms, as_scalars(a))
     torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-1.0)
 
@@ -420,11 +423,12 @@ def _multi_tensor_radam(
             torch._foreach_mul_(group_exp_avg_sqs, choose(skip, 1.0, beta2, group_params[0]))  # (4) v <- b2 v
         torch._foreach_addcmul_(group_exp_avg_sqs, group_grads, group_grads, value=1.0 - beta2)  # (4) + (1 - b2) g^2
         denom = denominators(group_exp_avg_sqs, k, c)  # (7) sqrt(v) + eps, or 1 in (8)
-        if skip is None:
+        if skip is None and not torch.compiler.is_compiling():
             torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (7)/(8) p <- p - a m / denom
         else:
-            _step_on_device(group_params, group_exp_avgs, denom, a, found_inf)  # type: ignore[arg-type]
-            set_back([steps[i] for i in indices], found_inf)  # type: ignore[arg-type]
+            _step_on_device(group_params, group_exp_avgs, denom, a, found_inf)  # (7)/(8), a = 0 when skipped
+        if found_inf is not None:
+            set_back([steps[i] for i in indices], found_inf)
 
 
 def _radam_fused_update(

@@ -398,6 +398,7 @@ def _momentum_buffers(
     return group_buffers
 
 
+@torch.compiler.disable  # as torch.optim: the fused kernel has no fake (meta) implementation with a tensor lr
 def _fused_sgd(
     params: list[torch.Tensor],
     grads: list[torch.Tensor],
