@@ -3,7 +3,9 @@
 :class:`ScheduleClipMixin` gives an optimizer:
 
 - a schedule clock per parameter group, ``group["schedule_step"]``: the number of ``step()`` calls
-  so far (a Python ``int``, or a float32 tensor on the group's device when ``capturable=True``).
+  so far (a Python ``int``, or a float32 tensor on the group's device when ``capturable=True`` or
+  ``skip_nonfinite=True``, or once a ``GradScaler`` hands a fused optimizer its ``found_inf``: a
+  clock that must stand still on a step skipped on the device).
   Every group's clock advances on every ``step()``, so the clocks are one global count; a group
   added later with ``add_param_group`` starts its own warmup. It travels in ``state_dict``.
 - :meth:`~ScheduleClipMixin._scheduled_lr`: advances a group's clock and returns
@@ -12,6 +14,8 @@
 - :meth:`~ScheduleClipMixin._global_grad_norm`: one L2 norm over the gradients of every group
   (``lossopt.optim.clip``), kept as the tensor ``optimizer.last_grad_norm`` for logging (the norm
   before clipping; ``None`` until a step with clipping on).
+- :meth:`~ScheduleClipMixin._begin_step`: that norm (of the unscaled gradients under a
+  ``GradScaler``), the scaler's ``grad_scale`` and the step's ``found_inf`` (``lossopt.optim._nonfinite``).
 - :func:`check_schedule_clip`: the hyperparameter checks, with messages naming argument, value and range.
 """
 

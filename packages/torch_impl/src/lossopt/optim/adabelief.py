@@ -218,7 +218,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         super().load_state_dict(state_dict)
         self._restore_missing_group_keys(state_dict["param_groups"], current)
 
-    def _group_tensors(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(
+        self, group: dict[str, Any]
+    ) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = [], [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
@@ -228,10 +230,10 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
             dtype = torch.float32 if p.dtype in LOW_PRECISION else p.dtype
             if len(state) == 0:
                 state["step"] = new_step_counter()
-                if group.get(SKIP_NONFINITE, False):  # set back by found_inf on the device
-                    state["step"] = state["step"].to(p.device)
                 state["exp_avg"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
                 state["exp_avg_var"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+            if group.get(SKIP_NONFINITE, False) and state["step"].device != p.device:
+                state["step"] = state["step"].to(p.device)  # set back by found_inf on the device (also once loaded)
             if group["amsgrad"] and "max_exp_avg_var" not in state:
                 state["max_exp_avg_var"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
             params.append(p)

@@ -155,7 +155,9 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
         super().load_state_dict(state_dict)
         self._restore_missing_group_keys(state_dict["param_groups"], current)
 
-    def _group_tensors(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(
+        self, group: dict[str, Any]
+    ) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
         on_device = group["capturable"] or bool(group["fused"]) or group.get(SKIP_NONFINITE, False)
         for p in group["params"]:
@@ -614,7 +616,7 @@ def _multi_tensor_adam(
         torch._foreach_addcdiv_(device_params, device_exp_avgs, exp_avg_sq_sqrt, step_size)  # (8) p -= lr / b1 m / d
 
 
-@torch.compiler.disable  # as torch.optim: the fused kernels have no fake (meta) implementation with a tensor lr
+@torch.compiler.disable  # type: ignore[untyped-decorator]  # as torch.optim: the fused kernels have no fake (meta) implementation with a tensor lr
 def _fused_adam(
     params: _Tensors,
     grads: _Tensors,

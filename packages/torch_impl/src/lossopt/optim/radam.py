@@ -229,10 +229,10 @@ class RAdam(ScheduleClipMixin, Optimizer):
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = new_step_counter()
-                if group.get(SKIP_NONFINITE, False):  # set back by found_inf on the device
-                    state["step"] = state["step"].to(p.device)
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if group.get(SKIP_NONFINITE, False) and state["step"].device != p.device:
+                state["step"] = state["step"].to(p.device)  # set back by found_inf on the device (also once loaded)
             params.append(p)
             grads.append(p.grad)
             exp_avgs.append(state["exp_avg"])

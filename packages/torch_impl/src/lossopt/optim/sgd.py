@@ -13,8 +13,9 @@ Mirrors ``lossopt_spec.optim.sgd``; the equations and their tags (0), (c), (1)â€
 Three kernels with one signature: :func:`_single_tensor_sgd` (``foreach=False``, the readable twin
 of the spec), :func:`_multi_tensor_sgd` (``torch._foreach_*``, the default) and :func:`_fused_sgd`
 (``fused=True``: ``torch._fused_sgd_``, the clip coefficient passed as its ``grad_scale``). None
-reads a tensor back to the host: the schedule factor comes from the host clock, the clip
-coefficient stays a device tensor.
+reads a tensor back to the host: the schedule factor comes from the host clock (a device clock
+with ``skip_nonfinite``), the clip coefficient stays a device tensor, a tensor ``lr`` is applied
+as a tensor.
 """
 
 from __future__ import annotations
@@ -398,7 +399,7 @@ def _momentum_buffers(
     return group_buffers
 
 
-@torch.compiler.disable  # as torch.optim: the fused kernel has no fake (meta) implementation with a tensor lr
+@torch.compiler.disable  # type: ignore[untyped-decorator]  # as torch.optim: the fused kernel has no fake (meta) implementation with a tensor lr
 def _fused_sgd(
     params: list[torch.Tensor],
     grads: list[torch.Tensor],
