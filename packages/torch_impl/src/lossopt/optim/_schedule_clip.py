@@ -3,7 +3,9 @@
 :class:`ScheduleClipMixin` gives an optimizer:
 
 - a schedule clock per parameter group, ``group["schedule_step"]``: the number of ``step()`` calls
-  so far (a Python ``int``, or a float32 tensor on the group's device when ``capturable=True``).
+  so far (a Python ``int``, or a float32 tensor on the group's device when ``capturable=True`` or
+  ``skip_nonfinite=True``, or once a ``GradScaler`` hands a fused optimizer its ``found_inf``: a
+  clock that must stand still on a step skipped on the device).
   Every group's clock advances on every ``step()``, so the clocks are one global count; a group
   added later with ``add_param_group`` starts its own warmup. It travels in ``state_dict``.
 - :meth:`~ScheduleClipMixin._scheduled_lr`: advances a group's clock and returns
@@ -12,6 +14,8 @@
 - :meth:`~ScheduleClipMixin._global_grad_norm`: one L2 norm over the gradients of every group
   (``lossopt.optim.clip``), kept as the tensor ``optimizer.last_grad_norm`` for logging (the norm
   before clipping; ``None`` until a step with clipping on).
+- :meth:`~ScheduleClipMixin._begin_step`: that norm (of the unscaled gradients under a
+  ``GradScaler``), the scaler's ``grad_scale`` and the step's ``found_inf`` (``lossopt.optim._nonfinite``).
 - :func:`check_schedule_clip`: the hyperparameter checks, with messages naming argument, value and range.
 - ``load_state_dict`` checks (the state of every parameter holds the keys this class needs, or the
   error says what to do) and migrates (a Python-number ``step``, as the original design's RAdam and
@@ -29,6 +33,7 @@ from typing import Any
 
 import torch
 
+from lossopt.optim._nonfinite import SKIP_NONFINITE, SKIPPED_STEPS, combine, nonfinite
 from lossopt.optim.clip import global_grad_norm
 from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
 
@@ -63,6 +68,11 @@ def check_schedule_clip(
         raise ValueError(f"Invalid cycle_length: {cycle_length!r} (must be an integer >= 1)")
 
 
+def _clock_on_device(group: Mapping[str, Any]) -> bool:
+    """The clock is a device tensor with ``capturable`` and with ``skip_nonfinite`` (it must stand still on a skip)."""
+    return bool(group.get("capturable", False)) or bool(group.get(SKIP_NONFINITE, False))
+
+
 class ScheduleClipMixin:
     """Warmup / cyclical learning rate and global-norm clipping for a ``torch.optim.Optimizer`` subclass."""
 
@@ -73,22 +83,36 @@ class ScheduleClipMixin:
     _device_counters: bool = False  # ``step`` on the parameter's device when the group is capturable or fused
     _float32_state_for_low_precision: bool = False  # moments of float16/bfloat16 parameters kept in float32
 
-    def _scheduled_lr(self, group: dict[str, Any], device: torch.device | None = None) -> float | torch.Tensor:
+    def _scheduled_lr(
+        self, group: dict[str, Any], device: torch.device | None = None, found_inf: torch.Tensor | None = None
+    ) -> float | torch.Tensor:
         """Advance ``group``'s clock by one and return the learning rate of this step, (s3) lr * w * c.
 
         A host ``float`` when the clock is an ``int``; a tensor on the clock's device when it is a
-        tensor (``capturable=True``), computed without reading it back.
+        tensor (``capturable=True``, ``skip_nonfinite=True``), computed without reading it back.
+        With ``found_inf`` (a step that may be skipped on the device) the clock is a tensor, set back
+        by ``found_inf`` once this step's rate is computed: it stands still on a skipped step, and
+        the skipped-step count ``group["skipped_steps"]`` (with ``skip_nonfinite``) adds ``found_inf``.
         """
         clock = group[CLOCK]
+        if found_inf is not None and not isinstance(clock, torch.Tensor):
+            self._place_clock(group, True)  # a host clock cannot stand still without reading found_inf
+            clock = group[CLOCK]
         if isinstance(clock, torch.Tensor):
             clock.add_(1)
-            if group["warmup_steps"] == 0 and not group["use_cyclical_lr"]:
-                return group["lr"]  # type: ignore[no-any-return]
-            # in float64 on the device: the float32 clock counts exactly, the factor keeps double precision
-            factor = warmup_cyclical_factor(
-                clock.to(torch.float64), group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
-            )
-            scheduled: torch.Tensor = factor * group["lr"]  # (s3) lr_t = lr w c
+            scheduled: float | torch.Tensor = group["lr"]
+            if group["warmup_steps"] != 0 or group["use_cyclical_lr"]:
+                # in float64 on the device: the float32 clock counts exactly, the factor keeps double precision
+                factor = warmup_cyclical_factor(
+                    clock.to(torch.float64), group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
+                )
+                scheduled = factor * group["lr"]  # (s3) lr_t = lr w c
+            if found_inf is not None:
+                skipped = found_inf.to(clock.device, non_blocking=True)
+                clock.sub_(skipped)  # the clock stands still on a skipped step
+                if group.get(SKIP_NONFINITE, False):
+                    self._place_skip_counter(group)
+                    group[SKIPPED_STEPS].add_(skipped)
             return scheduled
         group[CLOCK] = clock = clock + 1
         if group["warmup_steps"] == 0 and not group["use_cyclical_lr"]:
@@ -100,6 +124,39 @@ class ScheduleClipMixin:
             cycle_length=group["cycle_length"],
         )
         return group["lr"] * factor_host  # type: ignore[no-any-return]  # (s3) lr_t = lr w c
+
+    def _begin_step(self) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """``(grad_norm, grad_scale, found_inf)`` for this step, all tensors on the device (no host read).
+
+        ``grad_scale`` and ``found_inf`` are the attributes ``torch.amp.GradScaler.step`` sets on an
+        optimizer with ``_step_supports_amp_scaling`` (the fused paths): the gradients still carry
+        the scale :math:`S` (``None`` when the user already called ``scaler.unscale_``), so the norm
+        (c1) is divided by it: clipping sees the unscaled gradients, once. With ``skip_nonfinite``
+        on any group, the global norm is computed even without clipping and a non-finite norm sets
+        ``found_inf``: the whole step (every group) is skipped.
+        """
+        grad_scale: torch.Tensor | None = getattr(self, "grad_scale", None)
+        scaler_found_inf: torch.Tensor | None = getattr(self, "found_inf", None)
+        clipping = any(group["max_grad_norm"] is not None for group in self.param_groups)
+        skip = any(group.get(SKIP_NONFINITE, False) for group in self.param_groups)
+        norm = None
+        if clipping or skip:
+            grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+            norm = global_grad_norm(grads)  # (c1)
+            if grad_scale is not None:
+                norm = norm / grad_scale.to(norm.device, non_blocking=True)  # (c1) of the unscaled gradients
+            if clipping:
+                self.last_grad_norm = norm
+        found_inf = combine(scaler_found_inf, nonfinite(norm) if skip and norm is not None else None)
+        return (norm if clipping else None), grad_scale, found_inf
+
+    def _place_skip_counter(self, group: dict[str, Any]) -> None:
+        """``group["skipped_steps"]``: a float32 tensor on the group's device, 0 at first."""
+        counter = group.get(SKIPPED_STEPS, 0)
+        device = group["params"][0].device if group["params"] else torch.device("cpu")
+        if not isinstance(counter, torch.Tensor) or counter.device != device or counter.dtype != torch.float32:
+            value = counter if isinstance(counter, torch.Tensor) else float(counter)
+            group[SKIPPED_STEPS] = torch.as_tensor(value, dtype=torch.float32).to(device)
 
     def _global_grad_norm(self) -> torch.Tensor | None:
         """(c1) over every gradient of every group when some group clips, else ``None``; kept in ``last_grad_norm``."""
@@ -128,19 +185,25 @@ class ScheduleClipMixin:
             for key, value in SCHEDULE_CLIP_DEFAULTS.items():
                 group.setdefault(key, value)
             group.setdefault(CLOCK, 0)
-            self._place_clock(group, capturable or bool(group.get("capturable", False)))
+            group.setdefault(SKIP_NONFINITE, False)
+            self._place_clock(group, capturable or _clock_on_device(group))
+            if group[SKIP_NONFINITE]:
+                self._place_skip_counter(group)
         self._place_step_counters()
 
     def _place_step_counters(self) -> None:
         """Every ``step`` as a float32 tensor where this class keeps it: the CPU, or the parameter's device
-        for a capturable or fused group of a class with device counters (Adam, AdamW).
+        for a capturable or fused group of a class with device counters (Adam, AdamW), or a
+        ``skip_nonfinite`` group (its counters are set back on the device).
 
         A Python number (the original design's RAdam, torch < 1.12) becomes a tensor; a counter loaded
         on another device (a CUDA checkpoint loaded without ``map_location``, or torch moving a fused
         group's counters to the parameters' device) is moved, once, at load time.
         """
         for group in self.param_groups:
-            on_device = self._device_counters and bool(group.get("capturable") or group.get("fused"))
+            on_device = (self._device_counters and bool(group.get("capturable") or group.get("fused"))) or bool(
+                group.get(SKIP_NONFINITE, False)
+            )
             for p in group["params"]:
                 state = self.state.get(p)
                 if not state or "step" not in state:
@@ -224,4 +287,6 @@ class ScheduleClipMixin:
             if CLOCK not in saved:
                 steps = [float(self.state[p]["step"]) for p in group["params"] if "step" in self.state.get(p, {})]
                 group[CLOCK] = int(max(steps, default=0))
-            self._place_clock(group, bool(group.get("capturable", False)))
+            self._place_clock(group, _clock_on_device(group))
+            if group.get(SKIP_NONFINITE, False):
+                self._place_skip_counter(group)

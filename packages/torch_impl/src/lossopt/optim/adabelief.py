@@ -27,8 +27,9 @@ update up to that rounding.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, overload
 
 import torch
 from torch.optim import Optimizer
@@ -44,11 +45,12 @@ from lossopt.optim._adaptive_step import (
     upcast,
     write_back,
 )
+from lossopt.optim._amp import grad_multiplier
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import check_non_negative
-from lossopt.optim.clip import clip_coefficient
-from lossopt.optim.radam import _prepare_grads, check_betas, check_kernel_flags, rectification, rho
+from lossopt.optim.radam import _prepare_grads, _step_on_device, check_betas, check_kernel_flags, rectification, rho
 
 _Tensors = list[torch.Tensor]
 
@@ -67,7 +69,7 @@ def check_adabelief_flags(weight_decouple: bool, fixed_decay: bool) -> None:
 def adabelief_coefficients(
     steps: torch.Tensor,
     *,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -119,6 +121,15 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off).
         max_grad_norm: clip the update's gradients to this global L2 norm over every group
             (``None``: off); ``p.grad`` is left as it was.
+        skip_nonfinite: default ``False``. ``True`` skips the whole step (every group) when the global
+            L2 norm of the gradients is inf or NaN, decided on the device without a host sync:
+            parameters, ``exp_avg``, ``exp_avg_var``, ``max_exp_avg_var``, the ``step`` counters and the
+            warmup clock keep their values; ``group["skipped_steps"]`` (a tensor, in ``state_dict``)
+            counts the skipped steps. The counters and the clock then live on the parameters' device.
+
+    ``lr`` may be a tensor (as in ``torch.optim``). ``torch.amp.GradScaler``: the scaler unscales the
+    gradients and skips ``step()`` itself (with ``fused=True``, once the fused kernel takes
+    ``found_inf``, the optimizer consumes the scaler's scale and ``found_inf`` on the device).
 
     State per parameter, named as the authors' code: ``step`` (0-dim float32 tensor on the CPU),
     ``exp_avg``, ``exp_avg_var`` and with ``amsgrad`` ``max_exp_avg_var`` (float32 for float16 and
@@ -156,6 +167,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         fused: bool | None = None,
         warmup_steps: int = 0,
         max_grad_norm: float | None = None,
+        skip_nonfinite: bool = False,
     ) -> None:
         check_non_negative("learning rate", lr)
         betas = check_betas(betas)
@@ -164,6 +176,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         check_adabelief_flags(weight_decouple, fixed_decay)
         check_kernel_flags(foreach, fused)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
+        check_skip_nonfinite(skip_nonfinite)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -180,9 +193,12 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
             **SCHEDULE_CLIP_DEFAULTS,
             "warmup_steps": warmup_steps,
             "max_grad_norm": max_grad_norm,
+            SKIP_NONFINITE: skip_nonfinite,
         }
         super().__init__(params, defaults)
         self._default_group_keys()
+        if fused and FUSED_TAKES_FOUND_INF:  # the fused kernel takes GradScaler's scale and found_inf (step())
+            self._step_supports_amp_scaling = True
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         check_adabelief_flags(
@@ -205,7 +221,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         super().load_state_dict(state_dict)
         self._restore_missing_group_keys(state_dict["param_groups"], current)
 
-    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(
+        self, group: dict[str, Any]
+    ) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = [], [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
@@ -217,6 +235,8 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
                 state["step"] = new_step_counter()
                 state["exp_avg"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
                 state["exp_avg_var"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+            if group.get(SKIP_NONFINITE, False) and state["step"].device != p.device:
+                state["step"] = state["step"].to(p.device)  # set back by found_inf on the device (also once loaded)
             if group["amsgrad"] and "max_exp_avg_var" not in state:
                 state["max_exp_avg_var"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
             params.append(p)
@@ -235,12 +255,13 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        grad_norm = self._global_grad_norm()  # (c1) over every group, before any update
+        grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
         for group in self.param_groups:
-            lr = self._scheduled_lr(group)  # (0) lr_t = lr w (the clock advances even without grads)
-            params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = self._init_group(group)
+            lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w (even without grads)
+            params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = self._group_tensors(group)
             if not params:
                 continue
+            kernel: Callable[..., None]
             if group["fused"]:
                 kernel = _fused_adabelief
             elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
@@ -248,9 +269,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
             else:
                 kernel = _single_tensor_adabelief
             beta1, beta2 = group["betas"]
-            clip = None
-            if group["max_grad_norm"] is not None and grad_norm is not None:
-                clip = clip_coefficient(grad_norm, group["max_grad_norm"])  # (c2) kappa, a tensor
+            clipping = group["max_grad_norm"] is not None
+            clip = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)  # (c2) kappa/S
+            skip = {} if found_inf is None else {"found_inf": found_inf}
             kernel(
                 params,
                 grads,
@@ -259,7 +280,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
                 max_exp_avg_vars,
                 steps,
                 clip=clip,
-                lr=float(lr),
+                lr=lr,  # type: ignore[arg-type]  # a tensor lr: the fused kernel reads it on the host until it takes one
                 beta1=beta1,
                 beta2=beta2,
                 eps=group["eps"],
@@ -270,11 +291,20 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
                 rectify=group["rectify"],
                 degenerated_to_sgd=group["degenerated_to_sgd"],
                 maximize=group["maximize"],
+                **skip,
             )
         return loss
 
 
-def _decay_factor(lr: float, weight_decay: float, weight_decouple: bool, fixed_decay: bool) -> float:
+@overload
+def _decay_factor(lr: float, weight_decay: float, weight_decouple: bool, fixed_decay: bool) -> float: ...
+@overload
+def _decay_factor(
+    lr: float | torch.Tensor, weight_decay: float, weight_decouple: bool, fixed_decay: bool
+) -> float | torch.Tensor: ...
+def _decay_factor(
+    lr: float | torch.Tensor, weight_decay: float, weight_decouple: bool, fixed_decay: bool
+) -> float | torch.Tensor:
     """(2) the decoupled factor: 1 - wd with ``fixed_decay``, 1 - lr wd otherwise, 1 for L2."""
     if not weight_decouple:
         return 1.0
@@ -290,7 +320,7 @@ def _single_tensor_adabelief(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -301,6 +331,7 @@ def _single_tensor_adabelief(
     rectify: bool,
     degenerated_to_sgd: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """Per-tensor AdaBelief, statement for statement the spec's loop (float32 arithmetic for float16/bfloat16)."""
     decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
@@ -315,22 +346,36 @@ def _single_tensor_adabelief(
             grad = grad * clip.to(grad.device)  # (c3) g <- kappa g
         if maximize:
             grad = -grad  # (1) g <- -g
+        skip = None if found_inf is None else on(found_inf, param)
         if weight_decouple:
-            if decay != 1.0:
-                param.mul_(decay)  # (2) p <- p (1 - lr wd), or p (1 - wd) with fixed_decay
+            if weight_decay != 0:  # decay != 1 (a host test: lr may be a tensor)
+                # (2) p <- p (1 - lr wd), or p (1 - wd) with fixed_decay
+                param.mul_(decay if skip is None else choose(skip, 1.0, decay, param))
         elif weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)  # (2) g <- g + wd p
-        exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-        residual = grad - exp_avg
-        exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1.0 - beta2)  # (4) s <- b2 s + (1 - b2)(g - m)^2
-        exp_avg_var.add_(eps)  # (4) s <- s + eps, kept in the state
+        if skip is None:
+            exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+            residual = grad - exp_avg
+            exp_avg_var.mul_(beta2).addcmul_(residual, residual, value=1.0 - beta2)  # (4) s <- b2 s + (1 - b2)(g - m)^2
+            exp_avg_var.add_(eps)  # (4) s <- s + eps, kept in the state
+        else:  # the same with g - m = 0, beta = 1, eps = 0 on a skipped step: m and s keep their bits
+            (grad,) = zero_if(skip, [grad])
+            exp_avg.lerp_(grad, choose(skip, 0.0, 1.0 - beta1, exp_avg))  # (3)
+            (residual,) = zero_if(skip, [grad - exp_avg])
+            exp_avg_var.mul_(choose(skip, 1.0, beta2, exp_avg_var)).addcmul_(residual, residual, value=1.0 - beta2)
+            exp_avg_var.add_(choose(skip, 0.0, eps, exp_avg_var))  # (4)
         denom_var = exp_avg_var
         if amsgrad:
             torch.maximum(max_exp_avg_vars[i], exp_avg_var, out=max_exp_avg_vars[i])  # (5) s_hat <- max(s_hat, s)
             if not rectify:
                 denom_var = max_exp_avg_vars[i]  # (6) divides by s_hat; (7) by s, as the authors' code
         (denom,) = denominators([denom_var], k, c)  # (6) sqrt(s)/sqrt(c2) + eps, (7) sqrt(s) + eps, (8) 1
-        torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)  # (6)-(8) p <- p - a m / denom
+        if found_inf is None and not torch.compiler.is_compiling():
+            torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)  # (6)-(8) p <- p - a m / denom
+        else:
+            _step_on_device([param], [exp_avg], [denom], a, found_inf)  # (6)-(8), a = 0 on a skipped step
+        if found_inf is not None:
+            set_back([steps[i]], found_inf)
         write_back([stored_param], [param])
 
 
@@ -343,7 +388,7 @@ def _multi_tensor_adabelief(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -354,6 +399,7 @@ def _multi_tensor_adabelief(
     rectify: bool,
     degenerated_to_sgd: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """AdaBelief with ``torch._foreach_*`` kernels: one launch per (device, dtype) group and operation."""
     decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
@@ -368,13 +414,29 @@ def _multi_tensor_adabelief(
         )  # (6)-(8)
         l2 = 0.0 if weight_decouple else weight_decay
         group_grads = _prepare_grads(upcast([grads[i] for i in indices]), group_params, clip, maximize, l2)  # (c)(1)(2)
-        if decay != 1.0:
-            torch._foreach_mul_(group_params, decay)  # (2) p <- p (1 - lr wd), or p (1 - wd) with fixed_decay
-        torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-        residuals = torch._foreach_sub(group_grads, group_exp_avgs)  # (4) g - m
-        torch._foreach_mul_(group_exp_avg_vars, beta2)  # (4) s <- b2 s
+        skip = None if found_inf is None else on(found_inf, group_params[0])
+        if weight_decouple and weight_decay != 0:  # decay != 1 (a host test: lr may be a tensor)
+            # (2) p <- p (1 - lr wd), or p (1 - wd) with fixed_decay
+            torch._foreach_mul_(group_params, decay if skip is None else choose(skip, 1.0, decay, group_params[0]))
+        if skip is None:
+            torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+            residuals = list(torch._foreach_sub(group_grads, group_exp_avgs))  # (4) g - m
+            torch._foreach_mul_(group_exp_avg_vars, beta2)  # (4) s <- b2 s
+        else:  # the same with g - m = 0, beta = 1, eps = 0 on a skipped step: m and s keep their bits
+            group_grads = zero_if(skip, group_grads)
+            torch._foreach_lerp_(
+                group_exp_avgs,
+                group_grads,
+                repeat(len(group_exp_avgs), choose(skip, 0.0, 1.0 - beta1, group_exp_avgs[0])),
+            )  # (3)
+            residuals = zero_if(skip, torch._foreach_sub(group_grads, group_exp_avgs))  # (4) g - m
+            torch._foreach_mul_(group_exp_avg_vars, choose(skip, 1.0, beta2, group_exp_avg_vars[0]))  # (4) s <- b2 s
         torch._foreach_addcmul_(group_exp_avg_vars, residuals, residuals, value=1.0 - beta2)  # (4) + (1 - b2)(g - m)^2
-        torch._foreach_add_(group_exp_avg_vars, eps)  # (4) s <- s + eps, kept in the state
+        if skip is None:
+            torch._foreach_add_(group_exp_avg_vars, eps)  # (4) s <- s + eps, kept in the state
+        else:
+            eps_or_0 = choose(skip, 0.0, eps, group_exp_avg_vars[0])
+            torch._foreach_add_(group_exp_avg_vars, repeat(len(group_exp_avg_vars), eps_or_0))  # (4) + eps
         denom_vars = group_exp_avg_vars
         if amsgrad:
             group_max = [max_exp_avg_vars[i] for i in indices]
@@ -382,7 +444,12 @@ def _multi_tensor_adabelief(
             if not rectify:
                 denom_vars = group_max  # (6) divides by s_hat; (7) by s, as the authors' code
         denom = denominators(denom_vars, k, c)  # (6) sqrt(s)/sqrt(c2) + eps, (7) sqrt(s) + eps, (8) 1
-        torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (6)-(8) p <- p - a m / denom
+        if found_inf is None and not torch.compiler.is_compiling():
+            torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (6)-(8) p <- p - a m / denom
+        else:
+            _step_on_device(group_params, group_exp_avgs, denom, a, found_inf)  # (6)-(8), a = 0 on a skipped step
+        if found_inf is not None:
+            set_back([steps[i] for i in indices], found_inf)
         write_back(stored_params, group_params)
 
 
@@ -461,5 +528,7 @@ def _fused_adabelief(
             tensors = [params[i], grads[i], exp_avgs[i], exp_avg_vars[i]] + ([max_exp_avg_vars[i]] if amsgrad else [])
             fused_call(_adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update, tensors, coefs[j])
 
+
+FUSED_TAKES_FOUND_INF = "found_inf" in inspect.signature(_fused_adabelief).parameters  # the fused kernel skips itself
 
 __all__ = ["AdaBelief", "adabelief_coefficients"]

@@ -28,10 +28,11 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from lossopt.optim._amp import fused_grad_scale, grad_multiplier
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import SparseGradientError, check_in_unit_interval, check_non_negative, host_value
-from lossopt.optim.clip import clip_coefficient, clip_grad_scale
 
 _Tensors = list[torch.Tensor]
 _FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
@@ -97,8 +98,10 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
         use_bias_correction: bool,
         warmup_steps: int,
         max_grad_norm: float | None,
+        skip_nonfinite: bool = False,
     ) -> None:
         check_adam_arguments(lr, betas, eps, weight_decay, foreach, fused, differentiable)
+        check_skip_nonfinite(skip_nonfinite)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
         defaults = {
             "lr": lr,
@@ -115,9 +118,12 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
             **SCHEDULE_CLIP_DEFAULTS,
             "warmup_steps": warmup_steps,
             "max_grad_norm": max_grad_norm,
+            SKIP_NONFINITE: skip_nonfinite,
         }
         super().__init__(params, defaults)
         self._default_group_keys()
+        if fused:  # the fused kernels take GradScaler's grad_scale and found_inf (see step())
+            self._step_supports_amp_scaling = True
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
@@ -151,9 +157,11 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
         super().load_state_dict(state_dict)
         self._restore_missing_group_keys(state_dict["param_groups"], current)
 
-    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(
+        self, group: dict[str, Any]
+    ) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
-        on_device = group["capturable"] or bool(group["fused"])
+        on_device = group["capturable"] or bool(group["fused"]) or group.get(SKIP_NONFINITE, False)
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -178,6 +186,8 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if on_device and state["step"].device != p.device:  # a state saved with the counters on the CPU
+                state["step"] = state["step"].to(p.device)
             if group["amsgrad"] and "max_exp_avg_sq" not in state:  # a state saved without amsgrad
                 state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             params.append(p)
@@ -197,10 +207,10 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
                 loss = closure()
         differentiable = any(group["differentiable"] for group in self.param_groups)
         with torch.set_grad_enabled(differentiable):
-            grad_norm = self._global_grad_norm()  # (c1) over every group, before any update
+            grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
             for group in self.param_groups:
-                lr = self._scheduled_lr(group)  # (0) lr_t = lr w c (the clock advances even without grads)
-                params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = self._init_group(group)
+                lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w c (even without grads)
+                params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = self._group_tensors(group)
                 if not params:
                     continue
                 if group["fused"]:
@@ -229,6 +239,8 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
                     capturable=group["capturable"],
                     use_bias_correction=group["use_bias_correction"],
                     decoupled_weight_decay=self._decoupled_weight_decay,
+                    grad_scale=grad_scale,
+                    found_inf=found_inf,
                 )
         return loss
 
@@ -254,6 +266,18 @@ class AdvancedAdamW(_AdamBase):
         use_bias_correction: divide by :math:`1 - \\beta_1^t` and :math:`\\sqrt{1 - \\beta_2^t}` (default), or not.
         warmup_steps: :math:`W`: the learning rate is scaled by :math:`\\min(1, t / W)` at step :math:`t`.
         max_grad_norm: clip the update's gradients to this global L2 norm over every group (``None``: off).
+        skip_nonfinite: default ``False``. ``True`` skips the whole step (every group) when the global
+            L2 norm of the gradients is inf or NaN, decided on the device without a host sync:
+            parameters, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``, the ``step`` counters and the
+            schedule clock keep their values; ``group["skipped_steps"]`` (a tensor, in ``state_dict``)
+            counts the skipped steps. The ``step`` counters and the clock then live on the parameters'
+            device (as with ``capturable``) and the learning rate is computed there.
+
+    ``torch.amp.GradScaler``: with ``fused=True`` the optimizer consumes the scaler's ``grad_scale`` and
+    ``found_inf`` (``_step_supports_amp_scaling``): the kernel divides the gradients by the scale and
+    skips the step on ``found_inf``, and ``max_grad_norm`` clips the unscaled gradients (once, also when
+    ``scaler.unscale_(optimizer)`` was called first). Otherwise the scaler unscales the gradients and
+    skips ``step()`` itself.
 
     With the extras off it is step for step ``torch.optim.AdamW`` and their ``state_dict`` s load into
     each other (state ``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``). The schedule clock is
@@ -306,6 +330,7 @@ class AdvancedAdamW(_AdamBase):
         use_bias_correction: bool = True,
         warmup_steps: int = 0,
         max_grad_norm: float | None = None,
+        skip_nonfinite: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -322,11 +347,14 @@ class AdvancedAdamW(_AdamBase):
             use_bias_correction=use_bias_correction,
             warmup_steps=warmup_steps,
             max_grad_norm=max_grad_norm,
+            skip_nonfinite=skip_nonfinite,
         )
 
 
 class AdvancedAdam(_AdamBase):
     """Adam with L2 weight decay added to the gradient; otherwise as :class:`AdvancedAdamW` (same arguments).
+
+    ``skip_nonfinite`` (default ``False``) and ``torch.amp.GradScaler`` behave as in :class:`AdvancedAdamW`.
 
     ``weight_decay`` (default 0) is coupled: :math:`g \\leftarrow g + \\lambda \\theta` before the moments.
     With the extras off it is step for step ``torch.optim.Adam`` and their ``state_dict`` s load into each other.
@@ -361,6 +389,7 @@ class AdvancedAdam(_AdamBase):
         use_bias_correction: bool = True,
         warmup_steps: int = 0,
         max_grad_norm: float | None = None,
+        skip_nonfinite: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -377,6 +406,7 @@ class AdvancedAdam(_AdamBase):
             use_bias_correction=use_bias_correction,
             warmup_steps=warmup_steps,
             max_grad_norm=max_grad_norm,
+            skip_nonfinite=skip_nonfinite,
         )
 
 
@@ -400,13 +430,18 @@ def _single_tensor_adam(
     capturable: bool,
     use_bias_correction: bool,
     decoupled_weight_decay: bool,
+    grad_scale: torch.Tensor | None = None,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
-    """Per-tensor Adam / AdamW, statement for statement the spec's ``adam_update``."""
-    coefficient = None
-    if grad_norm is not None and max_grad_norm is not None:
-        coefficient = clip_coefficient(grad_norm, max_grad_norm)  # (c2) kappa, a device tensor
+    """Per-tensor Adam / AdamW, statement for statement the spec's ``adam_update``.
+
+    ``grad_scale``: the ``GradScaler`` scale the gradients still carry (divided out with the clip
+    coefficient); ``found_inf``: skip this step on the device (``lossopt.optim._nonfinite``).
+    """
+    coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)  # (c2) kappa (/ S), a device tensor
     for i, param in enumerate(params):
         grad = grads[i]
+        skip = None if found_inf is None else on(found_inf, param)
         if coefficient is not None:
             grad = grad * coefficient.to(grad.device)  # (c) g <- kappa g (p.grad untouched)
         if maximize:
@@ -417,12 +452,18 @@ def _single_tensor_adam(
         step_t += 1
         if weight_decay != 0:
             if decoupled_weight_decay:
-                param.mul_(1 - lr * weight_decay)  # (2) p <- p (1 - lr wd)
+                decay = 1 - lr * weight_decay
+                param.mul_(decay if skip is None else choose(skip, 1.0, decay, param))  # (2) p <- p (1 - lr wd)
             else:
                 grad = grad.add(param, alpha=weight_decay)  # (2) g <- g + wd p
-        exp_avg.lerp_(grad, 1 - beta1)  # (3) m <- b1 m + (1 - b1) g
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # (4) v <- b2 v + (1 - b2) g^2
-        if capturable or torch.is_grad_enabled() or isinstance(lr, torch.Tensor):
+        if skip is None:
+            exp_avg.lerp_(grad, 1 - beta1)  # (3) m <- b1 m + (1 - b1) g
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # (4) v <- b2 v + (1 - b2) g^2
+        else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
+            (grad,) = zero_if(skip, [grad])
+            exp_avg.lerp_(grad, choose(skip, 0.0, 1 - beta1, exp_avg))  # (3)
+            exp_avg_sq.mul_(choose(skip, 1.0, beta2, exp_avg_sq)).addcmul_(grad, grad, value=1 - beta2)  # (4)
+        if capturable or torch.is_grad_enabled() or isinstance(lr, torch.Tensor) or skip is not None:
             # counters as tensors (CUDA graphs, autograd): no host read
             # in float64: 1 - beta2^t cancels catastrophically in float32 (rel. error 3e-5 at t = 2)
             step_tensor = (
@@ -441,6 +482,9 @@ def _single_tensor_adam(
                 second = exp_avg_sq  # (5) vhat = v
             # (7)-(8) folded as torch's capturable Adam: p += m / ((sqrt(vhat) / sqrt(b2) + eps) / (-lr / b1))
             denom = (second.sqrt() / (bias_correction2_sqrt * step_size_neg)).add_(eps / step_size_neg)
+            if skip is not None:
+                denom.div_(choose(skip, 0.0, 1.0, denom))  # skipped: m / inf = 0
+                set_back([step_t], found_inf)  # type: ignore[arg-type]
             param.addcdiv_(exp_avg, denom)
             continue
         step = host_value(step_t)  # (6) t
@@ -478,11 +522,11 @@ def _multi_tensor_adam(
     capturable: bool,
     use_bias_correction: bool,
     decoupled_weight_decay: bool,
+    grad_scale: torch.Tensor | None = None,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """Adam / AdamW with ``torch._foreach_*`` kernels, one launch per (device, dtype) group and operation."""
-    coefficient = None
-    if grad_norm is not None and max_grad_norm is not None:
-        coefficient = clip_coefficient(grad_norm, max_grad_norm)  # (c2) kappa, a device tensor
+    coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)  # (c2) kappa (/ S), a device tensor
     for indices in group_by_device_and_dtype(params):
         device_params = [params[i] for i in indices]
         device_grads = [grads[i] for i in indices]
@@ -490,6 +534,7 @@ def _multi_tensor_adam(
         device_exp_avg_sqs = [exp_avg_sqs[i] for i in indices]
         device_max = [max_exp_avg_sqs[i] for i in indices] if amsgrad else []
         device_steps = [state_steps[i] for i in indices]
+        skip = None if found_inf is None else on(found_inf, device_params[0])
         owned = False  # whether device_grads are temporaries we may overwrite (never p.grad)
         if coefficient is not None:
             device_grads = list(torch._foreach_mul(device_grads, coefficient.to(device_params[0].device)))  # (c)
@@ -506,13 +551,26 @@ def _multi_tensor_adam(
             torch._foreach_add_(device_steps, 1)
         if weight_decay != 0:
             if decoupled_weight_decay:
-                torch._foreach_mul_(device_params, 1 - lr * weight_decay)  # (2) p <- p (1 - lr wd)
+                decay = 1 - lr * weight_decay
+                # (2) p <- p (1 - lr wd)
+                torch._foreach_mul_(
+                    device_params, decay if skip is None else choose(skip, 1.0, decay, device_params[0])
+                )
             elif owned:
                 torch._foreach_add_(device_grads, device_params, alpha=weight_decay)  # (2) g <- g + wd p
             else:
                 device_grads = list(torch._foreach_add(device_grads, device_params, alpha=weight_decay))  # (2)
-        torch._foreach_lerp_(device_exp_avgs, device_grads, 1 - beta1)  # (3) m <- b1 m + (1 - b1) g
-        torch._foreach_mul_(device_exp_avg_sqs, beta2)  # (4) v <- b2 v
+        if skip is None:
+            torch._foreach_lerp_(device_exp_avgs, device_grads, 1 - beta1)  # (3) m <- b1 m + (1 - b1) g
+            torch._foreach_mul_(device_exp_avg_sqs, beta2)  # (4) v <- b2 v
+        else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
+            device_grads = zero_if(skip, device_grads)
+            torch._foreach_lerp_(
+                device_exp_avgs,
+                device_grads,
+                repeat(len(device_exp_avgs), choose(skip, 0.0, 1 - beta1, device_params[0])),
+            )  # (3)
+            torch._foreach_mul_(device_exp_avg_sqs, choose(skip, 1.0, beta2, device_params[0]))  # (4) v <- b2 v
         torch._foreach_addcmul_(device_exp_avg_sqs, device_grads, device_grads, 1 - beta2)  # (4) v += (1 - b2) g^2
         del device_grads
         if amsgrad:
@@ -520,7 +578,7 @@ def _multi_tensor_adam(
             exp_avg_sq_sqrt = torch._foreach_sqrt(device_max)
         else:
             exp_avg_sq_sqrt = torch._foreach_sqrt(device_exp_avg_sqs)  # (5) vhat = v
-        if capturable or isinstance(lr, torch.Tensor):
+        if capturable or isinstance(lr, torch.Tensor) or skip is not None:
             # every counter stays a tensor on the device (as torch's capturable Adam)
             # in float64: 1 - beta2^t cancels catastrophically in float32 (rel. error 3e-5 at t = 2);
             # rounded to the parameters' dtype once, at the end
@@ -542,6 +600,9 @@ def _multi_tensor_adam(
             torch._foreach_div_(exp_avg_sq_sqrt, bias_correction2)  # (7) sqrt(vhat) / sqrt(b2)
             torch._foreach_add_(exp_avg_sq_sqrt, eps)  # (7) + eps
             torch._foreach_div_(exp_avg_sq_sqrt, bias_correction1)
+            if skip is not None:
+                torch._foreach_div_(exp_avg_sq_sqrt, choose(skip, 0.0, 1.0, device_params[0]))  # skipped: m / inf = 0
+                set_back(device_steps, found_inf)  # type: ignore[arg-type]
             torch._foreach_addcdiv_(device_params, device_exp_avgs, exp_avg_sq_sqrt)  # (8)
             continue
         if use_bias_correction:
@@ -557,6 +618,7 @@ def _multi_tensor_adam(
         torch._foreach_addcdiv_(device_params, device_exp_avgs, exp_avg_sq_sqrt, step_size)  # (8) p -= lr / b1 m / d
 
 
+@torch.compiler.disable  # type: ignore[untyped-decorator]  # as torch.optim: the fused kernels have no fake (meta) implementation with a tensor lr
 def _fused_adam(
     params: _Tensors,
     grads: _Tensors,
@@ -577,6 +639,8 @@ def _fused_adam(
     capturable: bool,
     use_bias_correction: bool,
     decoupled_weight_decay: bool,
+    grad_scale: torch.Tensor | None = None,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """torch's fused Adam / AdamW kernel per (device, dtype) group: (1)–(8) in one pass over p, g, m, v.
 
@@ -592,13 +656,15 @@ def _fused_adam(
         device_steps = [state_steps[i] for i in indices]
         device = device_params[0].device
         torch._foreach_add_(device_steps, 1)
-        grad_scale = None
-        if grad_norm is not None and max_grad_norm is not None:
+        kernel_scale = None
+        if (grad_norm is not None and max_grad_norm is not None) or grad_scale is not None:
             if FUSED_ADAM_HAS_GRAD_SCALE and device_params[0].dtype != torch.float64:
-                grad_scale = clip_grad_scale(grad_norm, max_grad_norm, device)  # (c) g / (1 / kappa)
+                kernel_scale = fused_grad_scale(grad_norm, max_grad_norm, grad_scale, device)  # (c) g / (S / kappa)
             else:  # the kernels read grad_scale as float32, too coarse for float64 (or no grad_scale): scale a copy
-                coefficient = clip_coefficient(grad_norm, max_grad_norm).to(device)
-                device_grads = list(torch._foreach_mul(device_grads, coefficient))
+                coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)
+                assert coefficient is not None
+                device_grads = list(torch._foreach_mul(device_grads, coefficient.to(device)))
+        device_found_inf = None if found_inf is None else found_inf.to(device, non_blocking=True)
         kernel_steps = device_steps
         if not use_bias_correction:
             infinity = torch.full((), math.inf, dtype=device_steps[0].dtype, device=device_steps[0].device)
@@ -619,6 +685,8 @@ def _fused_adam(
             eps=eps,
             amsgrad=amsgrad,
             maximize=maximize,
-            grad_scale=grad_scale,
-            found_inf=None,
+            grad_scale=kernel_scale,
+            found_inf=device_found_inf,
         )
+        if device_found_inf is not None:
+            set_back(device_steps, device_found_inf)  # as torch.optim: the skipped step's counters go back

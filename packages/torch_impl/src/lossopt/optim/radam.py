@@ -20,6 +20,7 @@ twin of the spec), :func:`_multi_tensor_radam` (``torch._foreach_*``, the defaul
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ import torch
 from torch.optim import Optimizer
 
 from lossopt.optim._adaptive_step import (
+    as_scalars,
     check_sparse,
     denominators,
     fused_call,
@@ -34,10 +36,11 @@ from lossopt.optim._adaptive_step import (
     increment,
     new_step_counter,
 )
+from lossopt.optim._amp import grad_multiplier
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import check_in_unit_interval, check_non_negative
-from lossopt.optim.clip import clip_coefficient
 
 _Tensors = list[torch.Tensor]
 
@@ -72,7 +75,7 @@ def rectification(rho_t: torch.Tensor, rho_inf: float) -> torch.Tensor:
 
 
 def radam_coefficients(
-    steps: torch.Tensor, *, lr: float, beta1: float, beta2: float, eps: float, degenerated_to_sgd: bool
+    steps: torch.Tensor, *, lr: float | torch.Tensor, beta1: float, beta2: float, eps: float, degenerated_to_sgd: bool
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(5)–(8) as :math:`\\theta \\leftarrow \\theta - a \\, m / (k \\sqrt{v} + c)`: the per-tensor ``(k, c, a)``.
 
@@ -115,6 +118,15 @@ class RAdam(ScheduleClipMixin, Optimizer):
         warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off), as ``AdvancedAdamW``.
         max_grad_norm: clip the update's gradients to this global L2 norm over every group
             (``None``: off); ``p.grad`` is left as it was.
+        skip_nonfinite: default ``False``. ``True`` skips the whole step (every group) when the global
+            L2 norm of the gradients is inf or NaN, decided on the device without a host sync:
+            parameters, ``exp_avg``, ``exp_avg_sq``, the ``step`` counters and the warmup clock keep
+            their values; ``group["skipped_steps"]`` (a tensor, in ``state_dict``) counts the skipped
+            steps. The counters and the clock then live on the parameters' device.
+
+    ``lr`` may be a tensor (as in ``torch.optim``). ``torch.amp.GradScaler``: the scaler unscales the
+    gradients and skips ``step()`` itself (with ``fused=True``, once the fused kernel takes
+    ``found_inf``, the optimizer consumes the scaler's scale and ``found_inf`` on the device).
 
     State per parameter: ``step`` (0-dim float32 tensor on the CPU), ``exp_avg``, ``exp_avg_sq``,
     as ``torch.optim.RAdam``, so either optimizer's ``state_dict`` loads into the other.
@@ -151,6 +163,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
         fused: bool | None = None,
         warmup_steps: int = 0,
         max_grad_norm: float | None = None,
+        skip_nonfinite: bool = False,
     ) -> None:
         check_non_negative("learning rate", lr)
         betas = check_betas(betas)
@@ -158,6 +171,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
         check_non_negative("weight_decay value", weight_decay)
         check_kernel_flags(foreach, fused)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
+        check_skip_nonfinite(skip_nonfinite)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -171,9 +185,12 @@ class RAdam(ScheduleClipMixin, Optimizer):
             **SCHEDULE_CLIP_DEFAULTS,
             "warmup_steps": warmup_steps,
             "max_grad_norm": max_grad_norm,
+            SKIP_NONFINITE: skip_nonfinite,
         }
         super().__init__(params, defaults)
         self._default_group_keys()
+        if fused and FUSED_TAKES_FOUND_INF:  # the fused kernel takes GradScaler's scale and found_inf (step())
+            self._step_supports_amp_scaling = True
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
@@ -205,7 +222,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
             for key in ("degenerated_to_sgd", "fused"):
                 group.setdefault(key, True if key == "degenerated_to_sgd" else None)
 
-    def _init_group(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
+    def _group_tensors(self, group: dict[str, Any]) -> tuple[_Tensors, _Tensors, _Tensors, _Tensors, _Tensors]:
         params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
@@ -216,6 +233,8 @@ class RAdam(ScheduleClipMixin, Optimizer):
                 state["step"] = new_step_counter()
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if group.get(SKIP_NONFINITE, False) and state["step"].device != p.device:
+                state["step"] = state["step"].to(p.device)  # set back by found_inf on the device (also once loaded)
             params.append(p)
             grads.append(p.grad)
             exp_avgs.append(state["exp_avg"])
@@ -230,12 +249,13 @@ class RAdam(ScheduleClipMixin, Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        grad_norm = self._global_grad_norm()  # (c1) over every group, before any update
+        grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
         for group in self.param_groups:
-            lr = self._scheduled_lr(group)  # (0) lr_t = lr w (the clock advances even without grads)
-            params, grads, exp_avgs, exp_avg_sqs, steps = self._init_group(group)
+            lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w (even without grads)
+            params, grads, exp_avgs, exp_avg_sqs, steps = self._group_tensors(group)
             if not params:
                 continue
+            kernel: Callable[..., None]
             if group["fused"]:
                 kernel = _fused_radam
             elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
@@ -243,9 +263,9 @@ class RAdam(ScheduleClipMixin, Optimizer):
             else:
                 kernel = _single_tensor_radam
             beta1, beta2 = group["betas"]
-            clip = None
-            if group["max_grad_norm"] is not None and grad_norm is not None:
-                clip = clip_coefficient(grad_norm, group["max_grad_norm"])  # (c2) kappa, a tensor
+            clipping = group["max_grad_norm"] is not None
+            clip = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)  # (c2) kappa/S
+            skip = {} if found_inf is None else {"found_inf": found_inf}
             kernel(
                 params,
                 grads,
@@ -253,7 +273,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
                 exp_avg_sqs,
                 steps,
                 clip=clip,
-                lr=float(lr),
+                lr=lr,  # type: ignore[arg-type]  # a tensor lr: the fused kernel reads it on the host until it takes one
                 beta1=beta1,
                 beta2=beta2,
                 eps=group["eps"],
@@ -261,6 +281,7 @@ class RAdam(ScheduleClipMixin, Optimizer):
                 degenerated_to_sgd=group["degenerated_to_sgd"],
                 decoupled_weight_decay=group["decoupled_weight_decay"],
                 maximize=group["maximize"],
+                **skip,
             )
         return loss
 
@@ -273,7 +294,7 @@ def _single_tensor_radam(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -281,8 +302,9 @@ def _single_tensor_radam(
     degenerated_to_sgd: bool,
     decoupled_weight_decay: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
-    """Per-tensor RAdam, statement for statement the spec's loop."""
+    """Per-tensor RAdam, statement for statement the spec's loop; ``found_inf`` skips on the device."""
     for i, param in enumerate(params):
         grad, exp_avg, exp_avg_sq = grads[i], exp_avgs[i], exp_avg_sqs[i]
         t = increment([steps[i]])  # t <- t + 1
@@ -293,16 +315,40 @@ def _single_tensor_radam(
             grad = grad * clip.to(grad.device)  # (c3) g <- kappa g
         if maximize:
             grad = -grad  # (1) g <- -g
+        skip = None if found_inf is None else on(found_inf, param)
         if weight_decay != 0:
             if decoupled_weight_decay:
-                param.mul_(1.0 - lr * weight_decay)  # (2) p <- p (1 - lr wd)
+                decay = 1.0 - lr * weight_decay
+                param.mul_(decay if skip is None else choose(skip, 1.0, decay, param))  # (2) p <- p (1 - lr wd)
             else:
                 grad = grad.add(param, alpha=weight_decay)  # (2) g <- g + wd p
-        exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)  # (4) v <- b2 v + (1 - b2) g^2
+        if skip is None:
+            exp_avg.lerp_(grad, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)  # (4) v <- b2 v + (1 - b2) g^2
+        else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
+            (grad,) = zero_if(skip, [grad])
+            exp_avg.lerp_(grad, choose(skip, 0.0, 1.0 - beta1, exp_avg))  # (3)
+            exp_avg_sq.mul_(choose(skip, 1.0, beta2, exp_avg_sq)).addcmul_(grad, grad, value=1.0 - beta2)  # (4)
         (denom,) = denominators([exp_avg_sq], k, c)  # (7) sqrt(v) + eps, or 1 in (8)
-        # (7)/(8) p <- p - a m / denom, with ``a`` a tensor (addcdiv_'s ``value`` would read it back)
-        torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)
+        if skip is None and not torch.compiler.is_compiling():
+            # (7)/(8) p <- p - a m / denom, with ``a`` a tensor (addcdiv_'s ``value`` would read it back)
+            torch._foreach_addcdiv_([param], [exp_avg], [denom], -a)
+        else:
+            _step_on_device([param], [exp_avg], [denom], a, found_inf)
+        if found_inf is not None:
+            set_back([steps[i]], found_inf)
+
+
+def _step_on_device(
+    params: _Tensors, exp_avgs: _Tensors, denoms: _Tensors, a: torch.Tensor, found_inf: torch.Tensor | None
+) -> None:
+    r"""(7)/(8) :math:`p \leftarrow p - m / (d / a)` with ``a`` never read back (``addcdiv_``'s tensor scalars
+    are read on the host, and cannot be traced by ``torch.compile``), and :math:`a = 0` on a skipped
+    step: :math:`m / \infty = 0`."""
+    if found_inf is not None:
+        a = torch.where(on(found_inf, a), torch.zeros_like(a), a)
+    torch._foreach_div_(denoms, as_scalars(a))
+    torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-1.0)
 
 
 def _prepare_grads(
@@ -340,7 +386,7 @@ def _multi_tensor_radam(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -348,6 +394,7 @@ def _multi_tensor_radam(
     degenerated_to_sgd: bool,
     decoupled_weight_decay: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """RAdam with ``torch._foreach_*`` kernels: one launch per (device, dtype) group and operation."""
     for indices in group_by_device_and_dtype(params):
@@ -360,13 +407,30 @@ def _multi_tensor_radam(
         )  # (5)-(8)
         l2 = weight_decay if not decoupled_weight_decay else 0.0
         group_grads = _prepare_grads([grads[i] for i in indices], group_params, clip, maximize, l2)  # (c), (1), (2)
+        skip = None if found_inf is None else on(found_inf, group_params[0])
         if weight_decay != 0 and decoupled_weight_decay:
-            torch._foreach_mul_(group_params, 1.0 - lr * weight_decay)  # (2) p <- p (1 - lr wd)
-        torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-        torch._foreach_mul_(group_exp_avg_sqs, beta2)  # (4) v <- b2 v
+            decay = 1.0 - lr * weight_decay
+            # (2) p <- p (1 - lr wd)
+            torch._foreach_mul_(group_params, decay if skip is None else choose(skip, 1.0, decay, group_params[0]))
+        if skip is None:
+            torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+            torch._foreach_mul_(group_exp_avg_sqs, beta2)  # (4) v <- b2 v
+        else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
+            group_grads = zero_if(skip, group_grads)
+            torch._foreach_lerp_(
+                group_exp_avgs,
+                group_grads,
+                repeat(len(group_exp_avgs), choose(skip, 0.0, 1.0 - beta1, group_params[0])),
+            )  # (3)
+            torch._foreach_mul_(group_exp_avg_sqs, choose(skip, 1.0, beta2, group_params[0]))  # (4) v <- b2 v
         torch._foreach_addcmul_(group_exp_avg_sqs, group_grads, group_grads, value=1.0 - beta2)  # (4) + (1 - b2) g^2
         denom = denominators(group_exp_avg_sqs, k, c)  # (7) sqrt(v) + eps, or 1 in (8)
-        torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (7)/(8) p <- p - a m / denom
+        if skip is None and not torch.compiler.is_compiling():
+            torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (7)/(8) p <- p - a m / denom
+        else:
+            _step_on_device(group_params, group_exp_avgs, denom, a, found_inf)  # (7)/(8), a = 0 when skipped
+        if found_inf is not None:
+            set_back([steps[i] for i in indices], found_inf)
 
 
 def _radam_fused_update(
@@ -416,5 +480,7 @@ def _fused_radam(
         for j, i in enumerate(indices):
             fused_call(_radam_fused_update, [params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]], coefs[j])
 
+
+FUSED_TAKES_FOUND_INF = "found_inf" in inspect.signature(_fused_radam).parameters  # the fused kernel skips itself
 
 __all__ = ["RAdam", "radam_coefficients", "rectification", "rho"]

@@ -13,8 +13,9 @@ Mirrors ``lossopt_spec.optim.sgd``; the equations and their tags (0), (c), (1)â€
 Three kernels with one signature: :func:`_single_tensor_sgd` (``foreach=False``, the readable twin
 of the spec), :func:`_multi_tensor_sgd` (``torch._foreach_*``, the default) and :func:`_fused_sgd`
 (``fused=True``: ``torch._fused_sgd_``, the clip coefficient passed as its ``grad_scale``). None
-reads a tensor back to the host: the schedule factor comes from the host clock, the clip
-coefficient stays a device tensor.
+reads a tensor back to the host: the schedule factor comes from the host clock (a device clock
+with ``skip_nonfinite``), the clip coefficient stays a device tensor, a tensor ``lr`` is applied
+as a tensor.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import torch
 from torch.optim import Optimizer
 
 from lossopt._torch_compat import has_foreach_ops
+from lossopt.optim._amp import fused_grad_scale, grad_multiplier
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, zero_if
 from lossopt.optim._schedule_clip import CLOCK, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
 from lossopt.optim._validation import SparseGradientError, check_in_closed_unit_interval, check_non_negative
-from lossopt.optim.clip import clip_coefficient, clip_grad_scale
 
 _Buffers = list[torch.Tensor | None]
 _MULTI_TENSOR_OPS = ("neg", "add", "add_", "mul_")  # the torch._foreach_* ops _multi_tensor_sgd calls
@@ -60,6 +62,19 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
             :math:`\\tfrac12 (1 + \\cos(\\pi ((t - W - 1) \\bmod L) / L))`, restarting every ``cycle_length`` steps.
         cycle_length: :math:`L` (an integer >= 1).
         fused: ``True`` for ``torch._fused_sgd_`` (CPU, CUDA); at most one of ``fused`` and ``foreach``.
+        skip_nonfinite: default ``False``. ``True`` skips the whole step (every group) when the global
+            L2 norm of the gradients is inf or NaN, decided on the device without a host sync:
+            parameters, momentum buffers and the schedule clock keep their values (the clock then is a
+            tensor on the parameters' device); ``group["skipped_steps"]`` (a tensor, in ``state_dict``)
+            counts the skipped steps. A parameter's first step, when skipped, leaves a zero momentum
+            buffer (no buffer would need a host read): the next step then gives :math:`b = g` exactly
+            when ``dampening = 0`` and :math:`b = (1 - \tau) g` otherwise.
+
+    ``lr`` may be a tensor (as in ``torch.optim``; a scheduler then changes it in place, and
+    ``torch.compile`` of ``step`` does not recompile when it changes). ``torch.amp.GradScaler``: with
+    ``fused=True`` the optimizer consumes the scaler's ``grad_scale`` and ``found_inf`` (the kernel
+    unscales and skips on the device; ``max_grad_norm`` clips the unscaled gradients, once); otherwise
+    the scaler unscales the gradients and skips ``step()`` itself.
 
     State per parameter: ``momentum_buffer`` (only when momentum != 0), as torch, so the
     ``state_dict`` of either optimizer loads into the other; with the extras off each step equals
@@ -107,6 +122,7 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
         use_cyclical_lr: bool = False,
         cycle_length: int = 1000,
         fused: bool | None = None,
+        skip_nonfinite: bool = False,
     ) -> None:
         check_non_negative("learning rate", lr)
         check_non_negative("momentum value", momentum)
@@ -118,6 +134,7 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
                 f"dampening={dampening}"
             )
         check_schedule_clip(warmup_steps, max_grad_norm, use_cyclical_lr, cycle_length)
+        check_skip_nonfinite(skip_nonfinite)
         if fused and foreach:
             raise ValueError(
                 f"Invalid fused/foreach: fused={fused}, foreach={foreach} (at most one of them may be True; "
@@ -139,9 +156,12 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
             "max_grad_norm": max_grad_norm,
             "use_cyclical_lr": use_cyclical_lr,
             "cycle_length": cycle_length,
+            SKIP_NONFINITE: skip_nonfinite,
         }
         super().__init__(params, defaults)
         self._default_group_keys()
+        if fused:  # torch._fused_sgd_ takes GradScaler's grad_scale and found_inf (see step())
+            self._step_supports_amp_scaling = True
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
@@ -196,12 +216,13 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
                 loss = closure()
         differentiable = any(group["differentiable"] for group in self.param_groups)
         with torch.set_grad_enabled(differentiable):
-            grad_norm = self._global_grad_norm()  # (c1) over every group, before any update
+            grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
             for group in self.param_groups:
-                lr = float(self._scheduled_lr(group))  # (0) lr_t = lr w c (a host clock: no capturable SGD)
+                lr = self._scheduled_lr(group, found_inf=found_inf)  # (0) lr_t = lr w c (a tensor with a tensor clock)
                 params, grads, buffers = self._collect(group)
                 if not params:
                     continue
+                kernel: Callable[..., None]
                 if group["fused"]:
                     kernel = _fused_sgd
                 elif (
@@ -224,6 +245,8 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
                     weight_decay=group["weight_decay"],
                     nesterov=group["nesterov"],
                     maximize=group["maximize"],
+                    grad_scale=grad_scale,
+                    found_inf=found_inf,
                 )
                 if group["momentum"] != 0:
                     for param, buffer in zip(params, buffers, strict=True):
@@ -241,29 +264,38 @@ def _single_tensor_sgd(
     *,
     grad_norm: torch.Tensor | None,
     max_grad_norm: float | None,
-    lr: float,
+    lr: float | torch.Tensor,
     momentum: float,
     dampening: float,
     weight_decay: float,
     nesterov: bool,
     maximize: bool,
+    grad_scale: torch.Tensor | None = None,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
-    """Per-tensor SGD; fills ``buffers`` in place (new buffers on the first step)."""
-    coefficient = None
-    if grad_norm is not None and max_grad_norm is not None:
-        coefficient = clip_coefficient(grad_norm, max_grad_norm)  # (c2) kappa, a device tensor
+    """Per-tensor SGD; fills ``buffers`` in place (new buffers on the first step).
+
+    ``grad_scale``: the ``GradScaler`` scale the gradients still carry; ``found_inf``: skip this step
+    on the device (``lossopt.optim._nonfinite``); ``lr`` may be a tensor.
+    """
+    coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)  # (c2) kappa (/ S), a device tensor
     for i, param in enumerate(params):
         grad = grads[i]
         buffer = buffers[i]
+        skip = None if found_inf is None else on(found_inf, param)
         if coefficient is not None:
             grad = grad * coefficient.to(grad.device)  # (c) g <- kappa g (p.grad untouched)
         if maximize:
             grad = -grad  # (1) g <- -g
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)  # (2) g <- g + wd p
+        if skip is not None:
+            (grad,) = zero_if(skip, [grad])  # a skipped step: g = 0, mu = 1, lr = 0
         if momentum != 0:
             if buffer is None:
                 buffer = torch.clone(grad).detach()  # (3) b <- g on the first step
+            elif skip is not None:
+                buffer.mul_(choose(skip, 1.0, momentum, buffer)).add_(grad, alpha=1 - dampening)  # (3)
             else:
                 buffer.mul_(momentum).add_(grad, alpha=1 - dampening)  # (3) b <- mu b + (1 - tau) g
             buffers[i] = buffer
@@ -271,7 +303,10 @@ def _single_tensor_sgd(
                 grad = grad.add(buffer, alpha=momentum)  # (4) g <- g + mu b
             else:
                 grad = buffer  # (4) g <- b
-        param.add_(grad, alpha=-lr)  # (5) p <- p - lr_t g
+        if skip is None and not isinstance(lr, torch.Tensor):
+            param.add_(grad, alpha=-lr)  # (5) p <- p - lr_t g
+        else:  # a tensor learning rate, never read back (0 on a skipped step)
+            param.add_(grad * _negated_lr(lr, skip, param))  # (5) p <- p - lr_t g
 
 
 def _multi_tensor_sgd(
@@ -281,20 +316,21 @@ def _multi_tensor_sgd(
     *,
     grad_norm: torch.Tensor | None,
     max_grad_norm: float | None,
-    lr: float,
+    lr: float | torch.Tensor,
     momentum: float,
     dampening: float,
     weight_decay: float,
     nesterov: bool,
     maximize: bool,
+    grad_scale: torch.Tensor | None = None,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """SGD with ``torch._foreach_*`` kernels, one launch per (device, dtype) group and operation."""
-    coefficient = None
-    if grad_norm is not None and max_grad_norm is not None:
-        coefficient = clip_coefficient(grad_norm, max_grad_norm)  # (c2) kappa, a device tensor
+    coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)  # (c2) kappa (/ S), a device tensor
     for indices in group_by_device_and_dtype(params):
         group_params = [params[i] for i in indices]
         group_grads: list[torch.Tensor] = [grads[i] for i in indices]
+        skip = None if found_inf is None else on(found_inf, group_params[0])
         owned = False  # whether group_grads are temporaries we may overwrite (never p.grad)
         if coefficient is not None:
             group_grads = list(torch._foreach_mul(group_grads, coefficient.to(group_params[0].device)))  # (c)
@@ -311,8 +347,12 @@ def _multi_tensor_sgd(
             else:
                 group_grads = list(torch._foreach_add(group_grads, group_params, alpha=weight_decay))  # (2)
                 owned = True
+        if skip is not None:
+            group_grads = zero_if(skip, group_grads)  # a skipped step: g = 0, mu = 1, lr = 0
+            owned = True
         if momentum != 0:
-            group_buffers = _momentum_buffers(buffers, indices, group_grads, momentum, dampening)  # (3)
+            mu = momentum if skip is None else choose(skip, 1.0, momentum, group_params[0])
+            group_buffers = _momentum_buffers(buffers, indices, group_grads, mu, dampening)  # (3)
             if nesterov:
                 if owned:
                     torch._foreach_add_(group_grads, group_buffers, alpha=momentum)  # (4) g <- g + mu b
@@ -320,11 +360,26 @@ def _multi_tensor_sgd(
                     group_grads = list(torch._foreach_add(group_grads, group_buffers, alpha=momentum))  # (4)
             else:
                 group_grads = group_buffers  # (4) g <- b
-        torch._foreach_add_(group_params, group_grads, alpha=-lr)  # (5) p <- p - lr_t g
+        if skip is None and not isinstance(lr, torch.Tensor):
+            torch._foreach_add_(group_params, group_grads, alpha=-lr)  # (5) p <- p - lr_t g
+        else:  # a tensor learning rate, never read back (0 on a skipped step)
+            steps = torch._foreach_mul(group_grads, _negated_lr(lr, skip, group_params[0]))
+            torch._foreach_add_(group_params, steps)  # (5) p <- p - lr_t g
+
+
+def _negated_lr(lr: float | torch.Tensor, skip: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    r""":math:`-\gamma_t` as a 0-dim tensor of ``like``'s dtype and device; 0 on a skipped step."""
+    if skip is None:
+        return torch.as_tensor(lr).to(device=like.device, dtype=like.dtype).neg()
+    return choose(skip, 0.0, lr, like).neg()
 
 
 def _momentum_buffers(
-    buffers: _Buffers, indices: list[int], grads: list[torch.Tensor], momentum: float, dampening: float
+    buffers: _Buffers,
+    indices: list[int],
+    grads: list[torch.Tensor],
+    momentum: float | torch.Tensor,
+    dampening: float,
 ) -> list[torch.Tensor]:
     """Step (3) for one group: seed missing buffers with the gradient, update the others in one launch."""
     old: list[torch.Tensor] = []
@@ -344,6 +399,7 @@ def _momentum_buffers(
     return group_buffers
 
 
+@torch.compiler.disable  # type: ignore[untyped-decorator]  # as torch.optim: the fused kernel has no fake (meta) implementation with a tensor lr
 def _fused_sgd(
     params: list[torch.Tensor],
     grads: list[torch.Tensor],
@@ -351,12 +407,14 @@ def _fused_sgd(
     *,
     grad_norm: torch.Tensor | None,
     max_grad_norm: float | None,
-    lr: float,
+    lr: float | torch.Tensor,
     momentum: float,
     dampening: float,
     weight_decay: float,
     nesterov: bool,
     maximize: bool,
+    grad_scale: torch.Tensor | None = None,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
     """``torch._fused_sgd_`` per (device, dtype) group and per first-step / later-step split.
 
@@ -367,14 +425,17 @@ def _fused_sgd(
     """
     for indices in group_by_device_and_dtype(params):
         device = params[indices[0]].device
-        grad_scale = None
+        kernel_scale = None
         scaled_grads: list[torch.Tensor] | None = None
-        if grad_norm is not None and max_grad_norm is not None:
+        if (grad_norm is not None and max_grad_norm is not None) or grad_scale is not None:
             if FUSED_SGD_HAS_GRAD_SCALE and params[indices[0]].dtype != torch.float64:
-                grad_scale = clip_grad_scale(grad_norm, max_grad_norm, device)  # (c) g / (1 / kappa)
+                kernel_scale = fused_grad_scale(grad_norm, max_grad_norm, grad_scale, device)  # (c) g / (S / kappa)
             else:  # the kernel reads grad_scale as float32, too coarse for float64 (or no grad_scale): scale a copy
-                coefficient = clip_coefficient(grad_norm, max_grad_norm).to(device)
-                scaled_grads = list(torch._foreach_mul([grads[i] for i in indices], coefficient))
+                coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)
+                assert coefficient is not None
+                scaled_grads = list(torch._foreach_mul([grads[i] for i in indices], coefficient.to(device)))
+        device_found_inf = None if found_inf is None else found_inf.to(device, non_blocking=True)
+        kernel_lr = lr.to(device=device, dtype=torch.float32) if isinstance(lr, torch.Tensor) else lr
         position = {i: j for j, i in enumerate(indices)}
         first = [i for i in indices if momentum != 0 and buffers[i] is None]
         later = [i for i in indices if not (momentum != 0 and buffers[i] is None)]
@@ -383,7 +444,8 @@ def _fused_sgd(
                 continue
             if is_first_step:
                 for i in subset:
-                    buffers[i] = torch.empty_like(grads[i])  # (3) seeded by the kernel: b <- g
+                    # (3) seeded by the kernel: b <- g; zeros if the kernel may skip (found_inf)
+                    buffers[i] = torch.empty_like(grads[i]) if found_inf is None else torch.zeros_like(grads[i])
             subset_grads = [scaled_grads[position[i]] if scaled_grads is not None else grads[i] for i in subset]
             torch._fused_sgd_(
                 [params[i] for i in subset],
@@ -391,11 +453,11 @@ def _fused_sgd(
                 [] if momentum == 0 else [buffers[i] for i in subset],  # type: ignore[misc]
                 weight_decay=weight_decay,
                 momentum=momentum,
-                lr=lr,
+                lr=kernel_lr,  # type: ignore[arg-type]  # the float and the tensor_lr overloads
                 dampening=dampening,
                 nesterov=nesterov,
                 maximize=maximize,
                 is_first_step=is_first_step,
-                grad_scale=grad_scale,
-                found_inf=None,
+                grad_scale=kernel_scale,
+                found_inf=device_found_inf,
             )
