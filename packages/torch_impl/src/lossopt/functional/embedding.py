@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, compute_dtype, reduce
 
@@ -52,6 +53,7 @@ class _SupCon(torch.autograd.Function):
     """(2), (3) per anchor from unit embeddings ``z``; backward (3') up to the normalisation."""
 
     @staticmethod
+    @autocast_off  # the similarity matrix in the loss's compute dtype, not autocast's
     def forward(ctx: Any, z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:  # type: ignore[override]
         s = torch.mm(z, z.t()).div_(temperature)  # (2) s_ij = z_i . z_j / tau
         s.fill_diagonal_(-torch.inf)
@@ -66,6 +68,7 @@ class _SupCon(torch.autograd.Function):
         return per_anchor
 
     @staticmethod
+    @autocast_off
     def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
         z, s, lse, labels, count = ctx.saved_tensors
         weight = torch.where(count > 0, upstream, 0.0)

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
 from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
@@ -106,6 +107,7 @@ class _Overlaps(torch.autograd.Function):
     """(1) I, P, T per sample and class, and the BCE sum when asked; backward (1') and (6')."""
 
     @staticmethod
+    @autocast_off  # vecdot / bmm in float32 under autocast: the BCE sum cancels terms of size |x|
     def forward(  # type: ignore[override]
         ctx: Any, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor | None, multiclass: bool, with_bce: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -141,6 +143,7 @@ class _Overlaps(torch.autograd.Function):
         return intersection, predicted, target, bce
 
     @staticmethod
+    @autocast_off
     def backward(  # type: ignore[override]
         ctx: Any, g_i: torch.Tensor, g_p: torch.Tensor, _g_t: torch.Tensor, g_b: torch.Tensor
     ) -> tuple[torch.Tensor, None, None, None, None]:
