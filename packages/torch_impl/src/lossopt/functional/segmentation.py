@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from lossopt.functional._arguments import as_tensor_argument, check_index, check_real
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
@@ -27,8 +28,11 @@ def check_options(mode: str, smooth: float, ignore_index: int | None, include_ba
     """Validate the options shared by every segmentation loss (``ValueError`` naming the argument)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    check_real("smooth", smooth)
     if not smooth >= 0:
         raise ValueError(f"smooth must be >= 0; got {smooth!r}")
+    if ignore_index is not None:
+        check_index("ignore_index", ignore_index)
     if ignore_index is not None and mode != "multiclass":
         raise ValueError(
             f"ignore_index applies to integer targets (mode='multiclass'); got ignore_index={ignore_index!r} "
@@ -39,6 +43,7 @@ def check_options(mode: str, smooth: float, ignore_index: int | None, include_ba
 
 
 def check_non_negative(name: str, value: float) -> None:
+    check_real(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0; got {value!r}")
 
@@ -171,7 +176,7 @@ def _class_weights(
     """Weights of the kept classes normalised to mean 1, shape ``(C',)``; None for no weights."""
     if weight is None:
         return None
-    weight = torch.as_tensor(weight, dtype=like.dtype, device=like.device)
+    weight = as_tensor_argument("weight", weight).to(device=like.device, dtype=like.dtype)
     if _shape(weight) != (c,):
         raise ValueError(f"weight must have shape (C,) = ({c},); got {_shape(weight)}")
     kept = weight if include_background else weight[1:]
@@ -384,6 +389,7 @@ def tversky_loss(
     """
     check_non_negative("alpha", alpha)
     check_non_negative("beta", beta)
+    check_real("gamma", gamma)
     if not gamma > 0:
         raise ValueError(f"gamma must be > 0; got {gamma!r}")
     return _overlap_loss(

@@ -60,3 +60,16 @@ def host_value(counter: torch.Tensor) -> float:
     if not counter.is_cpu:
         raise RuntimeError(f"a step counter on {counter.device} would need a device sync to read; use capturable=True")
     return float(counter)
+
+
+def check_flags(**flags: object) -> None:
+    """Each flag is ``True`` or ``False``; ``foreach`` and ``fused`` may also be ``None`` (the default kernel).
+
+    A truthy non-bool (``differentiable=1``, ``amsgrad="no"``) would silently pick a code path.
+    """
+    for name, value in flags.items():
+        nullable = name in ("foreach", "fused")
+        if isinstance(value, bool) or (nullable and value is None):
+            continue
+        allowed = "True, False or None" if nullable else "True or False"
+        raise TypeError(f"Invalid {name}: {value!r} (must be {allowed})")

@@ -46,7 +46,7 @@ from lossopt.optim._adaptive_step import (
 )
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import check_non_negative
+from lossopt.optim._validation import check_flags, check_non_negative
 from lossopt.optim.clip import clip_coefficient
 from lossopt.optim.radam import _prepare_grads, check_betas, check_kernel_flags, rectification, rho
 
@@ -158,6 +158,16 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         betas = check_betas(betas)
         check_non_negative("epsilon value", eps)
         check_non_negative("weight_decay value", weight_decay)
+        check_flags(
+            amsgrad=amsgrad,
+            weight_decouple=weight_decouple,
+            fixed_decay=fixed_decay,
+            rectify=rectify,
+            degenerated_to_sgd=degenerated_to_sgd,
+            maximize=maximize,
+            foreach=foreach,
+            fused=fused,
+        )
         check_adabelief_flags(weight_decouple, fixed_decay)
         check_kernel_flags(foreach, fused)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])

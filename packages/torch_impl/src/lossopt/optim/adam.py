@@ -30,7 +30,13 @@ from torch.optim import Optimizer
 
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import SparseGradientError, check_in_unit_interval, check_non_negative, host_value
+from lossopt.optim._validation import (
+    SparseGradientError,
+    check_flags,
+    check_in_unit_interval,
+    check_non_negative,
+    host_value,
+)
 from lossopt.optim.clip import clip_coefficient, clip_grad_scale
 
 _Tensors = list[torch.Tensor]
@@ -96,6 +102,15 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
         warmup_steps: int,
         max_grad_norm: float | None,
     ) -> None:
+        check_flags(
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            use_bias_correction=use_bias_correction,
+        )
         check_adam_arguments(lr, betas, eps, weight_decay, foreach, fused, differentiable)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
         defaults = {

@@ -28,7 +28,12 @@ from torch.optim import Optimizer
 from lossopt._torch_compat import has_foreach_ops
 from lossopt.optim._schedule_clip import CLOCK, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import SparseGradientError, check_in_closed_unit_interval, check_non_negative
+from lossopt.optim._validation import (
+    SparseGradientError,
+    check_flags,
+    check_in_closed_unit_interval,
+    check_non_negative,
+)
 from lossopt.optim.clip import clip_coefficient, clip_grad_scale
 
 _Buffers = list[torch.Tensor | None]
@@ -112,6 +117,7 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
         check_non_negative("momentum value", momentum)
         check_in_closed_unit_interval("dampening value", dampening)
         check_non_negative("weight_decay value", weight_decay)
+        check_flags(nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"Nesterov momentum requires a momentum > 0 and zero dampening; got momentum={momentum}, "

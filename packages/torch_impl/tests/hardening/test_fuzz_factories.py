@@ -1,0 +1,299 @@
+"""Input fuzzing of ``create_loss_function`` / ``create_optimizer`` (issue 7, item 6).
+
+Hypothesis draws a name (registered, an alias, a mangled spelling, an unknown string or not a string)
+and keyword values of every kind: wrong types, NaN, +-inf, negative, huge, strings, None, lists,
+tuples, dicts, tensors (with NaN too), alongside plausible ones. Every call must either work or raise
+``ValueError`` / ``TypeError`` whose message names the argument; nothing else, no hang (a per-example
+deadline), and no silent NaN: a loss built from the fuzzed keywords is called on a tiny valid input
+and must give a finite value (or raise as above), an optimizer must keep its parameters finite
+over three steps. NaN *inputs* to a loss propagate NaN (documented in :mod:`lossopt.functional`):
+``test_nan_inputs_propagate`` checks every loss.
+
+Example counts follow the repository's Hypothesis profiles (dev 20, ci 40, release 400 per test).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lossopt import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
+from lossopt.factory import LOSS_ALIASES, OPTIMIZER_ALIASES
+
+# "no hang": far above the ~10 ms an example takes, below what a hang would take; the per-test
+# deadline is a setting of this file only (the profiles set no deadline)
+DEADLINE = timedelta(seconds=10)
+
+# torch.optim's words for three arguments (DESIGN.md: "Invalid learning rate: -0.1 (must be >= 0)")
+ARGUMENT_WORDS = {"lr": ("lr", "learning rate"), "eps": ("eps", "epsilon"), "betas": ("beta",)}
+
+NAN, INF = float("nan"), float("inf")
+SPECIAL_FLOATS = [NAN, INF, -INF, -1.0, -1e-12, 0.0, 1e-300, 0.5, 0.999, 1.0, 2.0, 1e6, 1e308, -1e308]
+
+
+VALID_STRINGS = ["mean", "sum", "none", "batchmean", "binary", "multilabel", "multiclass", "supcon", "margin"]
+
+
+def _weird_floats() -> st.SearchStrategy[float]:
+    return st.sampled_from(SPECIAL_FLOATS) | st.floats(allow_nan=True, allow_infinity=True)
+
+
+def _tensors() -> st.SearchStrategy[torch.Tensor]:
+    elements = st.sampled_from([NAN, INF, -1.0, 0.0, 0.5, 1.0, 3.0])
+    return st.lists(elements, min_size=0, max_size=4).map(torch.tensor) | elements.map(torch.tensor)
+
+
+def weird_values() -> st.SearchStrategy[Any]:
+    """Values of every kind a keyword argument might be given."""
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 1200),
+        st.integers(-(10**30), 10**30),
+        _weird_floats(),
+        st.text(max_size=6),
+        st.sampled_from(VALID_STRINGS),
+        st.complex_numbers(max_magnitude=2.0, allow_nan=False),
+        st.just(object()),
+    )
+    containers = st.one_of(
+        st.lists(_weird_floats(), max_size=3),
+        st.tuples(_weird_floats(), _weird_floats()),
+        st.tuples(st.sampled_from([0.0, 0.5, 0.9]), st.sampled_from([0.0, 0.99, 0.999])),
+        st.dictionaries(st.sampled_from(["classification", "regression", "depth", "x"]), scalars, max_size=3),
+        _tensors(),
+    )
+    return scalars | containers
+
+
+def _mostly(common: st.SearchStrategy[Any], rare: st.SearchStrategy[Any], percent: int) -> st.SearchStrategy[Any]:
+    """``common`` in about ``percent`` % of the draws, else ``rare`` (so that calls also get past refusals)."""
+    return st.integers(0, 99).flatmap(lambda k: common if k < percent else rare)
+
+
+def _names(registry: dict[str, Any], aliases: dict[str, str]) -> st.SearchStrategy[Any]:
+    known = sorted(registry) + sorted(aliases)
+    mangled = st.sampled_from(known).flatmap(
+        lambda n: st.sampled_from([n.upper(), n.replace("_", "-"), n.replace("_", " "), f" {n} ", n + "x", n[:-1]])
+    )
+    wrong_types = st.one_of(st.none(), st.integers(), st.lists(st.sampled_from(known), max_size=2))
+    odd = st.one_of(mangled, st.text(max_size=8), wrong_types)
+    return _mostly(st.sampled_from(known), odd, 75)
+
+
+def _plausible(default: Any) -> st.SearchStrategy[Any]:
+    """Values of the default's kind: other flags, strings, and numbers around the default."""
+    if isinstance(default, bool):
+        return st.booleans()
+    if isinstance(default, str):
+        return st.sampled_from(VALID_STRINGS)
+    if isinstance(default, (int, float)):
+        scale = st.sampled_from([0, 0.5, 1, 2, 10]).map(lambda k: type(default)(default * k))
+        return scale | st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0, 2.0])
+    if isinstance(default, tuple):  # betas
+        return st.tuples(st.sampled_from([0.0, 0.5, 0.9]), st.sampled_from([0.0, 0.9, 0.999]))
+    return st.just(default)
+
+
+def _kwargs(target: Callable[..., Any], skip: int) -> st.SearchStrategy[dict[str, Any]]:
+    """0 to 3 keywords of ``target`` (sometimes an unknown one), each plausible or weird."""
+    parameters = list(inspect.signature(target).parameters.values())[skip:]
+    names = [p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    keys = _mostly(st.sampled_from(names), st.just("bogus_option"), 95) if names else st.just("bogus_option")
+
+    def value_for(key: str) -> st.SearchStrategy[Any]:
+        plausible = _plausible(defaults[key]) if key in defaults else weird_values()
+        return _mostly(plausible, weird_values(), 60)
+
+    return st.lists(keys, min_size=0, max_size=3, unique=True).flatmap(
+        lambda ks: st.fixed_dictionaries({k: value_for(k) for k in ks})
+    )
+
+
+def _names_an_argument(message: str, arguments: list[str]) -> bool:
+    text = message.lower()
+    return any(word in text for a in arguments for word in ARGUMENT_WORDS.get(a, (a,)))
+
+
+def _assert_refusal(error: Exception, arguments: list[str], call: str) -> None:
+    assert isinstance(error, (ValueError, TypeError)), f"{call} raised {type(error).__name__}: {error}"
+    assert _names_an_argument(str(error), arguments), f"{call}: the message names none of {arguments}: {error}"
+
+
+# --- losses ---------------------------------------------------------------------------------------
+
+
+def _loss_inputs(name: str, loss: torch.nn.Module) -> tuple[Any, ...]:
+    """A tiny valid input for the built loss ``name`` (shaped by its mode / quantile levels)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 3, generator=g)
+    if name in ("mse", "mae", "huber", "log_cosh"):
+        return x, torch.randn(3, 3, generator=g)
+    if name == "quantile":
+        levels = loss.quantile
+        q = levels.numel() if isinstance(levels, torch.Tensor) and levels.ndim else None
+        q = len(levels) if isinstance(levels, (list, tuple)) else q
+        return (torch.randn(4, q, generator=g) if q else torch.randn(4, generator=g)), torch.randn(4, generator=g)
+    if name == "sigmoid_focal":
+        return x, torch.rand(3, 3, generator=g)
+    if name in ("cross_entropy", "focal", "hinge"):
+        return x, torch.tensor([0, 1, 2])
+    if name in ("dice", "iou", "tversky", "bce_dice", "focal_dice"):
+        mode = getattr(loss, "mode", "binary")
+        if mode == "multiclass":
+            return torch.randn(2, 3, 4, generator=g), torch.tensor([[0, 1, 2, 1], [2, 2, 0, 1]])
+        shape = (2, 4) if mode == "binary" else (2, 3, 4)
+        return torch.randn(*shape, generator=g), (torch.rand(*shape, generator=g) > 0.5).float()
+    if name == "contrastive":
+        return torch.randn(4, 3, generator=g), torch.tensor([0, 1, 0, 1])
+    if name == "triplet":
+        return tuple(torch.randn(2, 3, generator=g) for _ in range(3))
+    if name == "cosine_embedding":
+        return torch.randn(2, 3, generator=g), torch.randn(2, 3, generator=g), torch.tensor([1, -1])
+    if name == "kl_divergence":
+        target = torch.softmax(x, dim=1)
+        return torch.log_softmax(torch.randn(3, 3, generator=g), dim=1), target.log() if loss.log_target else target
+    if name == "multi_task":
+        predictions = {"classification": x, "regression": torch.randn(3, 2, generator=g)}
+        return predictions, {"classification": torch.tensor([0, 1, 2]), "regression": torch.zeros(3, 2)}
+    raise AssertionError(f"no fuzz input for the loss {name!r}: add one")
+
+
+@st.composite
+def loss_calls(draw: st.DrawFn) -> tuple[Any, dict[str, Any]]:
+    name = draw(_names(LOSSES, LOSS_ALIASES))
+    try:
+        cls = LOSSES[LOSS_ALIASES.get(str(name).strip().lower().replace("-", "_").replace(" ", "_"), str(name))]
+    except KeyError:
+        cls = None
+    kwargs = draw(_kwargs(cls.__init__, skip=1)) if cls is not None else draw(_kwargs(lambda reduction: None, 0))
+    return name, kwargs
+
+
+def check_loss_call(name: Any, kwargs: dict[str, Any]) -> str:
+    """Build and call the loss; returns the outcome ("built", "refused at build", ...) or fails the test."""
+    call = f"create_loss_function({name!r}, **{kwargs!r})"
+    try:
+        loss = create_loss_function(name, **kwargs)
+    except Exception as error:  # the point: which exception
+        _assert_refusal(error, ["loss", "name", *kwargs], call)
+        return "refused at build"
+    canonical = next(n for n, c in LOSSES.items() if type(loss) is c)
+    inputs = _loss_inputs(canonical, loss)
+    try:
+        value = loss(*inputs)
+    except Exception as error:
+        _assert_refusal(error, list(kwargs), f"{call}(*tiny inputs)")
+        return "refused at call"
+    assert torch.isfinite(value).all(), f"{call}(*tiny valid inputs) = {value}: a silent NaN/inf"
+    return "built and finite"
+
+
+@settings(deadline=DEADLINE)
+@given(loss_calls())
+def test_fuzz_create_loss_function(call):
+    check_loss_call(*call)
+
+
+# --- optimizers -----------------------------------------------------------------------------------
+
+
+@st.composite
+def optimizer_calls(draw: st.DrawFn) -> tuple[Any, dict[str, Any]]:
+    name = draw(_names(OPTIMIZERS, OPTIMIZER_ALIASES))
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    cls = OPTIMIZERS.get(OPTIMIZER_ALIASES.get(key, key))
+    kwargs = draw(_kwargs(cls.__init__, skip=2)) if cls is not None else draw(_kwargs(lambda lr: None, 0))
+    return name, kwargs
+
+
+def _finite_hparams(kwargs: dict[str, Any]) -> bool:
+    """Every number given is moderate: the three steps below cannot overflow float32 arithmetic."""
+
+    def moderate(value: Any) -> bool:
+        if isinstance(value, (list, tuple)):
+            return all(moderate(v) for v in value)
+        if isinstance(value, torch.Tensor):
+            return value.numel() == 0 or bool(value.abs().max() <= 1e6)
+        return not isinstance(value, (int, float)) or abs(value) <= 1e6
+
+    return all(moderate(v) for v in kwargs.values())
+
+
+def check_optimizer_call(name: Any, kwargs: dict[str, Any]) -> str:
+    call = f"create_optimizer({name!r}, params, **{kwargs!r})"
+    # differentiable=True updates through autograd: a leaf that requires grad cannot be changed in place
+    # (torch.optim's rule too), so its parameter is a plain tensor whose .grad the loop sets
+    param = torch.tensor([1.0, -2.0, 0.5], requires_grad=kwargs.get("differentiable") is not True)
+    try:
+        optimizer = create_optimizer(name, [param], **kwargs)
+    except Exception as error:  # the point: which exception
+        _assert_refusal(error, ["optimizer", "name", "params", *kwargs], call)
+        return "refused at build"
+    try:
+        # the compiled single-pass kernels (RAdam/AdaBelief fused=True) run eagerly: the same code,
+        # none of inductor's compile time per example (their compile is tested in the optimizer suites)
+        with torch.compiler.set_stance("force_eager"):
+            for _ in range(3):
+                param.grad = torch.tensor([0.3, -1.0, 2.0])
+                optimizer.step()
+    except Exception as error:
+        _assert_refusal(error, list(kwargs), f"{call}.step()")
+        return "refused at step"
+    if _finite_hparams(kwargs):
+        assert torch.isfinite(param).all(), f"{call}: three steps gave {param.detach()}: a silent NaN/inf"
+    return "stepped"
+
+
+@settings(deadline=DEADLINE)
+@given(optimizer_calls())
+def test_fuzz_create_optimizer(call):
+    check_optimizer_call(*call)
+
+
+# --- NaN inputs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_nan_inputs_propagate(name):
+    # a NaN in the (first floating) input gives a NaN loss, never an unrelated error (documented in
+    # lossopt.functional's module docstring); value checks of *targets* (probabilities, class indices)
+    # refuse NaN targets with a ValueError naming them, which test_nan_targets_are_refused_or_propagate pins
+    options = {"loss_weights": {"classification": 1.0, "regression": 1.0}} if name == "multi_task" else {}
+    loss = create_loss_function(name, **options)
+    inputs = list(_loss_inputs(name, loss))
+    if name == "multi_task":
+        inputs[0] = {**inputs[0], "regression": torch.full((3, 2), NAN)}
+    else:
+        inputs[0] = torch.full_like(inputs[0], NAN)
+    value = loss(*inputs)
+    assert torch.isnan(value).any(), f"{name}: NaN predictions gave {value}"
+
+
+def _outcome_counts(check: Callable[..., str], strategy: st.SearchStrategy[Any], examples: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+
+    @settings(max_examples=examples, deadline=DEADLINE, database=None)
+    @given(strategy)
+    def run(call: Any) -> None:
+        outcome = check(*call)
+        counts[outcome] = counts.get(outcome, 0) + 1
+
+    run()
+    return counts
+
+
+if __name__ == "__main__":
+    import sys
+
+    examples = int(sys.argv[1]) if len(sys.argv) > 1 else 400
+    print("losses", _outcome_counts(check_loss_call, loss_calls(), examples))
+    print("optimizers", _outcome_counts(check_optimizer_call, optimizer_calls(), examples))
