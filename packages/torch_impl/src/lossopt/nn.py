@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lossopt import functional as F
-from lossopt.functional._arguments import as_tensor_argument, check_index, check_real
+from lossopt.functional._arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional._reduction import check_reduction
 from lossopt.functional.classification import (
     _focal_alpha,
@@ -281,6 +281,7 @@ class _SegmentationLoss(_ReducedLoss):
     ) -> None:
         super().__init__(reduction=reduction)
         check_options(mode, smooth, ignore_index, include_background)
+        check_bool("batch", batch)
         self.smooth = smooth
         self.mode = mode
         self.batch = batch
@@ -532,6 +533,7 @@ class TripletLoss(_ReducedLoss):
         for name, value in (("margin", margin), ("eps", eps)):
             check_real(name, value)
         check_real("p", p, finite=False)  # p = inf: the max norm
+        check_bool("swap", swap)
         if not margin >= 0:
             raise ValueError(f"margin must be >= 0; got {margin!r}")
         if not p >= 1:
@@ -569,6 +571,7 @@ class KLDivergenceLoss(nn.Module):
         super().__init__()
         if reduction not in KL_REDUCTIONS:
             raise ValueError(f"reduction must be one of {KL_REDUCTIONS}; got {reduction!r}")
+        check_bool("log_target", log_target)
         self.reduction, self.log_target = reduction, log_target
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -43,11 +43,18 @@ def check_index(name: str, value: object) -> None:
     check_int64(name, value)
 
 
-def as_tensor_argument(name: str, value: object) -> torch.Tensor:
-    """``torch.as_tensor(value)``, with ``TypeError`` naming the argument when it is not numbers."""
+def as_tensor_argument(name: str, value: object, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``torch.as_tensor(value, dtype)`` for a non-tensor (a tensor is returned as it is), with ``TypeError``
+    naming the argument when it is not numbers."""
     if isinstance(value, torch.Tensor):
         return value
     try:
-        return torch.as_tensor(value)
+        return torch.as_tensor(value, dtype=dtype)
     except (TypeError, ValueError, RuntimeError, OverflowError) as error:
         raise TypeError(f"{name} must be a tensor (or a sequence of numbers); got {value!r} ({error})") from None
+
+
+def check_bool(name: str, value: object) -> None:
+    """``value`` is ``True`` or ``False`` (a truthy tensor or string would silently pick a branch)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {value!r}")

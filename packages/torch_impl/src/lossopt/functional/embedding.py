@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from lossopt.functional._arguments import check_real
+from lossopt.functional._arguments import check_bool, check_real
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, compute_dtype, reduce
@@ -209,6 +209,7 @@ def triplet_loss(
     check_reduction(reduction)
     _check_triplet(anchor, positive, negative, margin, p)
     check_real("eps", eps)
+    check_bool("swap", swap)
     out_dtype = anchor.dtype
     dtype = compute_dtype(anchor.dtype)
     a, pos, neg = anchor.to(dtype), positive.to(dtype), negative.to(dtype)
@@ -301,6 +302,7 @@ def kl_divergence_loss(
         0.0
     """
     _check_kl(input, target, reduction)
+    check_bool("log_target", log_target)
     out_dtype = input.dtype
     dtype = compute_dtype(input.dtype)
     x, t = input.to(dtype), target.to(dtype)

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from lossopt.functional._arguments import as_tensor_argument, check_index, check_real
+from lossopt.functional._arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
@@ -29,6 +29,7 @@ def check_options(mode: str, smooth: float, ignore_index: int | None, include_ba
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
     check_real("smooth", smooth)
+    check_bool("include_background", include_background)
     if not smooth >= 0:
         raise ValueError(f"smooth must be >= 0; got {smooth!r}")
     if ignore_index is not None:
@@ -213,6 +214,7 @@ def _overlap_loss(
     """
     check_reduction(reduction)
     check_options(mode, smooth, ignore_index, include_background)
+    check_bool("batch", batch)
     out_dtype = predictions.dtype
     x, t, mask = _flatten(predictions, targets, mode, ignore_index)
     c = x.shape[1]

@@ -18,7 +18,14 @@ def _as_float(name: str, value: object) -> float:
         return float(value.item())
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"Invalid {name}: {value!r} (must be a real number)")
+    check_int64(name, value)
     return float(value)
+
+
+def check_int64(name: str, value: object) -> None:
+    """An ``int`` hyperparameter fits in int64: torch refuses larger Python ints as scalars (OverflowError)."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError(f"Invalid {name}: {value!r} (an integer must fit in int64; pass a float)")
 
 
 def check_non_negative(name: str, value: object) -> None:
