@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lossopt import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
+from lossopt import functional as F
 from lossopt.factory import LOSS_ALIASES, OPTIMIZER_ALIASES
 
 # "no hang": far above the ~10 ms an example takes, below what a hang would take; the per-test
@@ -293,6 +294,236 @@ def test_nan_inputs_propagate(name):
         inputs[0] = torch.full_like(inputs[0], NAN)
     value = loss(*inputs)
     assert torch.isnan(value).any(), f"{name}: NaN predictions gave {value}"
+
+
+# --- what the fuzzer found: each input, pinned with the error it gets now ---------------------------
+# (old behaviour in the comment; the report of issue 7 lists the same)
+
+_P = [torch.zeros(2, requires_grad=True)]
+FOUND: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
+    # old: accepted, the loss was inf (a 0-d tensor passed `>= 0`)
+    (
+        "bce_weight=tensor(inf)",
+        lambda: create_loss_function("bce_dice", bce_weight=torch.tensor(INF)),
+        TypeError,
+        r"bce_weight must be a real number; got tensor\(inf\)",
+    ),
+    # old: RuntimeError "Boolean value of Tensor with no values is ambiguous"
+    (
+        "bce_weight=tensor([])",
+        lambda: create_loss_function("bce_dice", bce_weight=torch.tensor([])),
+        TypeError,
+        r"bce_weight must be a real number",
+    ),
+    # old: TypeError "'>=' not supported between instances of 'NoneType' and 'int'" (no argument named)
+    (
+        "bce_weight=None",
+        lambda: create_loss_function("bce_dice", bce_weight=None),
+        TypeError,
+        r"bce_weight must be a real number; got None",
+    ),
+    ("smooth=None", lambda: create_loss_function("dice", smooth=None), TypeError, r"smooth must be a real number"),
+    ("margin='1'", lambda: create_loss_function("contrastive", margin="1"), TypeError, r"margin must be a real number"),
+    (
+        "dice_weight=inf",
+        lambda: create_loss_function("focal_dice", dice_weight=INF),
+        ValueError,
+        r"dice_weight must be finite; got inf",
+    ),
+    # old: built, then OverflowError "int too big to convert" at the call
+    ("smooth=2**64", lambda: create_loss_function("iou", smooth=2**64), ValueError, r"smooth must fit in int64"),
+    ("margin=2**64", lambda: create_loss_function("hinge", margin=2**64), ValueError, r"margin must fit in int64"),
+    # old: TypeError "new(): invalid data type 'str'" / ValueError "Overflow when unpacking long long"
+    ("weight=''", lambda: create_loss_function("dice", weight=""), TypeError, r"weight must be a tensor"),
+    ("weight=2**63", lambda: create_loss_function("dice", weight=2**63), TypeError, r"weight must be a tensor"),
+    # old: built, then OverflowError / ValueError "Overflow when unpacking long long" at the call
+    (
+        "ignore_index=2**63",
+        lambda: create_loss_function("cross_entropy", ignore_index=2**63),
+        ValueError,
+        r"ignore_index must fit in int64",
+    ),
+    (
+        "ignore_index=-2**63-1",
+        lambda: create_loss_function("focal", ignore_index=-(2**63) - 1),
+        ValueError,
+        r"ignore_index must fit in int64",
+    ),
+    (
+        "ignore_index=1.5",
+        lambda: create_loss_function("cross_entropy", ignore_index=1.5),
+        TypeError,
+        r"ignore_index must be an integer",
+    ),
+    # old: TypeError "string indices must be integers" / "'NoneType' object is not iterable" / ValueError
+    # "predictions must hold at least one task" (naming the wrong argument)
+    (
+        "loss_weights='0'",
+        lambda: create_loss_function("multi_task", loss_weights="0"),
+        TypeError,
+        r"loss_weights must be a dict",
+    ),
+    (
+        "loss_weights=None",
+        lambda: create_loss_function("multi_task", loss_weights=None),
+        TypeError,
+        r"loss_weights must be a dict",
+    ),
+    (
+        "loss_weights={}",
+        lambda: create_loss_function("multi_task", loss_weights={}),
+        ValueError,
+        r"loss_weights must name at least one task",
+    ),
+    (
+        "loss_weights={'regression': '1'}",
+        lambda: create_loss_function("multi_task", loss_weights={"regression": "1"}),
+        TypeError,
+        r"loss_weights\['regression'\] must be a real number",
+    ),
+    (
+        "task_losses={'regression': 3}",
+        lambda: create_loss_function("multi_task", loss_weights={"regression": 1.0}, task_losses={"regression": 3}),
+        TypeError,
+        r"task_losses\['regression'\] must be a loss name or a callable",
+    ),
+    # old: RuntimeError "Boolean value of Tensor with no values is ambiguous" at the call
+    (
+        "log_target=tensor([])",
+        lambda: create_loss_function("kl", log_target=torch.tensor([])),
+        TypeError,
+        r"log_target must be True or False",
+    ),
+    ("batch='no'", lambda: create_loss_function("dice", batch="no"), TypeError, r"batch must be True or False"),
+    ("swap=1", lambda: create_loss_function("triplet", swap=1), TypeError, r"swap must be True or False"),
+    # old: TypeError "must be real number, not NoneType" (no argument named)
+    (
+        "quantile=None",
+        lambda: create_loss_function("pinball", quantile=None),
+        TypeError,
+        r"quantile must be a tensor \(or a sequence of numbers\)",
+    ),
+    # old: a truthy non-bool flag silently chose a code path (differentiable=1 then failed in step())
+    (
+        "differentiable=1",
+        lambda: create_optimizer("adam", _P, differentiable=1),
+        TypeError,
+        r"Invalid differentiable: 1 \(must be True or False\)",
+    ),
+    ("amsgrad='no'", lambda: create_optimizer("adabelief", _P, amsgrad="no"), TypeError, r"Invalid amsgrad: 'no'"),
+    ("nesterov=None", lambda: create_optimizer("sgd", _P, nesterov=None), TypeError, r"Invalid nesterov: None"),
+    # old: RuntimeError "Boolean value of Tensor with no values is ambiguous"
+    (
+        "fused=tensor([])",
+        lambda: create_optimizer("adam", _P, fused=torch.tensor([])),
+        TypeError,
+        r"Invalid fused: tensor\(\[\]\) \(must be True, False or None\)",
+    ),
+    ("foreach='yes'", lambda: create_optimizer("radam", _P, foreach="yes"), TypeError, r"Invalid foreach: 'yes'"),
+    # old: built, then OverflowError "int too big to convert" in step()
+    (
+        "eps=2**64",
+        lambda: create_optimizer("adam", _P, eps=2**64),
+        ValueError,
+        r"Invalid epsilon value: 18446744073709551616 \(an integer must fit in int64",
+    ),
+    (
+        "max_grad_norm=2**64",
+        lambda: create_optimizer("radam", _P, max_grad_norm=2**64),
+        ValueError,
+        r"Invalid max_grad_norm: 18446744073709551616 \(an integer must fit in int64",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "call", "error", "message"), FOUND, ids=[f[0] for f in FOUND])
+def test_what_the_fuzzer_found_is_refused_naming_the_argument(label, call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_triplet_with_a_large_p_is_finite_and_matches_float64():
+    # old: p = 93 on ordinary float32 embeddings gave inf (|d|^93 overflows float32 past |d| = 2.6);
+    # the norm is now taken of d / max|d| and scaled back. Reference: torch's pairwise_distance in float64
+    # (no overflow there for these values), loss (1) computed from it by hand.
+    g = torch.Generator().manual_seed(0)
+    a, pos, neg = (4 * torch.randn(4, 3, generator=g) for _ in range(3))
+    for p in (3.0, 20.0, 93.0):
+        value = F.triplet_loss(a, pos, neg, p=p, reduction="none")
+        d = [torch.pairwise_distance(a.double(), b.double(), p=p, eps=1e-6) for b in (pos, neg)]
+        torch.testing.assert_close(value, torch.relu(d[0] - d[1] + 1.0).float())
+    a64, pos64, neg64 = (v.double().requires_grad_() for v in (a, pos, neg))
+    assert torch.autograd.gradcheck(
+        lambda *v: F.triplet_loss(*v, p=7.0, swap=True, reduction="none"), (a64, pos64, neg64), fast_mode=True
+    )
+
+
+def _numeric(cls: type, skip: int) -> list[str]:
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[skip:]
+    return [
+        p.name
+        for p in parameters
+        if (isinstance(p.default, (int, float)) and not isinstance(p.default, bool)) or p.name == "betas"
+    ]
+
+
+NUMERIC_OPTIMIZER_ARGUMENTS = [(name, arg) for name in sorted(OPTIMIZERS) for arg in _numeric(OPTIMIZERS[name], 2)]
+
+
+@pytest.mark.parametrize("value", [NAN, INF, "0.1", None])
+@pytest.mark.parametrize(("name", "argument"), NUMERIC_OPTIMIZER_ARGUMENTS)
+def test_every_numeric_optimizer_argument_refuses_nan_inf_strings_and_none(name, argument, value):
+    if argument == "betas":
+        value = (0.9, value)
+    with pytest.raises((ValueError, TypeError)) as info:
+        create_optimizer(name, [torch.zeros(2, requires_grad=True)], **{argument: value})
+    assert _names_an_argument(str(info.value), [argument]), info.value
+
+
+NUMERIC_LOSS_ARGUMENTS = [(name, arg) for name in sorted(LOSSES) for arg in _numeric(LOSSES[name], 1)]
+
+
+def _none_allowed(name: str, argument: str) -> bool:  # alpha=None: no class weighting (documented)
+    return "None" in str(inspect.signature(LOSSES[name].__init__).parameters[argument].annotation)
+
+
+@pytest.mark.parametrize(
+    ("name", "argument", "value"),
+    [
+        (name, argument, value)
+        for name, argument in NUMERIC_LOSS_ARGUMENTS
+        for value in (NAN, "0.1", None)
+        if not (value is None and _none_allowed(name, argument))
+    ],
+)
+def test_every_numeric_loss_argument_refuses_nan_strings_and_none(name, argument, value):
+    with pytest.raises((ValueError, TypeError)) as info:
+        create_loss_function(name, **{argument: value})
+    assert _names_an_argument(str(info.value), [argument]), info.value
+
+
+INTEGER_TARGETS = ("contrastive", "cross_entropy", "focal", "hinge")  # class indices / labels: no NaN to give
+
+
+@pytest.mark.parametrize("name", sorted(set(LOSSES) - set(INTEGER_TARGETS)))
+def test_nan_targets_propagate_or_are_refused_naming_them(name):
+    # documented in docs/api.rst ("Non-finite inputs ..."): NaN targets propagate, except targets checked
+    # as probabilities / labels / class indices, which a value check refuses naming them
+    options = {"loss_weights": {"classification": 1.0, "regression": 1.0}} if name == "multi_task" else {}
+    loss = create_loss_function(name, **options)
+    inputs = list(_loss_inputs(name, loss))
+    if name == "multi_task":
+        inputs[1] = {**inputs[1], "regression": torch.full((3, 2), NAN)}
+    else:
+        floats = [i for i, v in enumerate(inputs) if isinstance(v, torch.Tensor) and v.is_floating_point()]
+        assert len(floats) >= 2, f"{name} has integer targets: list it in INTEGER_TARGETS"
+        inputs[floats[-1]] = torch.full_like(inputs[floats[-1]], NAN)
+    if name in ("sigmoid_focal", "focal_dice"):  # targets checked as probabilities
+        with pytest.raises(ValueError, match=r"targets must be probabilities in \[0, 1\]; got nan"):
+            loss(*inputs)
+        return
+    value = loss(*inputs)
+    assert torch.isnan(value).any(), f"{name}: NaN targets gave {value}"
 
 
 def _outcome_counts(check: Callable[..., str], strategy: st.SearchStrategy[Any], examples: int) -> dict[str, int]:

@@ -223,10 +223,10 @@ CASES: list[Case] = [
     ),
     Case(
         "triplet",
-        "p1",
+        "p3-scaled-norm",
         F.triplet_loss,
         {"anchor": _randn(4, 3), "positive": _randn(4, 3), "negative": _randn(4, 3)},
-        {"margin": 0.37, "p": 1.0, "reduction": "none"},
+        {"margin": 0.37, "p": 3.0, "reduction": "none"},
         ("anchor", "positive", "negative"),
     ),
     Case(
