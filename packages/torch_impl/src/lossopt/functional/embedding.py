@@ -174,7 +174,8 @@ def _distance(x: torch.Tensor, y: torch.Tensor, p: float, eps: float) -> torch.T
     (a 1-homogeneous function: the gradient of the detached scale is exactly 0).
     """
     if p <= 2 or math.isinf(p) or x.shape[-1] == 0:
-        return torch.pairwise_distance(x, y, p=p, eps=eps)
+        distance: torch.Tensor = torch.pairwise_distance(x, y, p=p, eps=eps)
+        return distance
     d = x - y + eps
     scale = d.detach().abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(d.dtype).tiny)
     return torch.linalg.vector_norm(d / scale, ord=p, dim=-1) * scale.squeeze(-1)
