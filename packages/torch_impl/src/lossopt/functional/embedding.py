@@ -173,12 +173,14 @@ def _distance(x: torch.Tensor, y: torch.Tensor, p: float, eps: float) -> torch.T
     input fuzzer: inf for ordinary embeddings); there the norm is taken of d / max|d| and scaled back
     (a 1-homogeneous function: the gradient of the detached scale is exactly 0).
     """
+    distance: torch.Tensor
     if p <= 2 or math.isinf(p) or x.shape[-1] == 0:
-        distance: torch.Tensor = torch.pairwise_distance(x, y, p=p, eps=eps)
+        distance = torch.pairwise_distance(x, y, p=p, eps=eps)
         return distance
     d = x - y + eps
     scale = d.detach().abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(d.dtype).tiny)
-    return torch.linalg.vector_norm(d / scale, ord=p, dim=-1) * scale.squeeze(-1)
+    distance = torch.linalg.vector_norm(d / scale, ord=p, dim=-1) * scale.squeeze(-1)
+    return distance
 
 
 def triplet_loss(
