@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from lossopt import functional as F
+from lossopt.functional._arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional._reduction import check_reduction
 from lossopt.functional.classification import (
     _focal_alpha,
@@ -179,6 +180,7 @@ class CrossEntropyLoss(_ReducedLoss):
     ) -> None:
         super().__init__(reduction=reduction)
         check_label_smoothing(label_smoothing)
+        check_index("ignore_index", ignore_index)
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
@@ -217,6 +219,7 @@ class FocalLoss(_ReducedLoss):
     ) -> None:
         super().__init__(reduction=reduction)
         check_gamma(gamma)
+        check_index("ignore_index", ignore_index)
         if isinstance(alpha, torch.Tensor) and alpha.ndim > 0:
             _focal_alpha(alpha, alpha.shape[0], alpha)
             self.register_buffer("alpha", alpha)
@@ -278,12 +281,13 @@ class _SegmentationLoss(_ReducedLoss):
     ) -> None:
         super().__init__(reduction=reduction)
         check_options(mode, smooth, ignore_index, include_background)
+        check_bool("batch", batch)
         self.smooth = smooth
         self.mode = mode
         self.batch = batch
         self.ignore_index = ignore_index
         self.include_background = include_background
-        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight))
+        self.register_buffer("weight", None if weight is None else as_tensor_argument("weight", weight))
 
     def _options(self) -> dict[str, Any]:
         return {
@@ -377,6 +381,7 @@ class TverskyLoss(_SegmentationLoss):
         )
         check_non_negative("alpha", alpha)
         check_non_negative("beta", beta)
+        check_real("gamma", gamma)
         if not gamma > 0:
             raise ValueError(f"gamma must be > 0; got {gamma!r}")
         self.alpha, self.beta, self.gamma = alpha, beta, gamma
@@ -525,6 +530,10 @@ class TripletLoss(_ReducedLoss):
         self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False, reduction: str = "mean"
     ) -> None:
         super().__init__(reduction=reduction)
+        for name, value in (("margin", margin), ("eps", eps)):
+            check_real(name, value)
+        check_real("p", p, finite=False)  # p = inf: the max norm
+        check_bool("swap", swap)
         if not margin >= 0:
             raise ValueError(f"margin must be >= 0; got {margin!r}")
         if not p >= 1:
@@ -540,6 +549,7 @@ class CosineEmbeddingLoss(_ReducedLoss):
 
     def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction=reduction)
+        check_real("margin", margin)
         if not -1 <= margin <= 1:
             raise ValueError(f"margin must be in [-1, 1]; got {margin!r}")
         self.margin = margin
@@ -561,6 +571,7 @@ class KLDivergenceLoss(nn.Module):
         super().__init__()
         if reduction not in KL_REDUCTIONS:
             raise ValueError(f"reduction must be one of {KL_REDUCTIONS}; got {reduction!r}")
+        check_bool("log_target", log_target)
         self.reduction, self.log_target = reduction, log_target
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -590,10 +601,14 @@ class MultiTaskLoss(nn.Module):
         task_losses: Mapping[str, str | Callable[..., torch.Tensor]] | None = None,
     ) -> None:
         super().__init__()
+        if not isinstance(loss_weights, Mapping):
+            raise TypeError(f"loss_weights must be a dict task -> weight >= 0; got {loss_weights!r}")
+        if not loss_weights:
+            raise ValueError("loss_weights must name at least one task; got an empty dict")
         tasks = list(loss_weights)
         check_tasks(dict.fromkeys(tasks), dict.fromkeys(tasks), loss_weights)
         self.loss_weights = dict(loss_weights)
-        resolved = resolve_task_losses(tasks, {k: v for k, v in (task_losses or {}).items()})
+        resolved = resolve_task_losses(tasks, task_losses)
         self.task_modules = nn.ModuleDict({k: v for k, v in resolved.items() if isinstance(v, nn.Module)})
         self._task_losses = resolved
 

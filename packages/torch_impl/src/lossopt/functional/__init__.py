@@ -1,4 +1,10 @@
-"""Functional losses; each module mirrors the spec module of the same name in ``lossopt_spec.losses``."""
+"""Functional losses; each module mirrors the spec module of the same name in ``lossopt_spec.losses``.
+
+NaN inputs propagate: a NaN in the predictions gives a NaN loss, never an unrelated error; targets
+checked as probabilities, labels or class indices refuse NaN with a ``ValueError`` naming them (CPU
+tensors, outside ``torch.compile``). The full statement, with argument errors, compile and autocast,
+is the documentation's "Non-finite inputs, argument errors, compile and autocast" (``docs/api.rst``).
+"""
 
 from lossopt.functional._checks import VALUE_CHECK_MODES, set_value_checks, value_checks
 from lossopt.functional._reduction import REDUCTIONS

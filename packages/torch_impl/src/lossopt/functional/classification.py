@@ -14,6 +14,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
+from lossopt.functional._arguments import check_index, check_real
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, check_same_shape, compute_dtype, reduce
 
@@ -31,6 +32,7 @@ def check_gamma(gamma: float) -> None:
     """``gamma`` is the focusing exponent: a finite number >= 0."""
     if not (isinstance(gamma, int | float) and math.isfinite(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
+    check_real("gamma", gamma)
 
 
 def check_sigmoid_alpha(alpha: float | None) -> None:
@@ -41,6 +43,7 @@ def check_sigmoid_alpha(alpha: float | None) -> None:
         raise ValueError(
             f"alpha must be a number in [0, 1] or None (no weighting; torchvision's alpha=-1); got {alpha!r}"
         )
+    check_real("alpha", alpha)
 
 
 class _SigmoidFocal(torch.autograd.Function):
@@ -135,6 +138,7 @@ def sigmoid_focal_loss(
 def check_label_smoothing(label_smoothing: float) -> None:
     if not (isinstance(label_smoothing, int | float) and 0 <= label_smoothing <= 1):
         raise ValueError(f"label_smoothing must be a number in [0, 1]; got {label_smoothing!r}")
+    check_real("label_smoothing", label_smoothing)
 
 
 def _is_index(targets: torch.Tensor) -> bool:
@@ -235,6 +239,7 @@ def cross_entropy_loss(
     """
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
+    check_index("ignore_index", ignore_index)
     out_dtype = predictions.dtype
     x = _logits(predictions)
     _check_targets_tensor(targets)
@@ -270,6 +275,8 @@ def _focal_alpha(alpha: float | torch.Tensor, classes: int, like: torch.Tensor) 
                 index = (int(torch.nonzero(bad)[0][0]),)
                 raise ValueError(f"alpha must be finite and >= 0; got {float(alpha[index])!r} at index {index}")
         return alpha.to(like.device, like.dtype)
+    if not isinstance(alpha, torch.Tensor):
+        check_real("alpha", alpha)
     value = float(alpha)
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"alpha must be a finite number >= 0 or a (C,) array of them; got {alpha!r}")
@@ -363,6 +370,7 @@ def focal_loss(
     """
     check_reduction(reduction)
     check_gamma(gamma)
+    check_index("ignore_index", ignore_index)
     out_dtype = predictions.dtype
     x = _logits(predictions)
     _check_targets_tensor(targets)
@@ -394,6 +402,7 @@ def focal_loss(
 def check_margin(margin: float) -> None:
     if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
+    check_real("margin", margin)
 
 
 def _hinge_case(predictions: torch.Tensor, targets: torch.Tensor) -> str:

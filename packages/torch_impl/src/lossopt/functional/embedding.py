@@ -7,10 +7,13 @@ else of that size for backward.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
+from lossopt.functional._arguments import check_bool, check_real
+from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, compute_dtype, reduce
 
@@ -40,6 +43,8 @@ def _check_embeddings(embeddings: torch.Tensor, labels: torch.Tensor) -> None:
 def _check_contrastive(mode: str, margin: float, temperature: float, eps: float) -> None:
     if mode not in CONTRASTIVE_MODES:
         raise ValueError(f"mode must be one of {CONTRASTIVE_MODES}; got {mode!r}")
+    for name, value in (("margin", margin), ("temperature", temperature), ("eps", eps)):
+        check_real(name, value)
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0; got {margin!r}")
     if not temperature > 0:
@@ -52,6 +57,7 @@ class _SupCon(torch.autograd.Function):
     """(2), (3) per anchor from unit embeddings ``z``; backward (3') up to the normalisation."""
 
     @staticmethod
+    @autocast_off  # the similarity matrix in the loss's compute dtype, not autocast's
     def forward(ctx: Any, z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:  # type: ignore[override]
         s = torch.mm(z, z.t()).div_(temperature)  # (2) s_ij = z_i . z_j / tau
         s.fill_diagonal_(-torch.inf)
@@ -66,6 +72,7 @@ class _SupCon(torch.autograd.Function):
         return per_anchor
 
     @staticmethod
+    @autocast_off
     def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
         z, s, lse, labels, count = ctx.saved_tensors
         weight = torch.where(count > 0, upstream, 0.0)
@@ -151,10 +158,29 @@ def _check_triplet(
             f"anchor, positive and negative must have the same shape (N, D); got anchor {_shape(anchor)}, "
             f"positive {_shape(positive)} and negative {_shape(negative)}"
         )
+    check_real("margin", margin)
+    check_real("p", p, finite=False)  # p = inf: the max norm
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0; got {margin!r}")
     if not p >= 1:
         raise ValueError(f"p must be >= 1 (a norm); got {p!r}")
+
+
+def _distance(x: torch.Tensor, y: torch.Tensor, p: float, eps: float) -> torch.Tensor:
+    """(1) d(a, b) = ||a - b + eps||_p: torch's pairwise_distance computes exactly this, in one kernel.
+
+    For p > 2 its sum of |d|^p overflows float32 once |d| > 2^(128/p) (p = 93: |d| > 2.6, found by the
+    input fuzzer: inf for ordinary embeddings); there the norm is taken of d / max|d| and scaled back
+    (a 1-homogeneous function: the gradient of the detached scale is exactly 0).
+    """
+    distance: torch.Tensor
+    if p <= 2 or math.isinf(p) or x.shape[-1] == 0:
+        distance = torch.pairwise_distance(x, y, p=p, eps=eps)
+        return distance
+    d = x - y + eps
+    scale = d.detach().abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(d.dtype).tiny)
+    distance = torch.linalg.vector_norm(d / scale, ord=p, dim=-1) * scale.squeeze(-1)
+    return distance
 
 
 def triplet_loss(
@@ -185,14 +211,15 @@ def triplet_loss(
     """
     check_reduction(reduction)
     _check_triplet(anchor, positive, negative, margin, p)
+    check_real("eps", eps)
+    check_bool("swap", swap)
     out_dtype = anchor.dtype
     dtype = compute_dtype(anchor.dtype)
     a, pos, neg = anchor.to(dtype), positive.to(dtype), negative.to(dtype)
-    # (1) d(a, b) = ||a - b + eps||_p: torch's pairwise_distance computes exactly this, in one kernel
-    d_pos = torch.pairwise_distance(a, pos, p=p, eps=eps)
-    d_neg = torch.pairwise_distance(a, neg, p=p, eps=eps)
+    d_pos = _distance(a, pos, p, eps)  # (1)
+    d_neg = _distance(a, neg, p, eps)
     if swap:
-        d_swap = torch.pairwise_distance(pos, neg, p=p, eps=eps)
+        d_swap = _distance(pos, neg, p, eps)
         d_neg = torch.where(d_swap < d_neg, d_swap, d_neg)
     return reduce(torch.relu(d_pos - d_neg + margin), reduction).to(out_dtype)  # (2)
 
@@ -208,6 +235,7 @@ def _check_cosine(x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor, margin: f
         bad = (y != 1) & (y != -1)
         if bool(bad.any()):
             raise ValueError(f"y must hold 1 or -1; got {y[bad][0].item()!r}")
+    check_real("margin", margin)
     if not -1 <= margin <= 1:
         raise ValueError(f"margin must be in [-1, 1]; got {margin!r}")
 
@@ -277,6 +305,7 @@ def kl_divergence_loss(
         0.0
     """
     _check_kl(input, target, reduction)
+    check_bool("log_target", log_target)
     out_dtype = input.dtype
     dtype = compute_dtype(input.dtype)
     x, t = input.to(dtype), target.to(dtype)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch.nn import functional
 
+from lossopt.functional._arguments import check_real
 from lossopt.functional.regression import mse_loss
 
 TaskLoss = str | Callable[..., torch.Tensor]
@@ -26,6 +27,9 @@ def check_tasks(
     predictions: Mapping[str, object], targets: Mapping[str, object], loss_weights: Mapping[str, float]
 ) -> list[str]:
     """The tasks, in the order of ``predictions``; ``ValueError`` for any task not matched everywhere."""
+    for name, value in (("predictions", predictions), ("targets", targets), ("loss_weights", loss_weights)):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict keyed by task; got {value!r}")
     tasks = list(predictions)
     if not tasks:
         raise ValueError("predictions must hold at least one task; got an empty dict")
@@ -42,6 +46,7 @@ def check_tasks(
     if no_weight:
         raise ValueError(f"loss_weights has no weight for task(s) {no_weight}; give every task a weight (0 to drop it)")
     for task in tasks:
+        check_real(f"loss_weights[{task!r}]", loss_weights[task])
         if not loss_weights[task] >= 0:
             raise ValueError(f"loss_weights[{task!r}] must be >= 0; got {loss_weights[task]!r}")
     return tasks
@@ -52,6 +57,8 @@ def resolve_task_losses(
 ) -> dict[str, Callable[..., torch.Tensor]]:
     """task -> callable: the explicit mapping first (names built by ``lossopt.create_loss_function``
     with their defaults), then the name-prefix rule; ``ValueError`` when neither applies."""
+    if task_losses is not None and not isinstance(task_losses, Mapping):
+        raise TypeError(f"task_losses must be a dict task -> loss name or callable, or None; got {task_losses!r}")
     task_losses = dict(task_losses or {})
     unknown = sorted(set(task_losses) - set(tasks))
     if unknown:
@@ -60,6 +67,8 @@ def resolve_task_losses(
     for task in tasks:
         if task in task_losses:
             loss = task_losses[task]
+            if not (isinstance(loss, str) or callable(loss)):
+                raise TypeError(f"task_losses[{task!r}] must be a loss name or a callable; got {loss!r}")
             if isinstance(loss, str):
                 from lossopt.factory import LOSSES  # the factory imports the modules built on this one
 

@@ -17,6 +17,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
+from lossopt.functional._arguments import as_tensor_argument
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, check_same_shape, compute_dtype
 
@@ -190,7 +191,7 @@ def _quantile_levels(quantile: float | Sequence[float] | torch.Tensor) -> float 
         if not 0 < quantile < 1:
             raise ValueError(f"quantile must be in the open interval (0, 1); got {float(quantile)!r}")
         return float(quantile)
-    levels = quantile if isinstance(quantile, torch.Tensor) else torch.tensor(quantile, dtype=torch.float64)
+    levels = as_tensor_argument("quantile", quantile, dtype=torch.float64)
     if levels.ndim > 1:
         raise ValueError(f"quantile must be a number or a 1-D sequence of numbers; got shape {tuple(levels.shape)}")
     if levels.ndim == 0:

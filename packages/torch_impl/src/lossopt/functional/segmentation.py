@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from lossopt.functional._arguments import as_tensor_argument, check_bool, check_index, check_real
+from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
 from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
@@ -26,8 +28,12 @@ def check_options(mode: str, smooth: float, ignore_index: int | None, include_ba
     """Validate the options shared by every segmentation loss (``ValueError`` naming the argument)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    check_real("smooth", smooth)
+    check_bool("include_background", include_background)
     if not smooth >= 0:
         raise ValueError(f"smooth must be >= 0; got {smooth!r}")
+    if ignore_index is not None:
+        check_index("ignore_index", ignore_index)
     if ignore_index is not None and mode != "multiclass":
         raise ValueError(
             f"ignore_index applies to integer targets (mode='multiclass'); got ignore_index={ignore_index!r} "
@@ -38,6 +44,7 @@ def check_options(mode: str, smooth: float, ignore_index: int | None, include_ba
 
 
 def check_non_negative(name: str, value: float) -> None:
+    check_real(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0; got {value!r}")
 
@@ -106,6 +113,7 @@ class _Overlaps(torch.autograd.Function):
     """(1) I, P, T per sample and class, and the BCE sum when asked; backward (1') and (6')."""
 
     @staticmethod
+    @autocast_off  # vecdot / bmm in float32 under autocast: the BCE sum cancels terms of size |x|
     def forward(  # type: ignore[override]
         ctx: Any, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor | None, multiclass: bool, with_bce: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -141,6 +149,7 @@ class _Overlaps(torch.autograd.Function):
         return intersection, predicted, target, bce
 
     @staticmethod
+    @autocast_off
     def backward(  # type: ignore[override]
         ctx: Any, g_i: torch.Tensor, g_p: torch.Tensor, _g_t: torch.Tensor, g_b: torch.Tensor
     ) -> tuple[torch.Tensor, None, None, None, None]:
@@ -168,7 +177,7 @@ def _class_weights(
     """Weights of the kept classes normalised to mean 1, shape ``(C',)``; None for no weights."""
     if weight is None:
         return None
-    weight = torch.as_tensor(weight, dtype=like.dtype, device=like.device)
+    weight = as_tensor_argument("weight", weight).to(device=like.device, dtype=like.dtype)
     if _shape(weight) != (c,):
         raise ValueError(f"weight must have shape (C,) = ({c},); got {_shape(weight)}")
     kept = weight if include_background else weight[1:]
@@ -205,6 +214,7 @@ def _overlap_loss(
     """
     check_reduction(reduction)
     check_options(mode, smooth, ignore_index, include_background)
+    check_bool("batch", batch)
     out_dtype = predictions.dtype
     x, t, mask = _flatten(predictions, targets, mode, ignore_index)
     c = x.shape[1]
@@ -381,6 +391,7 @@ def tversky_loss(
     """
     check_non_negative("alpha", alpha)
     check_non_negative("beta", beta)
+    check_real("gamma", gamma)
     if not gamma > 0:
         raise ValueError(f"gamma must be > 0; got {gamma!r}")
     return _overlap_loss(

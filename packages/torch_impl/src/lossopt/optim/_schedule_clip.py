@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from lossopt.optim._nonfinite import SKIP_NONFINITE, SKIPPED_STEPS, combine, nonfinite
+from lossopt.optim._validation import check_int64
 from lossopt.optim.clip import global_grad_norm
 from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
 
@@ -60,6 +61,7 @@ def check_schedule_clip(
     if max_grad_norm is not None:
         if isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, (int, float)):
             raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} (must be None or a finite number > 0)")
+        check_int64("max_grad_norm", max_grad_norm)
         if not (math.isfinite(max_grad_norm) and max_grad_norm > 0):
             raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} (must be None or a finite number > 0)")
     if not isinstance(use_cyclical_lr, bool):

@@ -18,7 +18,14 @@ def _as_float(name: str, value: object) -> float:
         return float(value.item())
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"Invalid {name}: {value!r} (must be a real number)")
+    check_int64(name, value)
     return float(value)
+
+
+def check_int64(name: str, value: object) -> None:
+    """An ``int`` hyperparameter fits in int64: torch refuses larger Python ints as scalars (OverflowError)."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ValueError(f"Invalid {name}: {value!r} (an integer must fit in int64; pass a float)")
 
 
 def check_non_negative(name: str, value: object) -> None:
@@ -60,3 +67,16 @@ def host_value(counter: torch.Tensor) -> float:
     if not counter.is_cpu:
         raise RuntimeError(f"a step counter on {counter.device} would need a device sync to read; use capturable=True")
     return float(counter)
+
+
+def check_flags(**flags: object) -> None:
+    """Each flag is ``True`` or ``False``; ``foreach`` and ``fused`` may also be ``None`` (the default kernel).
+
+    A truthy non-bool (``differentiable=1``, ``amsgrad="no"``) would silently pick a code path.
+    """
+    for name, value in flags.items():
+        nullable = name in ("foreach", "fused")
+        if isinstance(value, bool) or (nullable and value is None):
+            continue
+        allowed = "True, False or None" if nullable else "True or False"
+        raise TypeError(f"Invalid {name}: {value!r} (must be {allowed})")

@@ -49,7 +49,7 @@ from lossopt.optim._amp import grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import check_non_negative
+from lossopt.optim._validation import check_flags, check_non_negative
 from lossopt.optim.radam import _prepare_grads, _step_on_device, check_betas, check_kernel_flags, rectification, rho
 
 _Tensors = list[torch.Tensor]
@@ -173,6 +173,16 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         betas = check_betas(betas)
         check_non_negative("epsilon value", eps)
         check_non_negative("weight_decay value", weight_decay)
+        check_flags(
+            amsgrad=amsgrad,
+            weight_decouple=weight_decouple,
+            fixed_decay=fixed_decay,
+            rectify=rectify,
+            degenerated_to_sgd=degenerated_to_sgd,
+            maximize=maximize,
+            foreach=foreach,
+            fused=fused,
+        )
         check_adabelief_flags(weight_decouple, fixed_decay)
         check_kernel_flags(foreach, fused)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])

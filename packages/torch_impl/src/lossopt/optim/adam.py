@@ -32,7 +32,13 @@ from lossopt.optim._amp import fused_grad_scale, grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import SparseGradientError, check_in_unit_interval, check_non_negative, host_value
+from lossopt.optim._validation import (
+    SparseGradientError,
+    check_flags,
+    check_in_unit_interval,
+    check_non_negative,
+    host_value,
+)
 
 _Tensors = list[torch.Tensor]
 _FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
@@ -100,6 +106,15 @@ class _AdamBase(ScheduleClipMixin, Optimizer):
         max_grad_norm: float | None,
         skip_nonfinite: bool = False,
     ) -> None:
+        check_flags(
+            amsgrad=amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            use_bias_correction=use_bias_correction,
+        )
         check_adam_arguments(lr, betas, eps, weight_decay, foreach, fused, differentiable)
         check_skip_nonfinite(skip_nonfinite)
         check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])

@@ -31,7 +31,12 @@ from lossopt.optim._amp import fused_grad_scale, grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, zero_if
 from lossopt.optim._schedule_clip import CLOCK, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
-from lossopt.optim._validation import SparseGradientError, check_in_closed_unit_interval, check_non_negative
+from lossopt.optim._validation import (
+    SparseGradientError,
+    check_flags,
+    check_in_closed_unit_interval,
+    check_non_negative,
+)
 
 _Buffers = list[torch.Tensor | None]
 _MULTI_TENSOR_OPS = ("neg", "add", "add_", "mul_")  # the torch._foreach_* ops _multi_tensor_sgd calls
@@ -128,6 +133,7 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
         check_non_negative("momentum value", momentum)
         check_in_closed_unit_interval("dampening value", dampening)
         check_non_negative("weight_decay value", weight_decay)
+        check_flags(nesterov=nesterov, maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"Nesterov momentum requires a momentum > 0 and zero dampening; got momentum={momentum}, "
