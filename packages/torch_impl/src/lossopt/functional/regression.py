@@ -254,9 +254,10 @@ class _Pinball(torch.autograd.Function):
         predictions, targets, *rest = ctx.saved_tensors
         levels = ctx.level if ctx.level is not None else rest[0]
         upstream = _upstream(grad_output, ctx.reduction, predictions.numel())
-        above = torch.gt(predictions, targets)
-        grad = torch.where(above, (1.0 - levels) * upstream, -levels * upstream)  # (5') 1 - q above, -q else
-        return grad, None, None, None
+        # (5') 1 - q above the target, -q else: (1[y_hat > y] - q) * upstream, written into the one gradient
+        # buffer (a boolean mask and torch.where cost an extra tensor and a slow pass on CPU)
+        grad = torch.gt(predictions, targets, out=torch.empty_like(predictions))
+        return grad.sub_(levels).mul_(upstream), None, None, None
 
 
 def _sum_or_mean(total: torch.Tensor, reduction: str, like: torch.Tensor) -> torch.Tensor:
