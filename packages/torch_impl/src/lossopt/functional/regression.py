@@ -129,9 +129,12 @@ def _upstream(grad_output: torch.Tensor, reduction: str, numel: int) -> torch.Te
 CHUNK = 1 << 17  # elements per block of the elementwise passes: a few such blocks stay in a CPU core's cache
 
 
-def _block_size(numel: int) -> int:
-    """:data:`CHUNK`, or the whole tensor while ``torch.compile`` traces (it fuses the passes itself)."""
-    return max(numel, 1) if torch.compiler.is_compiling() else CHUNK
+def _blocks(numel: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the blocks of :data:`CHUNK` elements; the whole tensor, once, while
+    ``torch.compile`` traces (it fuses the passes itself, and no loop depends on the shape)."""
+    if torch.compiler.is_compiling():
+        return [(0, numel)]
+    return [(start, min(start + CHUNK, numel)) for start in range(0, numel, CHUNK)]
 
 
 def _cosh_minus_one_(clipped: torch.Tensor) -> torch.Tensor:
@@ -153,11 +156,12 @@ class _LogCosh(torch.autograd.Function):
         numel = predictions.numel()
         flat_predictions, flat_targets = predictions.reshape(-1), targets.reshape(-1)
         out = torch.empty_like(flat_predictions) if reduction == "none" else None
-        step = _block_size(numel)
-        buffer = flat_predictions.new_empty(min(numel, step) if out is None else 0)
+        blocks = _blocks(numel)
+        buffer = flat_predictions.new_empty(
+            max(stop - start for start, stop in blocks) if out is None and blocks else 0
+        )
         partials = []
-        for start in range(0, numel, step):
-            stop = min(start + step, numel)
+        for start, stop in blocks:
             block_predictions, block_targets = flat_predictions[start:stop], flat_targets[start:stop]
             if out is not None:
                 magnitude = torch.sub(block_predictions, block_targets, out=out[start:stop]).abs_()  # a = |r|
@@ -190,9 +194,7 @@ class _LogCosh(torch.autograd.Function):
         flat_upstream = upstream.reshape(-1) if ctx.reduction == "none" else upstream
         flat_predictions, flat_targets = predictions.reshape(-1), targets.reshape(-1)
         grad = torch.empty_like(flat_predictions)
-        step = _block_size(numel)
-        for start in range(0, numel, step):
-            stop = min(start + step, numel)
+        for start, stop in _blocks(numel):
             # (4') dl/dy_hat = tanh(r) = u / (u + 2) with u = expm1(2 r), r clipped to +-20 (tanh(20) rounds to 1
             # in float64): one exponential and cheap passes, half the time of torch.tanh on CPU;
             # upstream / (1 + 2 / u) keeps the relative precision near 0 (u = 0 gives 1 / inf = 0)

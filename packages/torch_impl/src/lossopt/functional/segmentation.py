@@ -120,7 +120,7 @@ def _bce_sums(x: torch.Tensor, t: torch.Tensor, buffer: torch.Tensor) -> torch.T
     positive = torch.clamp(x, min=0.0, out=buffer).sum(dim=2)  # sum max(x, 0)
     crossed = torch.mul(x, t, out=buffer).sum(dim=2)  # sum x t
     confidence = torch.abs(x, out=buffer).sigmoid_()  # sigma(|x|)
-    block = math.gcd(m, LOG_BLOCK)
+    block = 1 if torch.compiler.is_compiling() else math.gcd(m, LOG_BLOCK)  # compiled: fused, no product needed
     log_confidence = confidence.reshape(n, c, m // block, block).prod(dim=3).log_().sum(dim=2)
     return positive - crossed - log_confidence
 
