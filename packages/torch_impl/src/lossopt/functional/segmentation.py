@@ -112,17 +112,17 @@ def _bce_sums(x: torch.Tensor, t: torch.Tensor, buffer: torch.Tensor) -> torch.T
     :math:`\\mathrm{softplus}(x) = \\max(x, 0) - \\log \\sigma(|x|)` with
     :math:`\\sigma(|x|) \\in [1/2, 1]`. The sum of the logarithms is the
     logarithm of products of ``LOG_BLOCK`` factors: one logarithm per block instead of a softplus
-    (an exponential and a logarithm) per pixel, half the time on CPU. Each term keeps the absolute
-    error of a rounding of :math:`\\sigma(|x|)` (~eps), as softplus' own. The three passes write into
-    ``buffer`` (x's shape): a fresh tensor of that size costs page faults on CPU.
+    (an exponential and a logarithm) per pixel, half the time on CPU. :math:`\\max(x, 0) - x t` is
+    formed per pixel (0 exactly for a confident correct logit) and the logarithm term keeps the
+    absolute error of a rounding of :math:`\\sigma(|x|)` (~eps), as softplus' own. The passes write
+    into ``buffer`` (x's shape): a fresh tensor of that size costs page faults on CPU.
     """
     n, c, m = x.shape
-    positive = torch.clamp(x, min=0.0, out=buffer).sum(dim=2)  # sum max(x, 0)
-    crossed = torch.mul(x, t, out=buffer).sum(dim=2)  # sum x t
+    linear = torch.clamp(x, min=0.0, out=buffer).addcmul_(x, t, value=-1.0).sum(dim=2)  # sum max(x, 0) - x t
     confidence = torch.abs(x, out=buffer).sigmoid_()  # sigma(|x|)
     block = 1 if torch.compiler.is_compiling() else math.gcd(m, LOG_BLOCK)  # compiled: fused, no product needed
     log_confidence = confidence.reshape(n, c, m // block, block).prod(dim=3).log_().sum(dim=2)
-    return positive - crossed - log_confidence
+    return linear - log_confidence
 
 
 class _Overlaps(torch.autograd.Function):
