@@ -178,7 +178,9 @@ class _Overlaps(torch.autograd.Function):
             grad_p = grad_p.contiguous().scatter_add_(1, t[:, None, :], at_target[:, None, :])
             grad_x = torch.ops.aten._softmax_backward_data(grad_p, p, 1, p.dtype)
             return grad_x, None, None, None, None
-        grad_p = torch.addcmul(g_p[:, :, None], g_i[:, :, None], t)  # (1') dl/dp = dl/dI t + dl/dP
+        # (1') dl/dp = dl/dI t + dl/dP: a multiplication and an addition, each with one per-row (stride 0) operand,
+        # run vectorized on CPU where addcmul with two such operands does not
+        grad_p = torch.mul(t, g_i[:, :, None]).add_(g_p[:, :, None])
         grad_x = torch.ops.aten.sigmoid_backward.grad_input(
             grad_p, p, grad_input=grad_p
         )  # sigma' = p (1 - p), in place
