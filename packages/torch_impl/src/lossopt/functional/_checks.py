@@ -59,6 +59,11 @@ def check_unit_interval(name: str, values: torch.Tensor) -> None:
     """``ValueError`` naming the argument, the first value outside [0, 1] and its index (when checks apply)."""
     if not value_checks_apply(values):
         return
+    if values.numel() == 0:
+        return
+    low, high = torch.aminmax(values)  # one read-only pass for the common case (NaN fails both tests below)
+    if bool(low >= 0) and bool(high <= 1):
+        return
     bad = ~((values >= 0) & (values <= 1))
     if bool(bad.any()):
         index = _first_index(bad)

@@ -47,37 +47,60 @@ def check_sigmoid_alpha(alpha: float | None) -> None:
 
 
 class _SigmoidFocal(torch.autograd.Function):
-    """Elementwise sigmoid focal loss with the finite gradient (4') of the spec."""
+    """Elementwise sigmoid focal loss (1)-(4) and its gradient (4'), computed together in the forward.
+
+    The forward shares ``p``, ``1 - p``, ``q`` and ``ce`` between the value and the gradient factor
+    :math:`\\alpha_t q^{\\gamma - 1} (\\gamma q' \\mathrm{ce} + q (p - t))` (with :math:`q' = (1 - 2t) p (1 - p)`,
+    the spec's (4') multiplied out) and keeps only that factor: the backward is one multiplication.
+    About 15 elementwise passes in all instead of ~45 (value and backward recomputed through autograd).
+    For ``gamma < 1``, :math:`q^{\\gamma - 1}` is taken at ``max(q, tiny)``: finite, and multiplied by
+    :math:`q' = 0` where ``q`` is 0, as the spec's ``rho`` (4').
+    """
 
     @staticmethod
-    def forward(x: torch.Tensor, t: torch.Tensor, alpha: float | None, gamma: float) -> torch.Tensor:
-        ce = t * functional.softplus(-x) + (1.0 - t) * functional.softplus(x)  # (1) ce
-        q = t * torch.sigmoid(-x) + (1.0 - t) * torch.sigmoid(x)  # (2) q = 1 - p_t
-        elementwise = q.pow(gamma) * ce
+    def forward(  # type: ignore[override]
+        ctx: Any, x: torch.Tensor, t: torch.Tensor, alpha: float | None, gamma: float, reduction: str
+    ) -> torch.Tensor:
+        want_grad = ctx.needs_input_grad[0]
+        ce = functional.softplus(x).addcmul_(x, t, value=-1.0)  # (1) ce = softplus(x) - x t
+        p = torch.sigmoid(x)
+        one_minus_p = torch.neg(x).sigmoid_()  # 1 - p without cancellation
+        q = torch.lerp(p, one_minus_p, t)  # (2) q = t (1 - p) + (1 - t) p, exact at t = 0 and 1
+        factor = None
+        if want_grad:
+            slope = one_minus_p.mul_(p)  # p (1 - p)
+            slope = slope.addcmul_(slope, t, value=-2.0).mul_(ce)  # q' ce = (1 - 2t) p (1 - p) ce
+            factor = p.sub_(t)  # p - t, the gradient of ce
+        if gamma == 0.0:
+            elementwise = ce  # (4) q^0 = 1
+        elif gamma == 1.0:
+            if factor is not None:
+                factor = factor.mul_(q).add_(slope)  # (4') q' ce + q (p - t)
+            elementwise = ce.mul_(q)  # (4)
+        elif gamma == 2.0:
+            if factor is not None:
+                factor = factor.mul_(q).add_(slope, alpha=2.0).mul_(q)  # (4') q (2 q' ce + q (p - t))
+            elementwise = ce.mul_(q).mul_(q)  # (4)
+        else:
+            power = torch.clamp(q, min=torch.finfo(q.dtype).tiny).pow_(gamma - 1.0)  # q^(gamma - 1), finite
+            if factor is not None:
+                factor = factor.mul_(q).add_(slope, alpha=gamma).mul_(power)  # (4') q^(gamma-1) (gamma q' ce + ...)
+            elementwise = ce.mul_(q).mul_(power)  # (4) q^gamma ce
         if alpha is not None:
-            elementwise = elementwise * (alpha * t + (1.0 - alpha) * (1.0 - t))  # (3) alpha_t
-        return elementwise  # (4) l = alpha_t q^gamma ce
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
-        x, t, alpha, gamma = inputs
-        ctx.save_for_backward(x, t)
-        ctx.alpha, ctx.gamma = alpha, gamma
+            alpha_t = torch.mul(t, 2.0 * alpha - 1.0, out=q).add_(1.0 - alpha)  # (3) alpha_t, into q's buffer
+            elementwise = elementwise.mul_(alpha_t)  # (4) l = alpha_t q^gamma ce
+            if factor is not None:
+                factor = factor.mul_(alpha_t)
+        ctx.save_for_backward(factor)
+        ctx.reduction = reduction
+        return reduce(elementwise, reduction)  # reduced here: the backward scales by a number, no expanded tensor
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
-        x, t = ctx.saved_tensors
-        alpha, gamma = ctx.alpha, ctx.gamma
-        p, one_minus_p = torch.sigmoid(x), torch.sigmoid(-x)
-        ce = t * functional.softplus(-x) + (1.0 - t) * functional.softplus(x)  # (1)
-        q = t * one_minus_p + (1.0 - t) * p  # (2)
-        sign = 1.0 - 2.0 * t
-        rho = torch.where(q > 0, p * one_minus_p * sign / q, sign)  # (4') rho = q'/q
-        grad = grad_output * q.pow(gamma) * (gamma * rho * ce + (p - t))  # (4') dl/dx
-        if alpha is not None:
-            grad = grad * (alpha * t + (1.0 - alpha) * (1.0 - t))  # (3)
-        return grad, None, None, None
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None, None]:  # type: ignore[override]
+        (factor,) = ctx.saved_tensors
+        upstream = grad_output / factor.numel() if ctx.reduction == "mean" else grad_output
+        return factor * upstream, None, None, None, None  # (4') dl/dx
 
 
 def sigmoid_focal_loss(
@@ -128,8 +151,8 @@ def sigmoid_focal_loss(
     out_dtype = predictions.dtype
     x, t = _float_pair(predictions, targets)
     check_unit_interval("targets", t)
-    elementwise: torch.Tensor = _SigmoidFocal.apply(x, t, alpha, float(gamma))  # type: ignore[no-untyped-call]  # (1)-(4)
-    return reduce(elementwise, reduction).to(out_dtype)
+    value: torch.Tensor = _SigmoidFocal.apply(x, t, alpha, float(gamma), reduction)  # type: ignore[no-untyped-call]  # (1)-(4)
+    return value.to(out_dtype)
 
 
 # --- class-index targets ------------------------------------------------------------------------
