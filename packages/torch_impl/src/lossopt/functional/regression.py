@@ -135,10 +135,11 @@ def _upstream(grad_output: torch.Tensor, reduction: str, numel: int) -> torch.Te
 CHUNK = 1 << 17
 
 
-def _blocks(numel: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of the blocks of :data:`CHUNK` elements; the whole tensor, once, while
+def _blocks(numel: int, device: torch.device) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the blocks of :data:`CHUNK` elements on the CPU; the whole tensor, once,
+    on other devices (a GPU's kernel launches, not its cache, are what a block would cost) and while
     ``torch.compile`` traces (it fuses the passes itself, and no loop depends on the shape)."""
-    if torch.compiler.is_compiling():
+    if torch.compiler.is_compiling() or device.type != "cpu":
         return [(0, numel)]
     return [(start, min(start + CHUNK, numel)) for start in range(0, numel, CHUNK)]
 
@@ -162,7 +163,7 @@ class _LogCosh(torch.autograd.Function):
         numel = predictions.numel()
         flat_predictions, flat_targets = predictions.reshape(-1), targets.reshape(-1)
         out = torch.empty_like(flat_predictions) if reduction == "none" else None
-        blocks = _blocks(numel)
+        blocks = _blocks(numel, predictions.device)
         buffer = flat_predictions.new_empty(
             max(stop - start for start, stop in blocks) if out is None and blocks else 0
         )
@@ -200,7 +201,7 @@ class _LogCosh(torch.autograd.Function):
         flat_upstream = upstream.reshape(-1) if ctx.reduction == "none" else upstream
         flat_predictions, flat_targets = predictions.reshape(-1), targets.reshape(-1)
         grad = torch.empty_like(flat_predictions)
-        for start, stop in _blocks(numel):
+        for start, stop in _blocks(numel, predictions.device):
             # (4') dl/dy_hat = tanh(r) = u / (u + 2) with u = expm1(2 r), r clipped to +-20 (tanh(20) rounds to 1
             # in float64): one exponential and cheap passes, half the time of torch.tanh on CPU;
             # upstream / (1 + 2 / u) keeps the relative precision near 0 (u = 0 gives 1 / inf = 0)
