@@ -14,7 +14,7 @@ its docstring:
 
 Three kernels with one signature: :func:`_single_tensor_adabelief` (``foreach=False``),
 :func:`_multi_tensor_adabelief` (``torch._foreach_*``, the default) and
-:func:`_fused_adabelief` (``fused=True``, one ``torch.compile``-generated pass per tensor). The
+:func:`_fused_adabelief` (``fused=True``, one ``torch.compile``-generated pass, 8 tensors a call). The
 :math:`\\rho_t` branch is a per-tensor coefficient computed as a tensor, as in ``lossopt.optim.radam``.
 
 float16 / bfloat16 parameters: :math:`\\epsilon = 10^{-16}` is below float16's smallest subnormal
@@ -37,10 +37,12 @@ from lossopt.optim._adaptive_step import (
     LOW_PRECISION,
     check_sparse,
     denominators,
-    fused_call,
+    fused_chunked_call,
     fused_coefficients,
     increment,
     new_step_counter,
+    revert_skipped_steps,
+    skip_flag,
     upcast,
     write_back,
 )
@@ -114,8 +116,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         maximize: ascend the objective.
         foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
             ``None`` (default) for the multi-tensor kernel on plain strided tensors.
-        fused: ``True`` for one compiled pass per tensor (``torch.compile``; compiles on the first step
-            of a process, later processes reuse Inductor's on-disk cache).
+        fused: ``True`` for one compiled pass over every tensor (``torch.compile``, 8 tensors a call;
+            compiles on the first step of a process, tens of seconds on a small CPU; later processes
+            reuse Inductor's on-disk cache, see ``lossopt.optim._adaptive_step``).
         warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off).
         max_grad_norm: clip the update's gradients to this global L2 norm over every group
             (``None``: off); ``p.grad`` is left as it was.
@@ -238,6 +241,7 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
             params, grads, exp_avgs, exp_avg_vars, max_exp_avg_vars, steps = self._init_group(group)
             if not params:
                 continue
+            kernel: Callable[..., None]
             if group["fused"]:
                 kernel = _fused_adabelief
             elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
@@ -384,21 +388,31 @@ def _multi_tensor_adabelief(
 
 
 def _adabelief_fused_update(
-    param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_var: torch.Tensor, coefs: torch.Tensor
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_var: torch.Tensor,
+    coefs: torch.Tensor,
+    skip: torch.Tensor,
 ) -> None:
     """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
 
     ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
     (kappa times -1 with maximize, L2 wd, decay factor, beta2, 1 - beta1, 1 - beta2, eps, k, c, a);
     ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
+    ``skip`` (0-dim, 0 or 1): 1 keeps every tensor's value (a skipped step, found_inf).
     """
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a = coefs.unbind()
     grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
-    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
-    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
-    residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
-    param.sub_(a * exp_avg / (k * exp_avg_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    new_param = param * decay  # (2) decoupled decay (decay = 1 for L2)
+    new_exp_avg = exp_avg.lerp(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    residual = grad - new_exp_avg
+    new_exp_avg_var = (exp_avg_var * beta2).addcmul(residual, residual * one_minus_beta2) + eps  # (4) s, eps kept
+    new_param = new_param - a * new_exp_avg / (k * new_exp_avg_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    keep = skip != 0
+    param.copy_(torch.where(keep, param, new_param))
+    exp_avg.copy_(torch.where(keep, exp_avg, new_exp_avg))
+    exp_avg_var.copy_(torch.where(keep, exp_avg_var, new_exp_avg_var))
 
 
 def _adabelief_amsgrad_fused_update(
@@ -408,17 +422,23 @@ def _adabelief_amsgrad_fused_update(
     exp_avg_var: torch.Tensor,
     max_exp_avg_var: torch.Tensor,
     coefs: torch.Tensor,
+    skip: torch.Tensor,
 ) -> None:
     """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a, use_max = coefs.unbind()
     grad = grad * scale + l2 * param  # (c3), (1), (2)
-    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
-    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
-    residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
-    max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
-    denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
-    param.sub_(a * exp_avg / (k * denom_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    new_param = param * decay  # (2) decoupled decay (decay = 1 for L2)
+    new_exp_avg = exp_avg.lerp(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    residual = grad - new_exp_avg
+    new_exp_avg_var = (exp_avg_var * beta2).addcmul(residual, residual * one_minus_beta2) + eps  # (4) s, eps kept
+    new_max = torch.maximum(max_exp_avg_var, new_exp_avg_var)  # (5) s_hat <- max(s_hat, s)
+    denom_var = torch.where(use_max != 0, new_max, new_exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
+    new_param = new_param - a * new_exp_avg / (k * denom_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    keep = skip != 0
+    param.copy_(torch.where(keep, param, new_param))
+    exp_avg.copy_(torch.where(keep, exp_avg, new_exp_avg))
+    exp_avg_var.copy_(torch.where(keep, exp_avg_var, new_exp_avg_var))
+    max_exp_avg_var.copy_(torch.where(keep, max_exp_avg_var, new_max))
 
 
 def _fused_adabelief(
@@ -430,7 +450,7 @@ def _fused_adabelief(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -441,22 +461,37 @@ def _fused_adabelief(
     rectify: bool,
     degenerated_to_sgd: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
-    """AdaBelief as one compiled pass per tensor (reads p, g, m, s once; writes p, m, s once)."""
+    """AdaBelief as one compiled pass per tensor (reads p, g, m, s once; writes p, m, s once).
+
+    The compiled function takes :data:`~lossopt.optim._adaptive_step.CHUNK` tensors per call
+    (:func:`~lossopt.optim._adaptive_step.fused_chunked_call`). ``lr`` is a float or a 0-dim tensor;
+    ``found_inf`` (0-dim, on the parameters' device), when nonzero, skips the step: parameters,
+    states and counters keep their values bit for bit, without a host sync on CPU parameters.
+    """
     t = increment(steps)  # t <- t + 1
     k, c, a = adabelief_coefficients(
-        t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
-    )
-    decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
+        t, lr=1.0, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
+    )  # a for lr = 1: the learning rate (a float or a tensor) enters in fused_coefficients
     l2 = 0.0 if weight_decouple else weight_decay
     use_max = torch.full_like(k, 1.0 if amsgrad and not rectify else 0.0)
+    update = _adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update
+    skip = None
     for indices in group_by_device_and_dtype(params):
+        skip = skip_flag(found_inf, params[indices[0]].device)
         columns = [k[indices], c[indices], a[indices]] + ([use_max[indices]] if amsgrad else [])
+        if weight_decouple and not fixed_decay:  # (2) 1 - lr wd, from the learning rate below
+            decay, decayed = weight_decay, [2]
+        else:  # (2) 1 - wd with fixed_decay, 1 for L2
+            decay, decayed = _decay_factor(1.0, weight_decay, weight_decouple, fixed_decay), []
         constants = [l2, decay, beta2, 1.0 - beta1, 1.0 - beta2, eps]
-        coefs = fused_coefficients(clip, maximize, constants, columns, exp_avgs[indices[0]])
-        for j, i in enumerate(indices):
-            tensors = [params[i], grads[i], exp_avgs[i], exp_avg_vars[i]] + ([max_exp_avg_vars[i]] if amsgrad else [])
-            fused_call(_adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update, tensors, coefs[j])
+        coefs = fused_coefficients(
+            clip, maximize, constants, columns, exp_avgs[indices[0]], lr=lr, scaled=[9], decayed=decayed
+        )
+        lists = [params, grads, exp_avgs, exp_avg_vars] + ([max_exp_avg_vars] if amsgrad else [])
+        fused_chunked_call(update, [[tensors[i] for i in indices] for tensors in lists], coefs, skip)
+    revert_skipped_steps(steps, skip)
 
 
 __all__ = ["AdaBelief", "adabelief_coefficients"]
