@@ -22,8 +22,8 @@ shapes, so one compilation serves every parameter size) as a function of :data:`
 microseconds per call, which per tensor would dominate a step of a model with hundreds of
 parameter tensors. Every scalar, ``1 - beta`` included, enters as one row of a coefficient tensor,
 so new values (a scheduler's learning rate, a tensor learning rate, the step) never recompile. What
-remains compiled separately: each parameter dtype, AdaBelief with and without ``amsgrad``, and
-non-contiguous tensors (per tensor); one-element tensors run the same function eagerly.
+remains compiled separately: each parameter dtype, AdaBelief with and without ``amsgrad``;
+one-element and non-contiguous tensors run the same function eagerly.
 
 Paying the compilation once: the first ``step()`` of a process with ``AdaBelief(fused=True)``
 compiles (measured 14 to 30 s on a shared 2-core CPU for the 8-tensor function; see the
@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+import torch._dynamo.config
 import torch.fx.experimental._config
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -71,16 +72,6 @@ def denominators(x: Sequence[torch.Tensor], k: torch.Tensor, c: torch.Tensor) ->
     return buffers
 
 
-_COMPILED: dict[Callable[..., None], Callable[..., None]] = {}
-
-
-def compiled(update: Callable[..., None]) -> Callable[..., None]:
-    """``update`` compiled once per process with dynamic shapes (one kernel for every size)."""
-    if update not in _COMPILED:
-        _COMPILED[update] = torch.compile(update, dynamic=True, fullgraph=True)
-    return _COMPILED[update]
-
-
 CHUNK = 8
 """Tensors per compiled call: Dynamo's guards and the AOT / Inductor wrappers cost tens of microseconds
 per call, paid once per chunk instead of once per tensor (200 tensors: 25 calls instead of 200).
@@ -92,8 +83,11 @@ Compile time grows with it (one loop per tensor in the generated kernel)."""
 #   Without it, Inductor decides serial vs parallel from the first call's sizes, and its on-disk
 #   cache hands a kernel compiled for small tensors (serial) to a later process with large ones.
 _CHUNK_OPTIONS: dict[str, str | int | bool | Callable[..., Any]] = {"size_asserts": False, "cpp.dynamic_threads": True}
+RECOMPILE_LIMIT = 64
+"""Dynamo's limit of compilations per code object while a chunk runs (its default, 8, is shared by
+every variant of the one chunk function: each update rule, dtype combination, ``skip`` given or not,
+``plain`` or not; a process compiles only those it uses)."""
 _CHUNK_RUNNERS: dict[Callable[..., None], Callable[..., None]] = {}
-_NO_SKIP: dict[torch.device, torch.Tensor] = {}
 _PADDING: dict[tuple[torch.device, tuple[torch.dtype, ...]], list[torch.Tensor]] = {}
 
 
@@ -101,9 +95,11 @@ def _chunk_runner(update: Callable[..., None]) -> Callable[..., None]:
     """``update`` applied to :data:`CHUNK` tensors per call, compiled once with dynamic shapes."""
     if update not in _CHUNK_RUNNERS:
 
-        def run_chunk(lists: list[list[torch.Tensor]], coefs: torch.Tensor, skip: torch.Tensor) -> None:
+        def run_chunk(
+            lists: list[list[torch.Tensor]], coefs: torch.Tensor, skip: torch.Tensor | None, plain: bool
+        ) -> None:
             for j in range(CHUNK):
-                update(*[tensors[j] for tensors in lists], coefs[j], skip)
+                update(*[tensors[j] for tensors in lists], coefs[j], skip, plain)
 
         _CHUNK_RUNNERS[update] = torch.compile(run_chunk, dynamic=True, fullgraph=True, options=_CHUNK_OPTIONS)
     return _CHUNK_RUNNERS[update]
@@ -127,38 +123,40 @@ def fused_chunked_call(
     lists: Sequence[Sequence[torch.Tensor]],
     coefs: torch.Tensor,
     skip: torch.Tensor | None,
+    plain: bool = False,
 ) -> None:
-    """Run ``update(*tensors_i, coefs[i], skip)`` for every index ``i``: compiled, :data:`CHUNK` tensors a call.
+    """Run ``update(*tensors_i, coefs[i], skip, plain)`` for every ``i``: compiled, :data:`CHUNK` tensors a call.
 
     ``lists`` holds one list per argument (params, grads, states...), all on one device. Contiguous
     tensors of two or more elements go through one compiled function per chunk (the last chunk is
     filled with scratch tensors), compiled once for every size with Dynamo's duck sizing off, so
     tensors that happen to share a size at the first call do not specialize the kernel to that
-    pattern. The others (one element, non-contiguous) go through :func:`fused_call`. ``skip`` is the
-    0/1 flag of :func:`skip_flag`, or ``None`` (a zero flag: one compiled function serves both).
+    pattern. The others (one element, non-contiguous: rare) run ``update`` eagerly. ``skip`` is the
+    0/1 flag of :func:`skip_flag`, or ``None`` (no ``found_inf``: a kernel without the selects, compiled
+    separately the first time a ``found_inf`` is given); ``plain`` (a Python flag) selects the
+    kernel without the gradient's scale, L2 and decay (also compiled once each way).
     """
     device = lists[0][0].device
-    if skip is None:
-        if device not in _NO_SKIP:
-            _NO_SKIP[device] = torch.zeros((), dtype=torch.float32, device=device)
-        skip = _NO_SKIP[device]
     chunked = []
     for i, tensors in enumerate(zip(*lists, strict=True)):
         if tensors[0].numel() > 1 and all(t.is_contiguous() for t in tensors):
             chunked.append(i)
         else:
-            fused_call(update, tensors, coefs[i], skip)
+            update(*tensors, coefs[i], skip, plain)  # eagerly: Inductor specializes length 1 and each layout
     if not chunked:
         return
     runner = _chunk_runner(update)
     padding = _padding(device, tuple(t[chunked[0]].dtype for t in lists))
-    with torch.fx.experimental._config.patch(use_duck_shape=False):  # type: ignore[attr-defined]
+    with (
+        torch.fx.experimental._config.patch(use_duck_shape=False),  # type: ignore[attr-defined]
+        torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT),
+    ):
         for start in range(0, len(chunked), CHUNK):
             rows = chunked[start : start + CHUNK]
             fill = CHUNK - len(rows)
             chunk_lists = [[_flat(t[i]) for i in rows] + [pad] * fill for t, pad in zip(lists, padding, strict=True)]
             chunk_coefs = coefs[rows + [rows[-1]] * fill]  # a gathered copy; padding rows repeat a real row
-            runner(chunk_lists, chunk_coefs, skip)
+            runner(chunk_lists, chunk_coefs, skip, plain)
 
 
 def upcast(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -171,22 +169,6 @@ def write_back(originals: Sequence[torch.Tensor], computed: Sequence[torch.Tenso
     pairs = [(o, c) for o, c in zip(originals, computed, strict=True) if o is not c]
     if pairs:
         torch._foreach_copy_([o for o, _ in pairs], [c for _, c in pairs])
-
-
-def fused_call(
-    update: Callable[..., None], tensors: Sequence[torch.Tensor], coefs: torch.Tensor, skip: torch.Tensor
-) -> None:
-    """Run ``update(*tensors, coefs, skip)`` for one tensor: compiled, or eagerly for a single element.
-
-    One compiled kernel serves every length >= 2 (dynamic shapes). A single-element tensor runs
-    the same function eagerly: compilation specializes length 1 separately, which would spend a
-    compilation (and one of Dynamo's 8 recompilations per function) on a one-number update.
-    Non-contiguous tensors are passed with their own shapes (a kernel per layout).
-    """
-    if tensors[0].numel() <= 1:
-        update(*tensors, coefs, skip)
-        return
-    compiled(update)(*[t.detach() for t in tensors], coefs.detach(), skip)
 
 
 def host_counter_values(steps: Sequence[torch.Tensor]) -> list[float]:

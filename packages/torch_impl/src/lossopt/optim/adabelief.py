@@ -387,32 +387,42 @@ def _multi_tensor_adabelief(
         write_back(stored_params, group_params)
 
 
+def _store(targets: list[torch.Tensor], values: list[torch.Tensor], skip: torch.Tensor | None) -> None:
+    """Write the step's results, or with ``skip`` set (a 0/1 flag) keep every target as it was.
+
+    ``skip is None`` (no ``found_inf``) traces to a kernel without the selects.
+    """
+    for target, value in zip(targets, values, strict=True):
+        target.copy_(value if skip is None else torch.where(skip != 0, target, value))
+
+
 def _adabelief_fused_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     exp_avg: torch.Tensor,
     exp_avg_var: torch.Tensor,
     coefs: torch.Tensor,
-    skip: torch.Tensor,
+    skip: torch.Tensor | None,
+    plain: bool = False,
 ) -> None:
     """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
 
     ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
     (kappa times -1 with maximize, L2 wd, decay factor, beta2, 1 - beta1, 1 - beta2, eps, k, c, a);
     ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
-    ``skip`` (0-dim, 0 or 1): 1 keeps every tensor's value (a skipped step, found_inf).
+    ``skip`` (0-dim, 0 or 1, or ``None``): 1 keeps every tensor's value (a skipped step, found_inf).
+    ``plain`` (a Python flag, one compiled kernel each way): the gradient and the parameter enter
+    unscaled (no clipping, maximize, L2 or decoupled decay).
     """
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a = coefs.unbind()
-    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
-    new_param = param * decay  # (2) decoupled decay (decay = 1 for L2)
-    new_exp_avg = exp_avg.lerp(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    if not plain:  # plain: no clipping, maximize, L2 or decay (scale 1, l2 0, decay 1): 4 operations fewer
+        grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
+    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
+    new_exp_avg = exp_avg + one_minus_beta1 * (grad - exp_avg)  # (3) m <- b1 m + (1 - b1) g (lerp, fewer ops)
     residual = grad - new_exp_avg
-    new_exp_avg_var = (exp_avg_var * beta2).addcmul(residual, residual * one_minus_beta2) + eps  # (4) s, eps kept
+    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * one_minus_beta2) + eps  # (4) s, eps kept
     new_param = new_param - a * new_exp_avg / (k * new_exp_avg_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
-    keep = skip != 0
-    param.copy_(torch.where(keep, param, new_param))
-    exp_avg.copy_(torch.where(keep, exp_avg, new_exp_avg))
-    exp_avg_var.copy_(torch.where(keep, exp_avg_var, new_exp_avg_var))
+    _store([param, exp_avg, exp_avg_var], [new_param, new_exp_avg, new_exp_avg_var], skip)
 
 
 def _adabelief_amsgrad_fused_update(
@@ -422,23 +432,21 @@ def _adabelief_amsgrad_fused_update(
     exp_avg_var: torch.Tensor,
     max_exp_avg_var: torch.Tensor,
     coefs: torch.Tensor,
-    skip: torch.Tensor,
+    skip: torch.Tensor | None,
+    plain: bool = False,
 ) -> None:
     """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a, use_max = coefs.unbind()
-    grad = grad * scale + l2 * param  # (c3), (1), (2)
-    new_param = param * decay  # (2) decoupled decay (decay = 1 for L2)
-    new_exp_avg = exp_avg.lerp(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    if not plain:
+        grad = grad * scale + l2 * param  # (c3), (1), (2)
+    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
+    new_exp_avg = exp_avg + one_minus_beta1 * (grad - exp_avg)  # (3) m <- b1 m + (1 - b1) g
     residual = grad - new_exp_avg
-    new_exp_avg_var = (exp_avg_var * beta2).addcmul(residual, residual * one_minus_beta2) + eps  # (4) s, eps kept
+    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * one_minus_beta2) + eps  # (4) s, eps kept
     new_max = torch.maximum(max_exp_avg_var, new_exp_avg_var)  # (5) s_hat <- max(s_hat, s)
     denom_var = torch.where(use_max != 0, new_max, new_exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
     new_param = new_param - a * new_exp_avg / (k * denom_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
-    keep = skip != 0
-    param.copy_(torch.where(keep, param, new_param))
-    exp_avg.copy_(torch.where(keep, exp_avg, new_exp_avg))
-    exp_avg_var.copy_(torch.where(keep, exp_avg_var, new_exp_avg_var))
-    max_exp_avg_var.copy_(torch.where(keep, max_exp_avg_var, new_max))
+    _store([param, exp_avg, exp_avg_var, max_exp_avg_var], [new_param, new_exp_avg, new_exp_avg_var, new_max], skip)
 
 
 def _fused_adabelief(
@@ -490,7 +498,8 @@ def _fused_adabelief(
             clip, maximize, constants, columns, exp_avgs[indices[0]], lr=lr, scaled=[9], decayed=decayed
         )
         lists = [params, grads, exp_avgs, exp_avg_vars] + ([max_exp_avg_vars] if amsgrad else [])
-        fused_chunked_call(update, [[tensors[i] for i in indices] for tensors in lists], coefs, skip)
+        plain = clip is None and not maximize and l2 == 0 and (decay == 0 if decayed else decay == 1)
+        fused_chunked_call(update, [[tensors[i] for i in indices] for tensors in lists], coefs, skip, plain)
     revert_skipped_steps(steps, skip)
 
 
