@@ -106,8 +106,13 @@ def _chunk_runner(update: Callable[..., None]) -> Callable[..., None]:
 
 
 def _flat(tensor: torch.Tensor) -> torch.Tensor:
-    """A 1-D detached alias of a contiguous tensor (not a view: Dynamo guards a view on its base's shape)."""
-    return tensor.detach() if tensor.dim() == 1 else tensor.view(-1).detach()
+    """A 1-D alias of a contiguous tensor, detached (not a view: Dynamo guards a view on its base's shape).
+
+    A 1-D tensor that is neither a view nor requires grad (a gradient, a state) is passed as it is.
+    """
+    if tensor.dim() != 1:
+        return tensor.view(-1).detach()
+    return tensor.detach() if tensor.requires_grad or tensor._is_view() else tensor
 
 
 def _padding(device: torch.device, dtypes: tuple[torch.dtype, ...]) -> list[torch.Tensor]:
@@ -138,8 +143,9 @@ def fused_chunked_call(
     """
     device = lists[0][0].device
     chunked = []
+    contiguous = torch.Tensor.is_contiguous
     for i, tensors in enumerate(zip(*lists, strict=True)):
-        if tensors[0].numel() > 1 and all(t.is_contiguous() for t in tensors):
+        if tensors[0].numel() > 1 and all(map(contiguous, tensors)):
             chunked.append(i)
         else:
             update(*tensors, coefs[i], skip, plain)  # eagerly: Inductor specializes length 1 and each layout
@@ -147,16 +153,19 @@ def fused_chunked_call(
         return
     runner = _chunk_runner(update)
     padding = _padding(device, tuple(t[chunked[0]].dtype for t in lists))
+    fill = -len(chunked) % CHUNK
+    # one gather for the step: the chunked rows, the last repeated into the padding; each block is passed
+    # detached (not a view, so Dynamo does not guard the matrix's height)
+    blocks = coefs[chunked + chunked[-1:] * fill].view(-1, CHUNK, coefs.shape[1]).unbind(0)
     with (
         torch.fx.experimental._config.patch(use_duck_shape=False),  # type: ignore[attr-defined]
         torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT),
     ):
-        for start in range(0, len(chunked), CHUNK):
-            rows = chunked[start : start + CHUNK]
-            fill = CHUNK - len(rows)
-            chunk_lists = [[_flat(t[i]) for i in rows] + [pad] * fill for t, pad in zip(lists, padding, strict=True)]
-            chunk_coefs = coefs[rows + [rows[-1]] * fill]  # a gathered copy; padding rows repeat a real row
-            runner(chunk_lists, chunk_coefs, skip, plain)
+        for j, block in enumerate(blocks):
+            rows = chunked[j * CHUNK : (j + 1) * CHUNK]
+            pads = CHUNK - len(rows)
+            chunk_lists = [[_flat(t[i]) for i in rows] + [pad] * pads for t, pad in zip(lists, padding, strict=True)]
+            runner(chunk_lists, block.detach(), skip, plain)
 
 
 def upcast(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:

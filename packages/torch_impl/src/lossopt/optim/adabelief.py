@@ -27,6 +27,7 @@ update up to that rounding.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -39,6 +40,7 @@ from lossopt.optim._adaptive_step import (
     denominators,
     fused_chunked_call,
     fused_coefficients,
+    host_counter_values,
     increment,
     new_step_counter,
     revert_skipped_steps,
@@ -449,6 +451,22 @@ def _adabelief_amsgrad_fused_update(
     _store([param, exp_avg, exp_avg_var, max_exp_avg_var], [new_param, new_exp_avg, new_exp_avg_var, new_max], skip)
 
 
+def _host_coefficients(
+    t: float, beta1: float, beta2: float, eps: float, rectify: bool, degenerated_to_sgd: bool
+) -> tuple[float, float, float]:
+    """:func:`adabelief_coefficients` for one host step ``t`` and ``lr = 1``, in Python float64 arithmetic."""
+    bias_correction1 = 1.0 - beta1**t
+    bias_correction2 = 1.0 - beta2**t
+    if not rectify:
+        return 1.0 / math.sqrt(bias_correction2), eps, 1.0 / bias_correction1  # (6)
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2
+    if rho_t >= RHO_THRESHOLD:  # (7)
+        ratio = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+        return 1.0, eps, math.sqrt(max(ratio, 0.0)) * math.sqrt(bias_correction2) / bias_correction1
+    return 0.0, 1.0, 1.0 / bias_correction1 if degenerated_to_sgd else 0.0  # (8)
+
+
 def _fused_adabelief(
     params: _Tensors,
     grads: _Tensors,
@@ -478,17 +496,20 @@ def _fused_adabelief(
     ``found_inf`` (0-dim, on the parameters' device), when nonzero, skips the step: parameters,
     states and counters keep their values bit for bit, without a host sync on CPU parameters.
     """
-    t = increment(steps)  # t <- t + 1
-    k, c, a = adabelief_coefficients(
-        t, lr=1.0, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
-    )  # a for lr = 1: the learning rate (a float or a tensor) enters in fused_coefficients
+    torch._foreach_add_(steps, 1.0)  # t <- t + 1
+    host_steps = host_counter_values(steps)  # the counters live on the CPU: no device sync
+    rows = {t: _host_coefficients(t, beta1, beta2, eps, rectify, degenerated_to_sgd) for t in set(host_steps)}
+    # (6)-(8) (k, c, a) with a for lr = 1: the learning rate (a float or a tensor) enters in fused_coefficients
+    k, c, a = torch.tensor([rows[t] for t in host_steps], dtype=torch.float64).unbind(1)
     l2 = 0.0 if weight_decouple else weight_decay
     use_max = torch.full_like(k, 1.0 if amsgrad and not rectify else 0.0)
     update = _adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update
     skip = None
     for indices in group_by_device_and_dtype(params):
         skip = skip_flag(found_inf, params[indices[0]].device)
-        columns = [k[indices], c[indices], a[indices]] + ([use_max[indices]] if amsgrad else [])
+        columns = [k, c, a] + ([use_max] if amsgrad else [])
+        if len(indices) < len(params):
+            columns = [column[indices] for column in columns]
         if weight_decouple and not fixed_decay:  # (2) 1 - lr wd, from the learning rate below
             decay, decayed = weight_decay, [2]
         else:  # (2) 1 - wd with fixed_decay, 1 for L2
