@@ -1,6 +1,6 @@
 """Interleaved A/B timing of the 20M-parameter RAdam / AdaBelief cases (robust to a shared machine).
 
-python benchmarks/interleaved_rectified.py [rounds]
+python -m benchmarks.interleaved_rectified [rounds] [substring]   (e.g. 21 fused: only the fused cases)
 
 Each round times one step of lossopt and one of torch's baseline back to back, alternating which
 goes first, so both see the same machine load; prints the median of the per-round ratios.
@@ -24,9 +24,11 @@ def _timed_step(optimizer: torch.optim.Optimizer) -> float:
     return time.perf_counter() - start
 
 
-def main(rounds: int = 15) -> int:
+def main(rounds: int = 15, only: str = "") -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {rounds} interleaved rounds")
     for group, (ours, our_kwargs, theirs, their_kwargs) in sorted(CASES.items()):
+        if only not in group:
+            continue
         mine = ours(make_params("cpu"), lr=1e-3, **our_kwargs)
         base = theirs(make_params("cpu"), lr=1e-3, **their_kwargs)
         first = _timed_step(mine)
@@ -51,4 +53,4 @@ def main(rounds: int = 15) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 15))
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 15, sys.argv[2] if len(sys.argv) > 2 else ""))

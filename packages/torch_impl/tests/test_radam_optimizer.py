@@ -170,8 +170,8 @@ def test_torch_fused_adam_kernel_carries_the_rectified_step():
 
     ``torch._fused_adam_`` takes lr as a tensor and computes its bias corrections from the step
     tensors it is given: with those held at +inf (b^inf = 0) they are 1, and one kernel pass is
-    exactly RAdam's rectified step. It cannot express the un-adapted step (8) (it always divides
-    by sqrt(v) + eps), which is why lossopt's fused path compiles its own kernel instead.
+    exactly RAdam's rectified step, which is how lossopt's fused path runs it. It cannot express the
+    un-adapted step (8) (it always divides by sqrt(v) + eps), which that path runs in eager ops.
     """
     params, opt = run(RAdam, {"lr": 0.1}, steps=6, dtype=torch.float32)  # next step t = 7 rectifies
     generator = torch.Generator().manual_seed(7)

@@ -31,19 +31,15 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "adabelief_l2": (AdaBelief, {"weight_decay": 0.01, "weight_decouple": False, "rectify": False}),
 }
 KERNELS = {"forloop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
-FUSED_PENDING = pytest.mark.xfail(
-    strict=True, raises=TypeError, reason="fused RAdam/AdaBelief found_inf: perfopt branch"
-)
 STEPS = 10
 SKIPPED = {0: ("inf", 0), 4: ("nan", 2)}  # step -> (value, index of the parameter that gets it)
 
 
 def cases() -> list[Any]:
     out = []
-    for name, (cls, _) in OPTIMIZERS.items():
+    for name in OPTIMIZERS:
         for kernel in KERNELS:
-            marks = [FUSED_PENDING] if kernel == "fused" and cls in (RAdam, AdaBelief) else []
-            out.append(pytest.param(name, kernel, marks=marks, id=f"{name}-{kernel}"))
+            out.append(pytest.param(name, kernel, id=f"{name}-{kernel}"))
     return out
 
 

@@ -14,7 +14,7 @@ its docstring:
 
 Three kernels with one signature: :func:`_single_tensor_adabelief` (``foreach=False``),
 :func:`_multi_tensor_adabelief` (``torch._foreach_*``, the default) and
-:func:`_fused_adabelief` (``fused=True``, one ``torch.compile``-generated pass per tensor). The
+:func:`_fused_adabelief` (``fused=True``, one ``torch.compile``-generated pass, 8 tensors a call). The
 :math:`\\rho_t` branch is a per-tensor coefficient computed as a tensor, as in ``lossopt.optim.radam``.
 
 float16 / bfloat16 parameters: :math:`\\epsilon = 10^{-16}` is below float16's smallest subnormal
@@ -27,7 +27,7 @@ update up to that rounding.
 
 from __future__ import annotations
 
-import inspect
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, overload
 
@@ -38,10 +38,13 @@ from lossopt.optim._adaptive_step import (
     LOW_PRECISION,
     check_sparse,
     denominators,
-    fused_call,
+    fused_chunked_call,
     fused_coefficients,
+    host_counter_values,
     increment,
     new_step_counter,
+    revert_skipped_steps,
+    skip_flag,
     upcast,
     write_back,
 )
@@ -116,8 +119,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         maximize: ascend the objective.
         foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
             ``None`` (default) for the multi-tensor kernel on plain strided tensors.
-        fused: ``True`` for one compiled pass per tensor (``torch.compile``; compiles on the first step
-            of a process, later processes reuse Inductor's on-disk cache).
+        fused: ``True`` for one compiled pass over every tensor (``torch.compile``, 8 tensors a call;
+            compiles on the first step of a process, tens of seconds on a small CPU; later processes
+            reuse Inductor's on-disk cache, see ``lossopt.optim._adaptive_step``).
         warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off).
         max_grad_norm: clip the update's gradients to this global L2 norm over every group
             (``None``: off); ``p.grad`` is left as it was.
@@ -207,8 +211,9 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         }
         super().__init__(params, defaults)
         self._default_group_keys()
-        if fused and FUSED_TAKES_FOUND_INF:  # the fused kernel takes GradScaler's scale and found_inf (step())
-            self._step_supports_amp_scaling = True
+        # Not ``_step_supports_amp_scaling``: the fused kernel picks the rho_t branch on the host from
+        # the step counters, which a device-side found_inf would have to set back on the device (a
+        # sync to read on a GPU). GradScaler unscales and skips for it, as for torch's non-fused ones.
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         check_adabelief_flags(
@@ -272,8 +277,8 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
             if not params:
                 continue
             kernel: Callable[..., None]
-            if group["fused"]:
-                kernel = _fused_adabelief
+            if group["fused"] and found_inf is None:
+                kernel = _fused_adabelief  # skip_nonfinite: the foreach kernel (device-side branch)
             elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
                 kernel = _multi_tensor_adabelief
             else:
@@ -463,22 +468,42 @@ def _multi_tensor_adabelief(
         write_back(stored_params, group_params)
 
 
+def _store(targets: list[torch.Tensor], values: list[torch.Tensor], skip: torch.Tensor | None) -> None:
+    """Write the step's results, or with ``skip`` set (a 0/1 flag) keep every target as it was.
+
+    ``skip is None`` (no ``found_inf``) traces to a kernel without the selects.
+    """
+    for target, value in zip(targets, values, strict=True):
+        target.copy_(value if skip is None else torch.where(skip != 0, target, value))
+
+
 def _adabelief_fused_update(
-    param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_var: torch.Tensor, coefs: torch.Tensor
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_var: torch.Tensor,
+    coefs: torch.Tensor,
+    skip: torch.Tensor | None,
+    plain: bool = False,
 ) -> None:
     """The whole AdaBelief update of one (1-D) tensor; compiled into one pass by :func:`_fused_adabelief`.
 
     ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
     (kappa times -1 with maximize, L2 wd, decay factor, beta2, 1 - beta1, 1 - beta2, eps, k, c, a);
     ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
+    ``skip`` (0-dim, 0 or 1, or ``None``): 1 keeps every tensor's value (a skipped step, found_inf).
+    ``plain`` (a Python flag, one compiled kernel each way): the gradient and the parameter enter
+    unscaled (no clipping, maximize, L2 or decoupled decay).
     """
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a = coefs.unbind()
-    grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
-    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
-    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
-    residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
-    param.sub_(a * exp_avg / (k * exp_avg_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    if not plain:  # plain: no clipping, maximize, L2 or decay (scale 1, l2 0, decay 1): 4 operations fewer
+        grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
+    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
+    new_exp_avg = exp_avg + one_minus_beta1 * (grad - exp_avg)  # (3) m <- b1 m + (1 - b1) g (lerp, fewer ops)
+    residual = grad - new_exp_avg
+    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * one_minus_beta2) + eps  # (4) s, eps kept
+    new_param = new_param - a * new_exp_avg / (k * new_exp_avg_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    _store([param, exp_avg, exp_avg_var], [new_param, new_exp_avg, new_exp_avg_var], skip)
 
 
 def _adabelief_amsgrad_fused_update(
@@ -488,17 +513,37 @@ def _adabelief_amsgrad_fused_update(
     exp_avg_var: torch.Tensor,
     max_exp_avg_var: torch.Tensor,
     coefs: torch.Tensor,
+    skip: torch.Tensor | None,
+    plain: bool = False,
 ) -> None:
     """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, eps, k, c, a, use_max = coefs.unbind()
-    grad = grad * scale + l2 * param  # (c3), (1), (2)
-    param.mul_(decay)  # (2) decoupled decay (decay = 1 for L2)
-    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
-    residual = grad - exp_avg
-    exp_avg_var.mul_(beta2).addcmul_(residual, residual * one_minus_beta2).add_(eps)  # (4) s, eps kept in the state
-    max_exp_avg_var.copy_(torch.maximum(max_exp_avg_var, exp_avg_var))  # (5) s_hat <- max(s_hat, s)
-    denom_var = torch.where(use_max != 0, max_exp_avg_var, exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
-    param.sub_(a * exp_avg / (k * denom_var.sqrt() + c))  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    if not plain:
+        grad = grad * scale + l2 * param  # (c3), (1), (2)
+    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
+    new_exp_avg = exp_avg + one_minus_beta1 * (grad - exp_avg)  # (3) m <- b1 m + (1 - b1) g
+    residual = grad - new_exp_avg
+    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * one_minus_beta2) + eps  # (4) s, eps kept
+    new_max = torch.maximum(max_exp_avg_var, new_exp_avg_var)  # (5) s_hat <- max(s_hat, s)
+    denom_var = torch.where(use_max != 0, new_max, new_exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
+    new_param = new_param - a * new_exp_avg / (k * denom_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
+    _store([param, exp_avg, exp_avg_var, max_exp_avg_var], [new_param, new_exp_avg, new_exp_avg_var, new_max], skip)
+
+
+def _host_coefficients(
+    t: float, beta1: float, beta2: float, eps: float, rectify: bool, degenerated_to_sgd: bool
+) -> tuple[float, float, float]:
+    """:func:`adabelief_coefficients` for one host step ``t`` and ``lr = 1``, in Python float64 arithmetic."""
+    bias_correction1 = 1.0 - beta1**t
+    bias_correction2 = 1.0 - beta2**t
+    if not rectify:
+        return 1.0 / math.sqrt(bias_correction2), eps, 1.0 / bias_correction1  # (6)
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2
+    if rho_t >= RHO_THRESHOLD:  # (7)
+        ratio = (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+        return 1.0, eps, math.sqrt(max(ratio, 0.0)) * math.sqrt(bias_correction2) / bias_correction1
+    return 0.0, 1.0, 1.0 / bias_correction1 if degenerated_to_sgd else 0.0  # (8)
 
 
 def _fused_adabelief(
@@ -510,7 +555,7 @@ def _fused_adabelief(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -521,24 +566,41 @@ def _fused_adabelief(
     rectify: bool,
     degenerated_to_sgd: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
-    """AdaBelief as one compiled pass per tensor (reads p, g, m, s once; writes p, m, s once)."""
-    t = increment(steps)  # t <- t + 1
-    k, c, a = adabelief_coefficients(
-        t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, rectify=rectify, degenerated_to_sgd=degenerated_to_sgd
-    )
-    decay = _decay_factor(lr, weight_decay, weight_decouple, fixed_decay)
+    """AdaBelief as one compiled pass per tensor (reads p, g, m, s once; writes p, m, s once).
+
+    The compiled function takes :data:`~lossopt.optim._adaptive_step.CHUNK` tensors per call
+    (:func:`~lossopt.optim._adaptive_step.fused_chunked_call`). ``lr`` is a float or a 0-dim tensor;
+    ``found_inf`` (0-dim, on the parameters' device), when nonzero, skips the step: parameters,
+    states and counters keep their values bit for bit, without a host sync on CPU parameters.
+    """
+    torch._foreach_add_(steps, 1.0)  # t <- t + 1
+    host_steps = host_counter_values(steps)  # the counters live on the CPU: no device sync
+    rows = {t: _host_coefficients(t, beta1, beta2, eps, rectify, degenerated_to_sgd) for t in set(host_steps)}
+    # (6)-(8) (k, c, a) with a for lr = 1: the learning rate (a float or a tensor) enters in fused_coefficients
+    k, c, a = torch.tensor([rows[t] for t in host_steps], dtype=torch.float64).unbind(1)
     l2 = 0.0 if weight_decouple else weight_decay
     use_max = torch.full_like(k, 1.0 if amsgrad and not rectify else 0.0)
+    update = _adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update
+    skip = None
     for indices in group_by_device_and_dtype(params):
-        columns = [k[indices], c[indices], a[indices]] + ([use_max[indices]] if amsgrad else [])
+        skip = skip_flag(found_inf, params[indices[0]].device)
+        columns = [k, c, a] + ([use_max] if amsgrad else [])
+        if len(indices) < len(params):
+            columns = [column[indices] for column in columns]
+        if weight_decouple and not fixed_decay:  # (2) 1 - lr wd, from the learning rate below
+            decay, decayed = weight_decay, [2]
+        else:  # (2) 1 - wd with fixed_decay, 1 for L2
+            decay, decayed = _decay_factor(1.0, weight_decay, weight_decouple, fixed_decay), []
         constants = [l2, decay, beta2, 1.0 - beta1, 1.0 - beta2, eps]
-        coefs = fused_coefficients(clip, maximize, constants, columns, exp_avgs[indices[0]])
-        for j, i in enumerate(indices):
-            tensors = [params[i], grads[i], exp_avgs[i], exp_avg_vars[i]] + ([max_exp_avg_vars[i]] if amsgrad else [])
-            fused_call(_adabelief_amsgrad_fused_update if amsgrad else _adabelief_fused_update, tensors, coefs[j])
+        coefs = fused_coefficients(
+            clip, maximize, constants, columns, exp_avgs[indices[0]], lr=lr, scaled=[9], decayed=decayed
+        )
+        lists = [params, grads, exp_avgs, exp_avg_vars] + ([max_exp_avg_vars] if amsgrad else [])
+        plain = clip is None and not maximize and l2 == 0 and (decay == 0 if decayed else decay == 1)
+        fused_chunked_call(update, [[tensors[i] for i in indices] for tensors in lists], coefs, skip, plain)
+    revert_skipped_steps(steps, skip)
 
-
-FUSED_TAKES_FOUND_INF = "found_inf" in inspect.signature(_fused_adabelief).parameters  # the fused kernel skips itself
 
 __all__ = ["AdaBelief", "adabelief_coefficients"]

@@ -13,14 +13,14 @@ docstring:
 
 Three kernels with one signature: :func:`_single_tensor_radam` (``foreach=False``, the readable
 twin of the spec), :func:`_multi_tensor_radam` (``torch._foreach_*``, the default) and
-:func:`_fused_radam` (``fused=True``: one ``torch.compile``-generated pass per tensor). The
+:func:`_fused_radam` (``fused=True``: torch's fused Adam kernel carries the rectified step). The
 :math:`\\rho_t` branch is a per-tensor coefficient computed as a tensor (see
 ``lossopt.optim._adaptive_step``): no ``.item()``, no Python branch on a tensor value.
 """
 
 from __future__ import annotations
 
-import inspect
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -31,10 +31,12 @@ from lossopt.optim._adaptive_step import (
     as_scalars,
     check_sparse,
     denominators,
-    fused_call,
     fused_coefficients,
+    host_counter_values,
     increment,
     new_step_counter,
+    revert_skipped_steps,
+    skip_flag,
 )
 from lossopt.optim._amp import grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
@@ -112,9 +114,10 @@ class RAdam(ScheduleClipMixin, Optimizer):
         foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
             ``None`` (default) for the multi-tensor kernel whenever every parameter is a plain
             strided tensor.
-        fused: ``True`` for one compiled pass per tensor (``torch.compile``; the first step of a
-            process compiles, a few seconds to tens of seconds on a CPU; later processes reuse
-            Inductor's on-disk cache). ``fused`` and ``foreach`` cannot both be ``True``.
+        fused: ``True`` for one pass over p, g, m, v per step: the rectified step runs on torch's fused
+            Adam kernel (nothing is compiled); the un-adapted steps (the first 5 with the default
+            betas, every step when :math:`\\beta_2 \\le 2/3`) run eager per-tensor ops. ``fused`` and
+            ``foreach`` cannot both be ``True``.
         warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off), as ``AdvancedAdamW``.
         max_grad_norm: clip the update's gradients to this global L2 norm over every group
             (``None``: off); ``p.grad`` is left as it was.
@@ -196,8 +199,9 @@ class RAdam(ScheduleClipMixin, Optimizer):
         }
         super().__init__(params, defaults)
         self._default_group_keys()
-        if fused and FUSED_TAKES_FOUND_INF:  # the fused kernel takes GradScaler's scale and found_inf (step())
-            self._step_supports_amp_scaling = True
+        # Not ``_step_supports_amp_scaling``: the fused kernel picks the rho_t branch on the host from
+        # the step counters, which a device-side found_inf would have to set back on the device (a
+        # sync to read on a GPU). GradScaler unscales and skips for it, as for torch's non-fused ones.
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
@@ -263,8 +267,8 @@ class RAdam(ScheduleClipMixin, Optimizer):
             if not params:
                 continue
             kernel: Callable[..., None]
-            if group["fused"]:
-                kernel = _fused_radam
+            if group["fused"] and found_inf is None:
+                kernel = _fused_radam  # skip_nonfinite: the foreach kernel (device-side branch)
             elif group["foreach"] if group["foreach"] is not None else default_foreach(params):
                 kernel = _multi_tensor_radam
             else:
@@ -440,21 +444,50 @@ def _multi_tensor_radam(
             set_back([steps[i] for i in indices], found_inf)
 
 
-def _radam_fused_update(
-    param: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor, exp_avg_sq: torch.Tensor, coefs: torch.Tensor
+def _radam_eager_update(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_sq: torch.Tensor,
+    coefs: torch.Tensor,
+    skip: torch.Tensor | None,
 ) -> None:
-    """The whole RAdam update of one (1-D) tensor; compiled into one pass by :func:`_fused_radam`.
+    """The whole RAdam update of one tensor in eager ops: the fused path's un-adapted branch (8).
 
-    ``coefs`` packs every scalar as a tensor, so no value is baked into the compiled code:
+    ``coefs`` packs every scalar as a tensor (so nothing is read back):
     (kappa times -1 with maximize, L2 wd, decoupled decay factor, beta2, 1 - beta1, 1 - beta2, k, c, a);
     ``1 - beta`` comes computed in float64 (in float32, 1 - float32(0.999) is off by 1.3e-5).
+    With ``skip`` (a 0/1 flag) set, every tensor keeps its value.
     """
     scale, l2, decay, beta2, one_minus_beta1, one_minus_beta2, k, c, a = coefs.unbind()
     grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
-    param.mul_(decay)  # (2) p <- p (1 - lr wd) (decay = 1 unless decoupled)
-    exp_avg.lerp_(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad * one_minus_beta2)  # (4) v <- b2 v + (1 - b2) g^2
-    param.sub_(a * exp_avg / (k * exp_avg_sq.sqrt() + c))  # (7)/(8) p <- p - a m / (k sqrt(v) + c)
+    new_param = param * decay  # (2) p <- p (1 - lr wd) (decay = 1 unless decoupled)
+    new_exp_avg = exp_avg.lerp(grad, one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
+    new_exp_avg_sq = (exp_avg_sq * beta2).addcmul(grad, grad * one_minus_beta2)  # (4) v <- b2 v + (1 - b2) g^2
+    new_param = new_param - a * new_exp_avg / (k * new_exp_avg_sq.sqrt() + c)  # (7)/(8) p <- p - a m / (k sqrt(v) + c)
+    for old, new in ((param, new_param), (exp_avg, new_exp_avg), (exp_avg_sq, new_exp_avg_sq)):
+        old.copy_(new if skip is None else torch.where(skip != 0, old, new))
+
+
+def _rectified_factors(t: float, beta1: float, beta2: float) -> tuple[bool, float, float]:
+    """(5)-(8) for one host step ``t``: (rho_t > 5, f_7 = r_t sqrt(1 - b2^t) / (1 - b1^t), f_8 = 1 / (1 - b1^t)).
+
+    The float64 arithmetic of :func:`rho`, :func:`rectification` and :func:`radam_coefficients`
+    (which the other kernels run on tensors), on Python floats.
+    """
+    bias_correction1 = 1.0 - beta1**t
+    bias_correction2 = 1.0 - beta2**t
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0  # (6)
+    rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2  # (6)
+    if not rho_t > RHO_THRESHOLD:  # (8)
+        return False, 0.0, 1.0 / bias_correction1
+    rect = math.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))  # (7) r_t
+    return True, rect * math.sqrt(bias_correction2) / bias_correction1, 1.0 / bias_correction1
+
+
+def _kernel_takes(*tensors: torch.Tensor) -> bool:
+    """torch's CPU fused kernels walk ``data_ptr`` linearly: every tensor must be contiguous."""
+    return all(t.is_contiguous() for t in tensors)
 
 
 def _fused_radam(
@@ -465,7 +498,7 @@ def _fused_radam(
     steps: _Tensors,
     *,
     clip: torch.Tensor | None,
-    lr: float,
+    lr: float | torch.Tensor,
     beta1: float,
     beta2: float,
     eps: float,
@@ -473,21 +506,77 @@ def _fused_radam(
     degenerated_to_sgd: bool,
     decoupled_weight_decay: bool,
     maximize: bool,
+    found_inf: torch.Tensor | None = None,
 ) -> None:
-    """RAdam as one compiled pass per tensor (reads p, g, m, v once; writes p, m, v once)."""
-    t = increment(steps)  # t <- t + 1
-    k, c, a = radam_coefficients(t, lr=lr, beta1=beta1, beta2=beta2, eps=eps, degenerated_to_sgd=degenerated_to_sgd)
+    """RAdam on torch's fused Adam kernel: one pass over p, g, m, v for the rectified step (7).
+
+    The rectified step is Adam's with the learning rate :math:`\\gamma r_t \\sqrt{1 - \\beta_2^t} / (1 - \\beta_1^t)`
+    and both bias corrections 1: ``torch._fused_adam_`` (``_fused_adamw_`` for decoupled decay, its
+    ``weight_decay`` divided by the same factor so that the kernel's :math:`1 - \\gamma' \\lambda'` is
+    :math:`1 - \\gamma\\lambda`) is given step tensors of ``+inf`` (:math:`1 - \\beta^\\infty = 1`). The branch
+    is chosen on the host from the step counters, which live on the CPU (no device sync), per run
+    of tensors sharing a step. The un-adapted step (8) (the first 5 steps with the default betas;
+    every step when :math:`\\beta_2 \\le 2/3`, where :math:`\\rho_\\infty \\le 5`), and tensors the kernel cannot
+    take (non-contiguous ones), run :func:`_radam_eager_update`. Nothing is compiled. ``p.grad`` is
+    never written (with clipping the kernel reads a scaled copy).
+
+    ``lr`` is a float or a 0-dim tensor; ``found_inf`` (0-dim, on the parameters' device), when
+    nonzero, skips the step: parameters, moments and counters keep their values bit for bit.
+    """
+    torch._foreach_add_(steps, 1.0)  # t <- t + 1
+    runs: dict[tuple[torch.device, torch.dtype, float], list[int]] = {}
+    for i, t in enumerate(host_counter_values(steps)):
+        runs.setdefault((params[i].device, params[i].dtype, t), []).append(i)
     decoupled = weight_decay != 0 and decoupled_weight_decay
     l2 = weight_decay if not decoupled_weight_decay else 0.0
-    decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    for indices in group_by_device_and_dtype(params):
-        columns = [k[indices], c[indices], a[indices]]
-        constants = [l2, decay, beta2, 1.0 - beta1, 1.0 - beta2]
-        coefs = fused_coefficients(clip, maximize, constants, columns, params[indices[0]])
-        for j, i in enumerate(indices):
-            fused_call(_radam_fused_update, [params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]], coefs[j])
+    skip = None
+    for (device, _, t), indices in runs.items():
+        skip = skip_flag(found_inf, device)
+        adaptive, rectified_factor, sgd_factor = _rectified_factors(t, beta1, beta2)
+        kernel_ready = [i for i in indices if _kernel_takes(params[i], grads[i], exp_avgs[i], exp_avg_sqs[i])]
+        if not adaptive:
+            kernel_ready = []
+        if kernel_ready:
+            kernel_grads = [grads[i] for i in kernel_ready]
+            if clip is not None:  # (c3) g <- kappa g into a copy: the kernel's grad_scale would write p.grad
+                kernel_grads = list(torch._foreach_mul(kernel_grads, clip.to(device)))
+            kernel_lr: float | torch.Tensor = lr * rectified_factor  # (7) lr r_t sqrt(1 - b2^t) / (1 - b1^t)
+            if isinstance(lr, torch.Tensor):  # in float64 as the float lr, then float32 (the CUDA kernels read float)
+                kernel_lr = (lr.to(device=device, dtype=torch.float64) * rectified_factor).to(torch.float32)
+            kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+            infinity = torch.full((), math.inf, dtype=torch.float32, device=steps[kernel_ready[0]].device)
+            kernel(
+                [params[i] for i in kernel_ready],
+                kernel_grads,
+                [exp_avgs[i] for i in kernel_ready],
+                [exp_avg_sqs[i] for i in kernel_ready],
+                [],
+                [infinity] * len(kernel_ready),  # bias corrections 1 - b^inf = 1
+                lr=kernel_lr,
+                beta1=beta1,
+                beta2=beta2,
+                weight_decay=weight_decay / rectified_factor if decoupled else l2,  # (2)
+                eps=eps,
+                amsgrad=False,
+                maximize=maximize,  # (1)
+                grad_scale=None,
+                found_inf=skip,
+            )
+        taken = set(kernel_ready)
+        rest = [i for i in indices if i not in taken]
+        if not rest:
+            continue
+        if adaptive:  # (7) as (k, c, a) = (1, eps, lr f_7)
+            k, c, a = 1.0, eps, rectified_factor
+        else:  # (8) as (0, 1, lr f_8), or no step without degenerated_to_sgd
+            k, c, a = 0.0, 1.0, sgd_factor if degenerated_to_sgd else 0.0
+        n = len(rest)
+        columns = [torch.full((n,), v, dtype=torch.float64) for v in (k, c, a)]
+        constants = [l2, weight_decay if decoupled else 0.0, beta2, 1.0 - beta1, 1.0 - beta2]
+        coefs = fused_coefficients(clip, maximize, constants, columns, params[rest[0]], lr=lr, scaled=[8], decayed=[2])
+        for j, i in enumerate(rest):
+            _radam_eager_update(params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], coefs[j], skip)
+    revert_skipped_steps(steps, skip)
 
-
-FUSED_TAKES_FOUND_INF = "found_inf" in inspect.signature(_fused_radam).parameters  # the fused kernel skips itself
 
 __all__ = ["RAdam", "radam_coefficients", "rectification", "rho"]
