@@ -20,3 +20,26 @@ def default_foreach(params: Sequence[torch.Tensor]) -> bool:
     return all(type(p) is torch.Tensor or isinstance(p, torch.nn.Parameter) for p in params) and all(
         p.layout == torch.strided for p in params
     )
+
+
+def _is_dtensor(tensor: object) -> bool:
+    if not torch.distributed.is_available():  # pragma: no cover - a torch build without torch.distributed
+        return False
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(tensor, DTensor)
+
+
+def local_shards(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Every DTensor (FSDP2's sharded parameters, their gradients and states) as its local shard.
+
+    An elementwise update of a shard needs nothing from the other ranks, so the kernels run on the
+    local tensors (views: in-place updates land in the DTensors); the coefficients they mix in
+    (per-tensor CPU scalars) are plain tensors, which ``torch._foreach_*`` refuses to mix with DTensors.
+    """
+    return [t.to_local() if _is_dtensor(t) else t for t in tensors]  # type: ignore[attr-defined]
+
+
+def local_value(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    """A replicated DTensor scalar (the global gradient norm's clip coefficient, found_inf) as a plain tensor."""
+    return tensor.to_local() if _is_dtensor(tensor) else tensor  # type: ignore[union-attr]

@@ -41,7 +41,7 @@ from lossopt.optim._adaptive_step import (
 from lossopt.optim._amp import grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
-from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype
+from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype, local_shards, local_value
 from lossopt.optim._validation import check_flags, check_in_unit_interval, check_non_negative
 
 _Tensors = list[torch.Tensor]
@@ -276,7 +276,10 @@ class RAdam(ScheduleClipMixin, Optimizer):
             beta1, beta2 = group["betas"]
             clipping = group["max_grad_norm"] is not None
             clip = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)  # (c2) kappa/S
-            skip = {} if found_inf is None else {"found_inf": found_inf}
+            skip = {} if found_inf is None else {"found_inf": local_value(found_inf)}
+            # FSDP2: the update is elementwise, so it runs on the local shards (the norm above is global)
+            params, grads, exp_avgs, exp_avg_sqs = (local_shards(x) for x in (params, grads, exp_avgs, exp_avg_sqs))
+            clip = local_value(clip)
             kernel(
                 params,
                 grads,
