@@ -194,8 +194,22 @@ def check_loss_call(name: Any, kwargs: dict[str, Any]) -> str:
     except Exception as error:
         _assert_refusal(error, list(kwargs), f"{call}(*tiny inputs)")
         return "refused at call"
+    if not _moderate(kwargs):
+        # a weight of ~1e308 scales a float32 loss past float32's max: inf, as 1e308 * F.mse_loss(...) is
+        # (test_a_huge_loss_weight_overflows_as_a_float32_product); the inputs and the loss itself are finite
+        return "built (a weight > 1e6 may overflow float32)"
     assert torch.isfinite(value).all(), f"{call}(*tiny valid inputs) = {value}: a silent NaN/inf"
     return "built and finite"
+
+
+def test_a_huge_loss_weight_overflows_as_a_float32_product():
+    # the falsifying example of the CI profile: bce_weight = 0, dice_weight = 1e308 on tiny valid inputs;
+    # the weighted sum is computed in float32, where 1e308 is already inf, as torch multiplies any loss
+    loss = create_loss_function("bce_dice", bce_weight=0.0, dice_weight=1e308)
+    logits, targets = torch.tensor([[[0.3, -0.2]]]), torch.tensor([[[1.0, 0.0]]])
+    dice = create_loss_function("dice")(logits, targets)
+    assert 0 < dice < 1  # the unweighted part is an ordinary number
+    assert loss(logits, targets) == torch.tensor(1e308, dtype=torch.float32) * dice == float("inf")
 
 
 @settings(deadline=DEADLINE)
