@@ -44,8 +44,10 @@ REPORTS = ROOT / "reports" / "conformance"
 RUN_DIR = REPORTS / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())  # one per nox invocation
 MATRIX = [(t, d) for t in TORCH_VERSIONS for d in DEVICES]
 NO_GPU = "no CUDA GPU on this machine (no nvidia-smi, no /dev/nvidia0)"
-# checkpoints written under the oldest torch (a committed fixture) resume under each cell's torch and device
-CHECKPOINT_TESTS = "packages/torch_impl/tests/hardening/test_checkpoints.py"
+# the production-hardening suite (torch.compile, AMP, skip_nonfinite, distributed, checkpoints, fuzzing)
+# runs in every cell, so each torch version x device shows what it supports; among it, checkpoints
+# written under the oldest torch (a committed fixture) resume under each cell's torch and device
+HARDENING_TESTS = "packages/torch_impl/tests/hardening"
 # the AdaBelief authors' code, the reference of conformance/test_spec_references.py (tests only)
 TEST_DEPS += ["adabelief-pytorch==0.2.1"]
 
@@ -150,7 +152,7 @@ def conformance(session: nox.Session, torch: str, device: str) -> None:
     session.run(
         "pytest",
         "conformance",
-        CHECKPOINT_TESTS,
+        HARDENING_TESTS,
         f"--devices={device}",
         f"--conformance-report={_cell_record(torch, device)}",
         *session.posargs,
