@@ -504,9 +504,9 @@ def _adabelief_fused_update(
     if not plain:  # plain: no clipping, maximize, L2 or decay (scale 1, l2 0, decay 1): 4 operations fewer
         grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
     new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
-    # (3) m <- b1 m + (1 - b1) g as torch.lerp computes it: exact at both ends (m + w (g - m) is not at
-    # w = 1, beta1 = 0: its rounding error then dominates the belief residual g - m of (4))
-    new_exp_avg = torch.lerp(exp_avg, grad, one_minus_beta1)
+    # (3) m <- b1 m + (1 - b1) g in this form: exact at beta1 = 0 and 1 (m + (1 - b1)(g - m) is not at
+    # beta1 = 0: its rounding error then dominates the belief residual g - m of (4)); 2 products and a sum
+    new_exp_avg = exp_avg * (1.0 - one_minus_beta1) + grad * one_minus_beta1
     residual = grad - new_exp_avg
     new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * one_minus_beta2) + eps  # (4) s, eps kept
     new_param = new_param - a * new_exp_avg / (k * new_exp_avg_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
@@ -528,9 +528,9 @@ def _adabelief_amsgrad_fused_update(
     if not plain:
         grad = grad * scale + l2 * param  # (c3), (1), (2)
     new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
-    # (3) m <- b1 m + (1 - b1) g as torch.lerp computes it: exact at both ends (m + w (g - m) is not at
-    # w = 1, beta1 = 0: its rounding error then dominates the belief residual g - m of (4))
-    new_exp_avg = torch.lerp(exp_avg, grad, one_minus_beta1)
+    # (3) m <- b1 m + (1 - b1) g in this form: exact at beta1 = 0 and 1 (m + (1 - b1)(g - m) is not at
+    # beta1 = 0: its rounding error then dominates the belief residual g - m of (4)); 2 products and a sum
+    new_exp_avg = exp_avg * (1.0 - one_minus_beta1) + grad * one_minus_beta1
     residual = grad - new_exp_avg
     new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * one_minus_beta2) + eps  # (4) s, eps kept
     new_max = torch.maximum(max_exp_avg_var, new_exp_avg_var)  # (5) s_hat <- max(s_hat, s)
