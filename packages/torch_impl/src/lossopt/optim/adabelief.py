@@ -49,11 +49,10 @@ from lossopt.optim._adaptive_step import (
     write_back,
 )
 from lossopt.optim._amp import grad_multiplier
-from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
-from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
+from lossopt.optim._nonfinite import SKIP_NONFINITE, choose, on, repeat, set_back, zero_if
+from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype, local_shards, local_value
-from lossopt.optim._validation import check_flags, check_non_negative
-from lossopt.optim.radam import _prepare_grads, _step_on_device, check_betas, check_kernel_flags, rectification, rho
+from lossopt.optim.radam import _prepare_grads, _step_on_device, check_rectified_arguments, rectification, rho
 
 _Tensors = list[torch.Tensor]
 
@@ -173,11 +172,14 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        check_non_negative("learning rate", lr)
-        betas = check_betas(betas)
-        check_non_negative("epsilon value", eps)
-        check_non_negative("weight_decay value", weight_decay)
-        check_flags(
+        betas = check_rectified_arguments(
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            warmup_steps,
+            max_grad_norm,
+            skip_nonfinite,
             amsgrad=amsgrad,
             weight_decouple=weight_decouple,
             fixed_decay=fixed_decay,
@@ -188,9 +190,6 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
             fused=fused,
         )
         check_adabelief_flags(weight_decouple, fixed_decay)
-        check_kernel_flags(foreach, fused)
-        check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
-        check_skip_nonfinite(skip_nonfinite)
         defaults = {
             "lr": lr,
             "betas": betas,

@@ -63,6 +63,31 @@ def check_kernel_flags(foreach: object, fused: object) -> None:
         raise ValueError("foreach and fused cannot both be True; pick one kernel (fused=True is the single-pass one)")
 
 
+def check_rectified_arguments(
+    lr: object,
+    betas: object,
+    eps: object,
+    weight_decay: object,
+    warmup_steps: object,
+    max_grad_norm: object,
+    skip_nonfinite: object,
+    **flags: object,
+) -> tuple[float, float]:
+    """The checks RAdam and AdaBelief share, in one order; returns ``betas`` as a checked pair.
+
+    ``flags`` are the boolean arguments (``foreach`` and ``fused`` among them, which may be ``None``).
+    """
+    check_non_negative("learning rate", lr)
+    checked_betas = check_betas(betas)
+    check_non_negative("epsilon value", eps)
+    check_non_negative("weight_decay value", weight_decay)
+    check_flags(**flags)
+    check_kernel_flags(flags["foreach"], flags["fused"])
+    check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
+    check_skip_nonfinite(skip_nonfinite)
+    return checked_betas
+
+
 def rho(steps: torch.Tensor, beta2: float) -> tuple[float, torch.Tensor]:
     """(6): :math:`(\\rho_\\infty, \\rho_t)` for a tensor of 1-based steps (float64)."""
     rho_inf = 2.0 / (1.0 - beta2) - 1.0
@@ -168,20 +193,20 @@ class RAdam(ScheduleClipMixin, Optimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        check_non_negative("learning rate", lr)
-        betas = check_betas(betas)
-        check_non_negative("epsilon value", eps)
-        check_non_negative("weight_decay value", weight_decay)
-        check_flags(
+        betas = check_rectified_arguments(
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            warmup_steps,
+            max_grad_norm,
+            skip_nonfinite,
             degenerated_to_sgd=degenerated_to_sgd,
             decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
             foreach=foreach,
             fused=fused,
         )
-        check_kernel_flags(foreach, fused)
-        check_schedule_clip(warmup_steps, max_grad_norm, False, SCHEDULE_CLIP_DEFAULTS["cycle_length"])
-        check_skip_nonfinite(skip_nonfinite)
         defaults = {
             "lr": lr,
             "betas": betas,
