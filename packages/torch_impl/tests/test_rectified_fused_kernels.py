@@ -15,6 +15,10 @@ from lossopt.optim import _adaptive_step
 from lossopt.optim.adabelief import _fused_adabelief
 from lossopt.optim.radam import _fused_radam
 
+# every test twice: with lossopt's CPU kernel (fused AdaBelief on CPU) and with it off (the torch.compile
+# kernel, which CUDA and machines without a C compiler run)
+pytestmark = pytest.mark.usefixtures("cpu_kernels")
+
 # one 1-element tensor (eager path), a non-contiguous one (per-tensor path), the rest chunked: more
 # tensors than one chunk, so the last chunk is filled with scratch tensors
 SHAPES = [(3, 4), (5,), (1,), (2, 2, 2), (7,), (6,), (2, 3), (9,), (4,), (3,), (8,), (2,)]

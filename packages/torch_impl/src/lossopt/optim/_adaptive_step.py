@@ -16,16 +16,18 @@ no Python ``if`` on a tensor; :math:`k = 0` also keeps an un-adapted step finite
 The fused paths (``fused=True``). RAdam's rectified step is Adam's step with the learning rate
 scaled by :math:`r_t \\sqrt{c_2}/c_1` and the bias corrections at 1, so it runs on torch's own fused
 Adam kernel and compiles nothing (``lossopt.optim.radam``). AdaBelief has no torch kernel (its
-second moment tracks :math:`(g - m_t)^2`): its update is compiled with ``torch.compile`` (dynamic
-shapes, so one compilation serves every parameter size) as a function of :data:`CHUNK` tensors
-(:func:`fused_chunked_call`): Dynamo's guards and the compiled function's wrappers cost tens of
+second moment tracks :math:`(g - m_t)^2`): on float32/float64 CPU tensors it runs lossopt's C kernel
+(``lossopt.optim._cpu_kernels``, fed the coefficient rows built here); elsewhere its update is compiled
+with ``torch.compile`` (dynamic shapes, so one compilation serves every parameter size) as a function
+of :data:`CHUNK` tensors (:func:`fused_chunked_call`): Dynamo's guards and the compiled function's wrappers cost tens of
 microseconds per call, which per tensor would dominate a step of a model with hundreds of
 parameter tensors. Every scalar, ``1 - beta`` included, enters as one row of a coefficient tensor,
 so new values (a scheduler's learning rate, a tensor learning rate, the step) never recompile. What
 remains compiled separately: each parameter dtype, AdaBelief with and without ``amsgrad``;
 one-element and non-contiguous tensors run the same function eagerly.
 
-Paying the compilation once: the first ``step()`` of a process with ``AdaBelief(fused=True)``
+Paying the compilation once (CUDA, float16/bfloat16, or a CPU without a C compiler; on other CPUs the
+C kernel builds in under a second): the first ``step()`` of a process with ``AdaBelief(fused=True)``
 compiles (measured 14 to 30 s on a shared 2-core CPU for the 8-tensor function; see the
 benchmarks). Inductor's FX-graph and AOTAutograd caches are on by default and persist on disk
 (``TORCHINDUCTOR_CACHE_DIR``, by default under the system temporary directory), so later processes

@@ -14,8 +14,9 @@ its docstring:
 
 Three kernels with one signature: :func:`_single_tensor_adabelief` (``foreach=False``),
 :func:`_multi_tensor_adabelief` (``torch._foreach_*``, the default) and
-:func:`_fused_adabelief` (``fused=True``, one ``torch.compile``-generated pass, 8 tensors a call). The
-:math:`\\rho_t` branch is a per-tensor coefficient computed as a tensor, as in ``lossopt.optim.radam``.
+:func:`_fused_adabelief` (``fused=True``, one pass per step: lossopt's C kernel on float32/float64 CPU
+tensors, ``lossopt.optim._cpu_kernels``; elsewhere a ``torch.compile``-generated pass, 8 tensors a
+call). The :math:`\\rho_t` branch is a per-tensor coefficient computed as a tensor, as in ``lossopt.optim.radam``.
 
 float16 / bfloat16 parameters: :math:`\\epsilon = 10^{-16}` is below float16's smallest subnormal
 (about :math:`6 \\times 10^{-8}`), so in float16 it rounds to 0 and a coordinate whose gradient
@@ -34,6 +35,7 @@ from typing import Any, overload
 import torch
 from torch.optim import Optimizer
 
+from lossopt.optim import _cpu_kernels
 from lossopt.optim._adaptive_step import (
     LOW_PRECISION,
     check_sparse,
@@ -118,9 +120,12 @@ class AdaBelief(ScheduleClipMixin, Optimizer):
         maximize: ascend the objective.
         foreach: ``True`` for the ``torch._foreach_*`` kernel, ``False`` for the per-tensor loop,
             ``None`` (default) for the multi-tensor kernel on plain strided tensors.
-        fused: ``True`` for one compiled pass over every tensor (``torch.compile``, 8 tensors a call;
-            compiles on the first step of a process, tens of seconds on a small CPU; later processes
-            reuse Inductor's on-disk cache, see ``lossopt.optim._adaptive_step``).
+        fused: ``True`` for one pass over every tensor: on float32/float64 CPU parameters lossopt's C
+            kernel (built on the first step of a process in under a second, then cached; see
+            ``lossopt.optim._cpu_kernels``), elsewhere (CUDA, float16/bfloat16, no C compiler) a
+            ``torch.compile`` kernel, 8 tensors a call, which compiles on the first step of a process
+            (tens of seconds on a small CPU; later processes reuse Inductor's on-disk cache, see
+            ``lossopt.optim._adaptive_step``).
         warmup_steps: linear warmup :math:`\\gamma_t = \\gamma \\min(1, t / W)` (0: off).
         max_grad_norm: clip the update's gradients to this global L2 norm over every group
             (``None``: off); ``p.grad`` is left as it was.
@@ -607,7 +612,13 @@ def _fused_adabelief(
         )
         lists = [params, grads, exp_avgs, exp_avg_vars] + ([max_exp_avg_vars] if amsgrad else [])
         plain = clip is None and not maximize and l2 == 0 and (decay == 0 if decayed else decay == 1)
-        fused_chunked_call(update, [[tensors[i] for i in indices] for tensors in lists], coefs, skip, plain)
+        group_lists = [[tensors[i] for i in indices] for tensors in lists]
+        taken, others = _cpu_kernels.partition(group_lists)  # CPU float32/float64: lossopt's kernel, no compiling
+        if taken:
+            _cpu_kernels.adabelief([[t[i] for i in taken] for t in group_lists], coefs[taken], skip, plain)
+        if others:
+            rest = [[t[i] for i in others] for t in group_lists]
+            fused_chunked_call(update, rest, coefs if not taken else coefs[others], skip, plain)
     revert_skipped_steps(steps, skip)
 
 

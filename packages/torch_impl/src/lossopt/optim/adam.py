@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
+from lossopt.optim import _cpu_kernels
 from lossopt.optim._amp import fused_grad_scale, grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
@@ -298,10 +299,14 @@ class AdvancedAdamW(_AdamBase):
     each other (state ``step``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``). The schedule clock is
     ``group["schedule_step"]``; the last pre-clip gradient norm is ``optimizer.last_grad_norm`` (a tensor).
 
-    Clipping never modifies ``p.grad`` on the per-tensor and foreach paths. With ``fused=True`` the
-    torch kernels write the rescaled gradient back into ``p.grad`` (they do so for ``grad_scale``);
-    ``p.grad`` then holds the clipped gradient, as after ``torch.nn.utils.clip_grad_norm_``. Copying the
-    gradients to avoid that would cost the read-and-write pass the fused path exists to save.
+    Clipping never modifies ``p.grad`` on the per-tensor and foreach paths, nor with ``fused=True`` on
+    float32/float64 CPU parameters, where lossopt's own kernel runs the clipped (or ``GradScaler``-scaled)
+    step in one pass that only reads the gradients (``lossopt.optim._cpu_kernels``; built on first use
+    with the system's C compiler, else torch's kernel runs). torch's fused kernels (CUDA, float16 /
+    bfloat16, or without a compiler) write the rescaled gradient back into ``p.grad`` (they do so for
+    ``grad_scale``); ``p.grad`` then holds the clipped gradient, as after
+    ``torch.nn.utils.clip_grad_norm_``. Without clipping or a scaler, ``fused=True`` is torch's kernel:
+    bit-identical to ``torch.optim.AdamW(fused=True)``.
 
     A non-finite gradient norm with clipping on is not an error: as ``clip_grad_norm_`` with
     ``error_if_nonfinite=False`` the coefficient is 0 (norm inf) or NaN (norm NaN), so parameters whose
@@ -657,22 +662,61 @@ def _fused_adam(
     grad_scale: torch.Tensor | None = None,
     found_inf: torch.Tensor | None = None,
 ) -> None:
-    """torch's fused Adam / AdamW kernel per (device, dtype) group: (1)–(8) in one pass over p, g, m, v.
+    """A fused Adam / AdamW kernel per (device, dtype) group: (1)–(8) in one pass over p, g, m, v.
 
-    The clip coefficient :math:`\\kappa` enters as ``grad_scale = 1 / kappa`` (the kernel divides the
-    gradient by it), so clipping costs the norm's one read of the gradients. The kernel writes the
-    rescaled gradient back into ``grads``. Without bias correction the kernel is given steps of
+    With clipping or a ``GradScaler`` scale, CPU float32/float64 tensors go to lossopt's kernel
+    (:func:`lossopt.optim._cpu_kernels.adam`): it multiplies the gradient by
+    :math:`\\kappa / S` as it reads it and never writes it, so clipping costs the norm's one read of
+    the gradients. Everything else runs torch's ``_fused_adam(w)_``: the clip coefficient enters as
+    ``grad_scale = 1 / kappa`` (the kernel divides the gradient by it) and the kernel writes the
+    rescaled gradient back into ``grads``. Without bias correction torch's kernel is given steps of
     ``inf``: :math:`1 - \\beta^{\\infty} = 1` exactly for every :math:`\\beta \\in [0, 1)`.
     """
     kernel = torch._fused_adamw_ if decoupled_weight_decay else torch._fused_adam_
+    scaled = (grad_norm is not None and max_grad_norm is not None) or grad_scale is not None
     for indices in group_by_device_and_dtype(params):
         device_params = [params[i] for i in indices]
         device_grads = [grads[i] for i in indices]
         device_steps = [state_steps[i] for i in indices]
+        device_exp_avgs = [exp_avgs[i] for i in indices]
+        device_exp_avg_sqs = [exp_avg_sqs[i] for i in indices]
+        device_max_exp_avg_sqs = [max_exp_avg_sqs[i] for i in indices] if amsgrad else []
         device = device_params[0].device
+        # clipping / GradScaler on CPU float32/float64: lossopt's kernel, which only reads the gradients
+        tensors = [device_params, device_grads, device_exp_avgs, device_exp_avg_sqs]
+        if scaled and _cpu_kernels.float32_counters(device_steps):
+            taken, others = _cpu_kernels.partition(tensors + ([device_max_exp_avg_sqs] if amsgrad else []))
+        else:
+            taken, others = [], []
+        if taken:
+            _cpu_kernels.adam(
+                [device_params[i] for i in taken],
+                [device_grads[i] for i in taken],
+                [device_exp_avgs[i] for i in taken],
+                [device_exp_avg_sqs[i] for i in taken],
+                [device_max_exp_avg_sqs[i] for i in taken] if amsgrad else [],
+                [device_steps[i] for i in taken],
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                eps=eps,
+                weight_decay=weight_decay,
+                decoupled=decoupled_weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+                bias_correction=use_bias_correction,
+                multiplier=grad_multiplier(grad_norm, max_grad_norm, grad_scale),
+                found_inf=found_inf,
+            )
+            if not others:
+                continue
+            device_params, device_grads, device_exp_avgs, device_exp_avg_sqs, device_steps = (
+                [t[i] for i in others] for t in [*tensors, device_steps]
+            )
+            device_max_exp_avg_sqs = [device_max_exp_avg_sqs[i] for i in others] if amsgrad else []
         torch._foreach_add_(device_steps, 1)
         kernel_scale = None
-        if (grad_norm is not None and max_grad_norm is not None) or grad_scale is not None:
+        if scaled:
             if FUSED_ADAM_HAS_GRAD_SCALE and device_params[0].dtype != torch.float64:
                 kernel_scale = fused_grad_scale(grad_norm, max_grad_norm, grad_scale, device)  # (c) g / (S / kappa)
             else:  # the kernels read grad_scale as float32, too coarse for float64 (or no grad_scale): scale a copy
@@ -689,9 +733,9 @@ def _fused_adam(
         kernel(
             device_params,
             device_grads,
-            [exp_avgs[i] for i in indices],
-            [exp_avg_sqs[i] for i in indices],
-            [max_exp_avg_sqs[i] for i in indices] if amsgrad else [],
+            device_exp_avgs,
+            device_exp_avg_sqs,
+            device_max_exp_avg_sqs,
             kernel_steps,
             lr=kernel_lr,
             beta1=beta1,

@@ -35,10 +35,12 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 
+from lossopt.optim import _cpu_kernels
 from lossopt.optim._tensor_groups import group_by_device_and_dtype
 
 CLIP_EPS = 1e-6
@@ -54,7 +56,11 @@ def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     first_device = grads[0].device
     norms: list[torch.Tensor] = []
     for indices in group_by_device_and_dtype(grads):
-        norms.extend(torch._foreach_norm([grads[i] for i in indices], 2))
+        group = [grads[i] for i in indices]
+        if not torch.compiler.is_compiling() and _cpu_kernels.eligible([group]):  # CPU: one pass, float64 sums
+            norms.append(torch.tensor(math.sqrt(_cpu_kernels.sum_of_squares(group)), dtype=group[0].dtype))
+        else:
+            norms.extend(torch._foreach_norm(group, 2))
     total: torch.Tensor = torch.linalg.vector_norm(torch.stack([n.to(first_device) for n in norms]), 2)  # (c1)
     return total
 
