@@ -133,7 +133,10 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
     compiler = find_compiler()
     if compiler is None:
         return None, "no C compiler found ($CC, cc, gcc, clang)"
-    source = resources.files("lossopt.optim").joinpath(SOURCE_NAME).read_bytes()
+    try:
+        source = resources.files("lossopt.optim").joinpath(SOURCE_NAME).read_bytes()
+    except OSError as exc:  # an installation without the package data
+        return None, f"cannot read the kernels' source {SOURCE_NAME}: {exc}"
     try:
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError) as exc:
