@@ -166,6 +166,11 @@ BAD_INPUTS = [
     ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"alpha": 1.5}),
     ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.zeros((1, 2))}, {"focal_weight": -1.0}),
     ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.array([[0.0, 2.0]])}, {}),
+    # float targets are probabilities in every overlap loss (the index is in the targets' own shape)
+    ("dice", {"predictions": np.zeros((1, 2, 2)), "targets": np.array([[[0.0, 1.0], [1.5, 0.0]]])}, {}),
+    ("iou", {"predictions": np.zeros((1, 3)), "targets": np.array([[0.0, -0.25, 1.0]])}, {"mode": "multilabel"}),
+    ("tversky", {"predictions": np.zeros((2,)), "targets": np.array([np.nan, 0.0])}, {}),
+    ("bce_dice", {"predictions": np.zeros((1, 2)), "targets": np.array([[1.0, 1.0000001]])}, {}),
 ]
 
 

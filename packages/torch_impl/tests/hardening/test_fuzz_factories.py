@@ -517,6 +517,7 @@ def test_every_numeric_loss_argument_refuses_nan_strings_and_none(name, argument
 
 
 INTEGER_TARGETS = ("contrastive", "cross_entropy", "focal", "hinge")  # class indices / labels: no NaN to give
+PROBABILITY_TARGETS = ("bce_dice", "dice", "focal_dice", "iou", "sigmoid_focal", "tversky")  # float targets in [0, 1]
 
 
 @pytest.mark.parametrize("name", sorted(set(LOSSES) - set(INTEGER_TARGETS)))
@@ -532,7 +533,7 @@ def test_nan_targets_propagate_or_are_refused_naming_them(name):
         floats = [i for i, v in enumerate(inputs) if isinstance(v, torch.Tensor) and v.is_floating_point()]
         assert len(floats) >= 2, f"{name} has integer targets: list it in INTEGER_TARGETS"
         inputs[floats[-1]] = torch.full_like(inputs[floats[-1]], NAN)
-    if name in ("sigmoid_focal", "focal_dice"):  # targets checked as probabilities
+    if name in PROBABILITY_TARGETS:  # targets checked as probabilities
         with pytest.raises(ValueError, match=r"targets must be probabilities in \[0, 1\]; got nan"):
             loss(*inputs)
         return

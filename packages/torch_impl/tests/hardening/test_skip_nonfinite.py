@@ -192,7 +192,7 @@ def test_the_default_is_off_and_a_nan_gradient_then_propagates(name: str) -> Non
 @pytest.mark.parametrize("cls", [AdvancedSGD, AdvancedAdamW, AdvancedAdam, RAdam, AdaBelief])
 @pytest.mark.parametrize("value", [1, 0, "yes", None])
 def test_skip_nonfinite_must_be_a_bool(cls: type[torch.optim.Optimizer], value: object) -> None:
-    with pytest.raises(ValueError, match=rf"Invalid skip_nonfinite: {value!r} \(must be True or False\)"):
+    with pytest.raises(TypeError, match=rf"Invalid skip_nonfinite: {value!r} \(must be True or False\)"):
         cls([torch.nn.Parameter(torch.ones(1))], skip_nonfinite=value)  # type: ignore[call-arg]
 
 

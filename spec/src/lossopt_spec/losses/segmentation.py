@@ -50,6 +50,7 @@ from lossopt_spec.losses._reduction import reduce, reduce_grad
 from lossopt_spec.losses.classification import (
     check_gamma,
     check_sigmoid_alpha,
+    check_unit_interval,
     sigmoid_focal_loss,
     sigmoid_focal_loss_grad,
 )
@@ -149,6 +150,8 @@ def _flatten(
             f"targets must have the shape of predictions in mode {mode!r}; got predictions {predictions.shape} "
             f"and targets {targets.shape}"
         )
+    if np.issubdtype(targets.dtype, np.floating):  # soft or hard labels: probabilities (bool/int masks pass)
+        check_unit_interval("targets", targets)
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
     m = int(np.prod(predictions.shape[1:])) // c if c else 0

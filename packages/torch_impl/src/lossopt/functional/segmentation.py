@@ -4,8 +4,9 @@ Mirrors ``lossopt_spec.losses.segmentation``; equation tags match. The overlap s
 backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities and
 the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or kept;
 the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
-``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices and class
-weights are value-checked under ``lossopt.functional.set_value_checks`` (CPU tensors by default).
+``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices, float targets
+(probabilities in [0, 1]) and class weights are value-checked under
+``lossopt.functional.set_value_checks`` (CPU tensors by default).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from lossopt.functional._arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional._autocast import autocast_off
-from lossopt.functional._checks import value_checks_apply
+from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
 from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
 
@@ -103,6 +104,8 @@ def _flatten(
             f"targets must have the shape of predictions in mode {mode!r}; got predictions {_shape(predictions)} "
             f"and targets {_shape(targets)}"
         )
+    if targets.is_floating_point():  # soft or hard labels: probabilities (bool and integer 0/1 masks pass)
+        check_unit_interval("targets", targets)  # reads them on the host: CPU tensors only by default
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
     m = math.prod(predictions.shape[1:]) // c if c else 0

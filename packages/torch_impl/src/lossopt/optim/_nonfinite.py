@@ -21,14 +21,15 @@ from collections.abc import Sequence
 
 import torch
 
+from lossopt.optim._validation import check_flags
+
 SKIP_NONFINITE = "skip_nonfinite"
 SKIPPED_STEPS = "skipped_steps"
 
 
 def check_skip_nonfinite(value: object) -> None:
-    """``skip_nonfinite`` is a ``bool``; the message names the argument and the value."""
-    if not isinstance(value, bool):
-        raise ValueError(f"Invalid skip_nonfinite: {value!r} (must be True or False)")
+    """``skip_nonfinite`` is a ``bool``: ``TypeError`` naming the argument and the value, as every other flag."""
+    check_flags(skip_nonfinite=value)
 
 
 def nonfinite(norm: torch.Tensor) -> torch.Tensor:
