@@ -228,3 +228,35 @@ def test_a_built_library_is_loaded_from_the_cache_without_compiling(monkeypatch,
         assert _cpu_kernels.library() is not None
     finally:
         _cpu_kernels.reset()
+
+
+def test_channels_last_parameters_take_the_kernel(monkeypatch):
+    def build():
+        generator = torch.Generator().manual_seed(4)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 1))
+        for p in model.parameters():
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=generator))
+        model = model.to(memory_format=torch.channels_last)
+        optimizer = AdvancedAdamW(model.parameters(), lr=0.05, fused=True, max_grad_norm=0.5, amsgrad=True)
+        data = torch.randn(2, 3, 6, 6, generator=generator).to(memory_format=torch.channels_last)
+        grads = []
+        for _ in range(4):
+            optimizer.zero_grad()
+            model(data).square().sum().backward()
+            grads = [p.grad.clone() for p in model.parameters()]
+            optimizer.step()
+        return list(model.parameters()), grads
+
+    (ours, grads), (theirs, _) = build(), with_kernels_off(monkeypatch, build)
+    weight = ours[0]
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert not weight.is_contiguous()
+    assert weight.grad.is_contiguous(memory_format=torch.channels_last)
+    _, others = _cpu_kernels.partition([[weight], [weight.grad]])
+    assert others == []  # taken by the kernel, not sent to the fallback
+    for p, q, g in zip(ours, theirs, grads, strict=True):
+        torch.testing.assert_close(p, q, rtol=1.3e-6, atol=1e-6)
+        assert torch.equal(p.grad, g)  # read only, also in channels-last order
+    transposed = torch.randn(4, 6).t()
+    assert _cpu_kernels.partition([[transposed], [transposed.contiguous()]]) == ([], [0])  # memory orders differ

@@ -200,7 +200,18 @@ def _all_take(tensors: Sequence[torch.Tensor], dtype: torch.dtype) -> bool:
 
 
 def _takes(tensor: torch.Tensor, dtype: torch.dtype) -> bool:
-    return tensor.is_cpu and tensor.dtype == dtype and type(tensor) in _PLAIN_TYPES and tensor.is_contiguous()
+    return tensor.is_cpu and tensor.dtype == dtype and type(tensor) in _PLAIN_TYPES
+
+
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def _same_dense_layout(tensors: Sequence[torch.Tensor]) -> bool:
+    """All contiguous, or all dense in the same channels-last format: their elements in the same memory order."""
+    if all(map(_contiguous, tensors)):
+        return True
+    layout = _CHANNELS_LAST.get(tensors[0].dim())
+    return layout is not None and all(t.is_contiguous(memory_format=layout) for t in tensors)
 
 
 def eligible(lists: Sequence[Sequence[torch.Tensor]]) -> bool:
@@ -216,7 +227,10 @@ def eligible(lists: Sequence[Sequence[torch.Tensor]]) -> bool:
 def partition(lists: Sequence[Sequence[torch.Tensor]]) -> tuple[list[int], list[int]]:
     """``(taken, others)``: the positions whose tensors (one from each list) the kernels take, and the rest.
 
-    One non-contiguous parameter (a transposed view made a leaf) sends only itself to the fallback.
+    Taken: CPU, plain, the dtype of ``lists[0][0]``, and all contiguous or all dense in the same
+    channels-last format (a ``channels_last`` model: the kernels are elementwise, only the memory order
+    has to agree). One non-contiguous parameter (a transposed view made a leaf) sends only itself to
+    the fallback.
     """
     positions = list(range(len(lists[0])))
     if not positions or lists[0][0].dtype not in DTYPES or library() is None:
@@ -227,7 +241,8 @@ def partition(lists: Sequence[Sequence[torch.Tensor]]) -> tuple[list[int], list[
     taken: list[int] = []
     others: list[int] = []
     for i, tensors in enumerate(zip(*lists, strict=True)):
-        (taken if all(_takes(t, dtype) for t in tensors) else others).append(i)
+        ok = all(_takes(t, dtype) for t in tensors) and _same_dense_layout(tensors)
+        (taken if ok else others).append(i)
     return taken, others
 
 

@@ -57,10 +57,13 @@ def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     norms: list[torch.Tensor] = []
     for indices in group_by_device_and_dtype(grads):
         group = [grads[i] for i in indices]
-        if not torch.compiler.is_compiling() and _cpu_kernels.eligible([group]):  # CPU: one pass, float64 sums
-            norms.append(torch.tensor(math.sqrt(_cpu_kernels.sum_of_squares(group)), dtype=group[0].dtype))
-        else:
-            norms.extend(torch._foreach_norm(group, 2))
+        compiling = torch.compiler.is_compiling()
+        taken, others = ([], list(range(len(group)))) if compiling else _cpu_kernels.partition([group])
+        if taken:  # CPU float32/float64: one parallel pass, float64 sums
+            sum_of_squares = _cpu_kernels.sum_of_squares([group[i] for i in taken])
+            norms.append(torch.tensor(math.sqrt(sum_of_squares), dtype=group[0].dtype))
+        if others:
+            norms.extend(torch._foreach_norm([group[i] for i in others], 2))
     total: torch.Tensor = torch.linalg.vector_norm(torch.stack([n.to(first_device) for n in norms]), 2)  # (c1)
     return total
 
