@@ -13,7 +13,7 @@ import warnings
 import pytest
 import torch
 
-from lossopt import AdaBelief, AdvancedAdam, AdvancedAdamW
+from lossopt import AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD
 from lossopt.optim import _cpu_kernels
 
 pytestmark = pytest.mark.skipif(
@@ -87,6 +87,31 @@ def test_fused_adam_with_clipping_matches_torchs_fused_kernel(cls, config, dtype
     torch.testing.assert_close(opt.last_grad_norm, ref.last_grad_norm, rtol=1e-6, atol=0)
     for p, g in zip(ours, grads, strict=True):
         assert torch.equal(p.grad, g)  # the kernel only reads the gradients (torch's writes them back)
+
+
+SGD_CONFIGS = [
+    {},
+    {"momentum": 0.9},
+    {"momentum": 0.9, "dampening": 0.3, "weight_decay": 0.1},
+    {"momentum": 0.8, "nesterov": True, "maximize": True},
+    {"momentum": 0.9, "warmup_steps": 4, "use_cyclical_lr": True, "cycle_length": 5},
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("config", SGD_CONFIGS, ids=lambda c: "-".join(c) or "defaults")
+def test_fused_sgd_with_clipping_matches_torchs_fused_kernel(config, dtype, monkeypatch):
+    kwargs = {"lr": 0.05, "fused": True, "max_grad_norm": 0.5, **config}
+    ours, opt = run(AdvancedSGD, kwargs, dtype)
+    grads = [p.grad.clone() for p in ours]
+    theirs, ref = with_kernels_off(monkeypatch, lambda: run(AdvancedSGD, kwargs, dtype))
+    tol = {"rtol": 1.3e-6, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-13, "atol": 1e-15}
+    for p, q in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(p, q, **tol)
+        if "momentum_buffer" in ref.state[q]:
+            torch.testing.assert_close(opt.state[p]["momentum_buffer"], ref.state[q]["momentum_buffer"], **tol)
+    for p, g in zip(ours, grads, strict=True):
+        assert torch.equal(p.grad, g)  # read only (torch's kernel writes the clipped gradient back)
 
 
 def test_a_noncontiguous_parameter_alone_takes_torchs_kernel(monkeypatch):

@@ -205,3 +205,45 @@ ADABELIEF_KERNEL(lossopt_adabelief_f64, double, sqrt)
 
 SUMSQ_KERNEL(lossopt_sumsq_f32, float)
 SUMSQ_KERNEL(lossopt_sumsq_f64, double)
+
+/* SGD with momentum, dampening, Nesterov and L2 decay, as torch.optim.SGD, the gradient multiplied by
+ * *gmul (the clip coefficient times GradScaler's 1/S) and never written back. b (NULL without
+ * momentum): the momentum buffers, seeded with the gradient when is_first_step. found_inf (nullable):
+ * nonzero skips the whole call. Returns 0, or -1 when out of memory (nothing was changed then). */
+#define SGD_KERNEL(NAME, T)                                                                              \
+  int NAME(int64_t n, T **p, T **g, T **b, const int64_t *sizes, const double *lr_ptr, double momentum, \
+           double dampening, double weight_decay, int nesterov, int maximize, int is_first_step,          \
+           const double *gmul_ptr, const float *found_inf, int nthreads) {                               \
+    (void)nthreads;                                                                                      \
+    if (found_inf != NULL && *found_inf != 0.0f) return 0;                                               \
+    int64_t *prefix = block_prefix(n, sizes);                                                            \
+    if (prefix == NULL) return -1;                                                                       \
+    const T gmul = (T)((gmul_ptr != NULL ? *gmul_ptr : 1.0) * (maximize ? -1.0 : 1.0)); /* (c3), (1) */ \
+    const T lr = (T)*lr_ptr, wd = (T)weight_decay, mom = (T)momentum, omd = (T)(1.0 - dampening);       \
+    const int apply_wd = weight_decay != 0.0, has_momentum = b != NULL && momentum != 0.0;              \
+    const int64_t nblocks = prefix[n];                                                                   \
+    _Pragma("omp parallel for num_threads(nthreads) schedule(static) if(nblocks >= 4)")                 \
+    for (int64_t blk = 0; blk < nblocks; ++blk) {                                                        \
+      const int64_t i = tensor_of_block(prefix, n, blk);                                                 \
+      const int64_t lo = (blk - prefix[i]) * BLOCK;                                                      \
+      const int64_t hi = lo + BLOCK < sizes[i] ? lo + BLOCK : sizes[i];                                  \
+      T *restrict pp = p[i];                                                                             \
+      const T *restrict gg = g[i];                                                                       \
+      T *restrict bb = has_momentum ? b[i] : NULL;                                                       \
+      for (int64_t k = lo; k < hi; ++k) {                                                                \
+        T gk = gg[k] * gmul;                                  /* (c3) kappa g, (1) -g with maximize */   \
+        if (apply_wd) gk = gk + wd * pp[k];                   /* (2) g + wd p */                         \
+        if (has_momentum) {                                                                              \
+          const T bk = is_first_step ? gk : bb[k] * mom + omd * gk; /* (3) b <- mu b + (1 - tau) g */    \
+          bb[k] = bk;                                                                                    \
+          gk = nesterov ? gk + mom * bk : bk;                 /* (4) Nesterov: g + mu b; else b */       \
+        }                                                                                                \
+        pp[k] = pp[k] - lr * gk;                              /* (5) p <- p - lr g */                    \
+      }                                                                                                  \
+    }                                                                                                    \
+    free(prefix);                                                                                        \
+    return 0;                                                                                            \
+  }
+
+SGD_KERNEL(lossopt_sgd_f32, float)
+SGD_KERNEL(lossopt_sgd_f64, double)

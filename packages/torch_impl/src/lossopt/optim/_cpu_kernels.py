@@ -19,8 +19,9 @@ When there is no compiler or the build fails, a ``RuntimeWarning`` says why once
 fall back to what ran before (torch's fused kernel for AdamW / Adam, the compiled update for
 AdaBelief): the same results within rounding. ``LOSSOPT_CPU_KERNELS=0`` turns the kernels off.
 
-Which tensors: CPU, float32 or float64, contiguous, plain tensors (not DTensor shards), with float32
-step counters (AdamW). Everything else takes the fallback, per (device, dtype) group.
+Which tensors: CPU, float32 or float64, plain tensors (not DTensor shards), contiguous or all of a
+parameter's tensors dense in the same channels-last format, with float32 step counters (AdamW).
+Everything else takes the fallback, tensor by tensor.
 """
 
 from __future__ import annotations
@@ -122,6 +123,10 @@ def _declare(library: ctypes.CDLL) -> None:
         adabelief.restype = ctypes.c_int
         adabelief.argtypes = [ctypes.c_int64, *[_Pointers] * 5, size_array, ctypes.c_void_p, ctypes.c_int64]
         adabelief.argtypes += [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        sgd = getattr(library, f"lossopt_sgd_{suffix}")
+        sgd.restype = ctypes.c_int
+        sgd.argtypes = [ctypes.c_int64, *[_Pointers] * 3, size_array, ctypes.c_void_p, *[ctypes.c_double] * 3]
+        sgd.argtypes += [ctypes.c_int] * 3 + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         sumsq = getattr(library, f"lossopt_sumsq_{suffix}")
         sumsq.restype = ctypes.c_int
         sumsq.argtypes = [ctypes.c_int64, _Pointers, size_array, ctypes.POINTER(ctypes.c_double), ctypes.c_int]
@@ -337,6 +342,54 @@ def adam(
         torch.get_num_threads(),
     )
     _check(status, "Adam")
+
+
+def sgd(
+    params: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    buffers: Sequence[torch.Tensor],
+    *,
+    lr: float | torch.Tensor,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+    is_first_step: bool,
+    multiplier: torch.Tensor | None,
+    found_inf: torch.Tensor | None,
+) -> None:
+    """One SGD step of every tensor, gradients multiplied by ``multiplier`` (``buffers`` empty without momentum).
+
+    ``is_first_step`` seeds the buffers with the (scaled, decayed) gradient; a nonzero ``found_inf``
+    leaves everything as it was.
+    """
+    library_ = library()
+    assert library_ is not None
+    kernel = getattr(library_, f"lossopt_sgd_{DTYPES[params[0].dtype]}")
+    lr_tensor = (
+        torch.tensor(lr, dtype=torch.float64) if not isinstance(lr, torch.Tensor) else _scalar(lr, torch.float64)
+    )
+    assert lr_tensor is not None
+    gmul, skip = _scalar(multiplier, torch.float64), _scalar(found_inf, torch.float32)
+    status = kernel(
+        len(params),
+        _pointers(params),
+        _pointers(grads),
+        _pointers(buffers) if momentum != 0 else None,
+        _sizes(params),
+        lr_tensor.data_ptr(),
+        momentum,
+        dampening,
+        weight_decay,
+        int(nesterov),
+        int(maximize),
+        int(is_first_step),
+        None if gmul is None else gmul.data_ptr(),
+        None if skip is None else skip.data_ptr(),
+        torch.get_num_threads(),
+    )
+    _check(status, "SGD")
 
 
 def adabelief(

@@ -12,7 +12,8 @@ Mirrors ``lossopt_spec.optim.sgd``; the equations and their tags (0), (c), (1)â€
 
 Three kernels with one signature: :func:`_single_tensor_sgd` (``foreach=False``, the readable twin
 of the spec), :func:`_multi_tensor_sgd` (``torch._foreach_*``, the default) and :func:`_fused_sgd`
-(``fused=True``: ``torch._fused_sgd_``, the clip coefficient passed as its ``grad_scale``). None
+(``fused=True``: ``torch._fused_sgd_``, the clip coefficient passed as its ``grad_scale``; with clipping
+or a ``GradScaler`` on float32/float64 CPU tensors, lossopt's C kernel, ``lossopt.optim._cpu_kernels``). None
 reads a tensor back to the host: the schedule factor comes from the host clock (a device clock
 with ``skip_nonfinite``), the clip coefficient stays a device tensor, a tensor ``lr`` is applied
 as a tensor.
@@ -27,6 +28,7 @@ import torch
 from torch.optim import Optimizer
 
 from lossopt._torch_compat import has_foreach_ops
+from lossopt.optim import _cpu_kernels
 from lossopt.optim._amp import fused_grad_scale, grad_multiplier
 from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, zero_if
 from lossopt.optim._schedule_clip import CLOCK, ScheduleClipMixin, check_schedule_clip
@@ -85,8 +87,9 @@ class AdvancedSGD(ScheduleClipMixin, Optimizer):
     ``state_dict`` of either optimizer loads into the other; with the extras off each step equals
     ``torch.optim.SGD``. The schedule clock is ``group["schedule_step"]``; the last pre-clip
     gradient norm is ``optimizer.last_grad_norm`` (a tensor). Clipping leaves ``p.grad`` untouched,
-    except with ``fused=True``, where torch's kernel writes the rescaled gradient back (see
-    :class:`~lossopt.optim.AdvancedAdamW`, which also documents non-finite norms: the same here).
+    except where ``fused=True`` runs torch's kernel (CUDA, float16/bfloat16, no C compiler), which
+    writes the rescaled gradient back (see :class:`~lossopt.optim.AdvancedAdamW`, which also documents
+    non-finite norms: the same here).
 
     Sparse gradients are refused (``ValueError``, also a ``RuntimeError``); torch's SGD accepts them.
 
@@ -405,6 +408,36 @@ def _momentum_buffers(
     return group_buffers
 
 
+def _cpu_sgd(
+    subset: list[int],
+    is_first_step: bool,
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    buffers: _Buffers,
+    *,
+    multiplier_of: Callable[[], torch.Tensor | None],
+    momentum: float,
+    **options: Any,
+) -> list[int]:
+    """Step the ``subset`` positions that lossopt's CPU kernel takes; return the others (for torch's kernel)."""
+    lists = [[params[i] for i in subset], [grads[i] for i in subset]]
+    if momentum != 0:
+        lists.append([buffers[i] for i in subset])  # type: ignore[misc]  # seeded above
+    taken, others = _cpu_kernels.partition(lists) if subset else ([], [])
+    if taken:
+        chosen = [[tensors[j] for j in taken] for tensors in lists]
+        _cpu_kernels.sgd(
+            chosen[0],
+            chosen[1],
+            chosen[2] if momentum != 0 else [],
+            momentum=momentum,
+            is_first_step=is_first_step,
+            multiplier=multiplier_of(),
+            **options,
+        )
+    return [subset[j] for j in others]
+
+
 @torch.compiler.disable  # type: ignore[untyped-decorator]  # as torch.optim: the fused kernel has no fake (meta) implementation with a tensor lr
 def _fused_sgd(
     params: list[torch.Tensor],
@@ -426,36 +459,63 @@ def _fused_sgd(
 
     The kernel takes one ``is_first_step`` flag for all its tensors, so parameters whose buffer is
     not yet seeded (3, t = 1) and the others go to separate launches (torch's own ``_fused_sgd``
-    treats a mix as "not first" and fails on the missing buffers). The clip coefficient enters as
-    ``grad_scale = 1 / kappa`` and the kernel writes the rescaled gradient back into ``grads``.
+    treats a mix as "not first" and fails on the missing buffers). With clipping or a ``GradScaler``
+    scale, CPU float32/float64 tensors go to lossopt's kernel (:func:`lossopt.optim._cpu_kernels.sgd`),
+    which multiplies the gradient by :math:`\\kappa / S` as it reads it and never writes it. On torch's
+    kernel the clip coefficient enters as ``grad_scale = 1 / kappa`` and the kernel writes the
+    rescaled gradient back into ``grads``.
     """
+    scaled = (grad_norm is not None and max_grad_norm is not None) or grad_scale is not None
     for indices in group_by_device_and_dtype(params):
         device = params[indices[0]].device
+        first = [i for i in indices if momentum != 0 and buffers[i] is None]
+        later = [i for i in indices if not (momentum != 0 and buffers[i] is None)]
+        for i in first:  # (3) seeded by the kernel: b <- g; zeros if the kernel may skip (found_inf)
+            buffers[i] = torch.empty_like(grads[i]) if found_inf is None else torch.zeros_like(grads[i])
+        splits = [(first, True), (later, False)]
+        if scaled:  # clipping / GradScaler on CPU float32/float64: lossopt's kernel, which only reads the gradients
+            splits = [
+                (
+                    _cpu_sgd(
+                        subset,
+                        is_first_step,
+                        params,
+                        grads,
+                        buffers,
+                        lr=lr,
+                        momentum=momentum,
+                        dampening=dampening,
+                        weight_decay=weight_decay,
+                        nesterov=nesterov,
+                        maximize=maximize,
+                        multiplier_of=lambda: grad_multiplier(grad_norm, max_grad_norm, grad_scale),
+                        found_inf=found_inf,
+                    ),
+                    is_first_step,
+                )
+                for subset, is_first_step in splits
+            ]
+        rest = [i for subset, _ in splits for i in subset]
+        if not rest:
+            continue
         kernel_scale = None
-        scaled_grads: list[torch.Tensor] | None = None
-        if (grad_norm is not None and max_grad_norm is not None) or grad_scale is not None:
+        scaled_grads: dict[int, torch.Tensor] = {}
+        if scaled:
             if FUSED_SGD_HAS_GRAD_SCALE and params[indices[0]].dtype != torch.float64:
                 kernel_scale = fused_grad_scale(grad_norm, max_grad_norm, grad_scale, device)  # (c) g / (S / kappa)
             else:  # the kernel reads grad_scale as float32, too coarse for float64 (or no grad_scale): scale a copy
                 coefficient = grad_multiplier(grad_norm, max_grad_norm, grad_scale)
                 assert coefficient is not None
-                scaled_grads = list(torch._foreach_mul([grads[i] for i in indices], coefficient.to(device)))
+                products = torch._foreach_mul([grads[i] for i in rest], coefficient.to(device))
+                scaled_grads = dict(zip(rest, products, strict=True))
         device_found_inf = None if found_inf is None else found_inf.to(device, non_blocking=True)
         kernel_lr = lr.to(device=device, dtype=torch.float32) if isinstance(lr, torch.Tensor) else lr
-        position = {i: j for j, i in enumerate(indices)}
-        first = [i for i in indices if momentum != 0 and buffers[i] is None]
-        later = [i for i in indices if not (momentum != 0 and buffers[i] is None)]
-        for subset, is_first_step in ((first, True), (later, False)):
+        for subset, is_first_step in splits:
             if not subset:
                 continue
-            if is_first_step:
-                for i in subset:
-                    # (3) seeded by the kernel: b <- g; zeros if the kernel may skip (found_inf)
-                    buffers[i] = torch.empty_like(grads[i]) if found_inf is None else torch.zeros_like(grads[i])
-            subset_grads = [scaled_grads[position[i]] if scaled_grads is not None else grads[i] for i in subset]
             torch._fused_sgd_(
                 [params[i] for i in subset],
-                subset_grads,
+                [scaled_grads.get(i, grads[i]) for i in subset],
                 [] if momentum == 0 else [buffers[i] for i in subset],  # type: ignore[misc]
                 weight_decay=weight_decay,
                 momentum=momentum,
