@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import cast
 
 import torch
 
 INT64 = (-(2**63), 2**63 - 1)
+
+
+def finite_number(value: float) -> bool:
+    """``math.isfinite`` by comparison: also traceable by ``torch.compile(dynamic=True)``, where a float argument
+    is symbolic and ``math.isfinite`` would break the graph (the comparison becomes a guard)."""
+    return bool(abs(value) < math.inf)
 
 
 def check_real(name: str, value: object, *, finite: bool = True) -> None:
@@ -27,7 +34,7 @@ def check_real(name: str, value: object, *, finite: bool = True) -> None:
         raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
     if isinstance(value, numbers.Integral):
         check_int64(name, value)
-    if math.isnan(value) or (finite and math.isinf(value)):
+    if value != value or (finite and not finite_number(cast(float, value))):  # NaN; +-inf (comparisons: traceable)
         raise ValueError(f"{name} must be {'finite' if finite else 'a number (not NaN)'}; got {value!r}")
 
 

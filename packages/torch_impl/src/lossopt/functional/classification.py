@@ -14,7 +14,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
-from lossopt.functional._arguments import check_index, check_real
+from lossopt.functional._arguments import check_index, check_real, finite_number
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, check_same_shape, compute_dtype, reduce
 
@@ -30,7 +30,7 @@ def _float_pair(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch
 
 def check_gamma(gamma: float) -> None:
     """``gamma`` is the focusing exponent: a finite number >= 0."""
-    if not (isinstance(gamma, int | float) and math.isfinite(gamma) and gamma >= 0):
+    if not (isinstance(gamma, int | float) and finite_number(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
     check_real("gamma", gamma)
 
@@ -301,7 +301,7 @@ def _focal_alpha(alpha: float | torch.Tensor, classes: int, like: torch.Tensor) 
     if not isinstance(alpha, torch.Tensor):
         check_real("alpha", alpha)
     value = float(alpha)
-    if not (math.isfinite(value) and value >= 0):
+    if not (finite_number(value) and value >= 0):
         raise ValueError(f"alpha must be a finite number >= 0 or a (C,) array of them; got {alpha!r}")
     return value
 
@@ -423,7 +423,7 @@ def focal_loss(
 
 
 def check_margin(margin: float) -> None:
-    if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
+    if not (isinstance(margin, int | float) and finite_number(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
     check_real("margin", margin)
 

@@ -174,7 +174,7 @@ def _distance(x: torch.Tensor, y: torch.Tensor, p: float, eps: float) -> torch.T
     (a 1-homogeneous function: the gradient of the detached scale is exactly 0).
     """
     distance: torch.Tensor
-    if p <= 2 or math.isinf(p) or x.shape[-1] == 0:
+    if p <= 2 or p == math.inf or x.shape[-1] == 0:
         distance = torch.pairwise_distance(x, y, p=p, eps=eps)
         return distance
     d = x - y + eps

@@ -11,7 +11,6 @@ Mirrors ``lossopt_spec.losses.regression`` statement for statement; equation tag
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
-from lossopt.functional._arguments import as_tensor_argument
+from lossopt.functional._arguments import as_tensor_argument, finite_number
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional._reduction import check_floating, check_reduction, check_same_shape, compute_dtype
 
@@ -91,7 +90,7 @@ def mae_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: str = 
 
 def check_delta(delta: float) -> None:
     """Huber's ``delta`` is a finite number > 0."""
-    if not (isinstance(delta, int | float) and math.isfinite(delta) and delta > 0):
+    if not (isinstance(delta, int | float) and finite_number(delta) and delta > 0):
         raise ValueError(f"delta must be a finite number > 0; got {delta!r}")
 
 
