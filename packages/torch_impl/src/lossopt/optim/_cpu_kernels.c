@@ -110,7 +110,7 @@ ADAM_KERNEL(lossopt_adam_f32, float, sqrtf)
 ADAM_KERNEL(lossopt_adam_f64, double, sqrt)
 
 /* AdaBelief, operation for operation as lossopt.optim.adabelief._adabelief_fused_update: coefs holds one
- * row of ncols scalars per tensor (scale, l2, decay, beta2, 1 - beta1, 1 - beta2, eps, k, c, a[, use_max]);
+ * row of ncols scalars per tensor (scale, l2, decay, beta2, 1 - beta1, (1 - beta2) beta1^2, eps, k, c, a[, use_max]);
  * smax is used when ncols == 11 (amsgrad). plain != 0: no clipping, maximize, L2 or decay (the row's scale,
  * l2 and decay are not applied). skip (nullable): nonzero leaves every tensor as it is.
  * Returns 0, or -1 when out of memory (nothing was changed then). */
@@ -130,7 +130,7 @@ ADAM_KERNEL(lossopt_adam_f64, double, sqrt)
       const int64_t hi = lo + BLOCK < sizes[i] ? lo + BLOCK : sizes[i];                                  \
       const T *row = coefs + i * ncols;                                                                  \
       const T scale = row[0], l2 = row[1], decay = row[2], beta2 = row[3], omb1 = row[4];                \
-      const T omb2 = row[5], eps = row[6], kk = row[7], cc = row[8], a = row[9];                         \
+      const T w = row[5], eps = row[6], kk = row[7], cc = row[8], a = row[9];                            \
       const int use_max = amsgrad && row[10] != (T)0;                                                    \
       const T b1 = (T)1 - omb1;                                                                          \
       T *restrict pp = p[i], *restrict mm = m[i], *restrict sv = s[i];                                   \
@@ -142,9 +142,10 @@ ADAM_KERNEL(lossopt_adam_f64, double, sqrt)
           gk = gk * scale + l2 * pk;                          /* (c3), (1), (2) L2 */                    \
           pk = pk * decay;                                    /* (2) decoupled decay */                  \
         }                                                                                                \
-        const T mk = mm[k] * b1 + gk * omb1;                  /* (3) m <- b1 m + (1 - b1) g */           \
-        const T r = gk - mk;                                                                             \
-        const T sk = sv[k] * beta2 + r * (r * omb2) + eps;    /* (4) s, eps kept in the state */         \
+        const T mk0 = mm[k];                                                                             \
+        const T mk = mk0 * b1 + gk * omb1;                    /* (3) m <- b1 m + (1 - b1) g */           \
+        const T r = gk - mk0;                                 /* (4) g - m_t = b1 (g - m_{t-1}) */       \
+        const T sk = sv[k] * beta2 + r * (r * w) + eps;       /* (4) s, w = (1 - b2) b1^2, eps kept */   \
         mm[k] = mk;                                                                                      \
         sv[k] = sk;                                                                                      \
         T sd = sk;                                                                                       \
