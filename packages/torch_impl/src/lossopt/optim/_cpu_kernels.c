@@ -27,14 +27,18 @@ static int64_t *block_prefix(int64_t n, const int64_t *sizes) {
   return prefix;
 }
 
-/* The tensor holding block b: the largest i with prefix[i] <= b (empty tensors hold no block). */
-static int64_t tensor_of_block(const int64_t *prefix, int64_t n, int64_t b) {
-  int64_t lo = 0, hi = n;
-  while (hi - lo > 1) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (prefix[mid] <= b) lo = mid; else hi = mid;
+/* Block b: its tensor *i (the largest i with prefix[i] <= b; empty tensors hold no block) and its
+ * element range [*lo, *hi) in that tensor. */
+static void block_range(const int64_t *prefix, int64_t n, const int64_t *sizes, int64_t b, int64_t *i,
+                        int64_t *lo, int64_t *hi) {
+  int64_t first = 0, last = n;
+  while (last - first > 1) {
+    int64_t mid = first + (last - first) / 2;
+    if (prefix[mid] <= b) first = mid; else last = mid;
   }
-  return lo;
+  *i = first;
+  *lo = (b - prefix[first]) * BLOCK;
+  *hi = *lo + BLOCK < sizes[first] ? *lo + BLOCK : sizes[first];
 }
 
 /* AdamW (decoupled != 0) / Adam with L2 decay, torch's fused CPU kernel's arithmetic, except that the
@@ -75,9 +79,8 @@ static int64_t tensor_of_block(const int64_t *prefix, int64_t n, int64_t b) {
     const int64_t nblocks = prefix[n];                                                                   \
     _Pragma("omp parallel for num_threads(nthreads) schedule(static) if(nblocks >= 4)") \
     for (int64_t b = 0; b < nblocks; ++b) {                                                              \
-      const int64_t i = tensor_of_block(prefix, n, b);                                                   \
-      const int64_t lo = (b - prefix[i]) * BLOCK;                                                        \
-      const int64_t hi = lo + BLOCK < sizes[i] ? lo + BLOCK : sizes[i];                                  \
+      int64_t i, lo, hi;                                                                                 \
+      block_range(prefix, n, sizes, b, &i, &lo, &hi);                                                    \
       T *restrict pp = p[i], *restrict mm = m[i], *restrict vv = v[i];                                   \
       const T *restrict gg = g[i];                                                                       \
       T *restrict vx = amsgrad ? vmax[i] : NULL;                                                         \
@@ -125,9 +128,8 @@ ADAM_KERNEL(lossopt_adam_f64, double, sqrt)
     const int64_t nblocks = prefix[n];                                                                   \
     _Pragma("omp parallel for num_threads(nthreads) schedule(static) if(nblocks >= 4)") \
     for (int64_t b = 0; b < nblocks; ++b) {                                                              \
-      const int64_t i = tensor_of_block(prefix, n, b);                                                   \
-      const int64_t lo = (b - prefix[i]) * BLOCK;                                                        \
-      const int64_t hi = lo + BLOCK < sizes[i] ? lo + BLOCK : sizes[i];                                  \
+      int64_t i, lo, hi;                                                                                 \
+      block_range(prefix, n, sizes, b, &i, &lo, &hi);                                                    \
       const T *row = coefs + i * ncols;                                                                  \
       const T scale = row[0], l2 = row[1], decay = row[2], beta2 = row[3], omb1 = row[4];                \
       const T w = row[5], eps = row[6], kk = row[7], cc = row[8], a = row[9];                            \
@@ -183,9 +185,8 @@ ADABELIEF_KERNEL(lossopt_adabelief_f64, double, sqrt)
     }                                                                                                    \
     _Pragma("omp parallel for num_threads(nthreads) schedule(static) if(nblocks >= 4)")                 \
     for (int64_t b = 0; b < nblocks; ++b) {                                                              \
-      const int64_t i = tensor_of_block(prefix, n, b);                                                   \
-      const int64_t lo = (b - prefix[i]) * BLOCK;                                                        \
-      const int64_t hi = lo + BLOCK < sizes[i] ? lo + BLOCK : sizes[i];                                  \
+      int64_t i, lo, hi;                                                                                 \
+      block_range(prefix, n, sizes, b, &i, &lo, &hi);                                                    \
       const T *restrict xx = x[i];                                                                       \
       double acc[LANES] = {0};                                                                           \
       int64_t k = lo;                                                                                    \
@@ -225,9 +226,8 @@ SUMSQ_KERNEL(lossopt_sumsq_f64, double)
     const int64_t nblocks = prefix[n];                                                                   \
     _Pragma("omp parallel for num_threads(nthreads) schedule(static) if(nblocks >= 4)")                 \
     for (int64_t blk = 0; blk < nblocks; ++blk) {                                                        \
-      const int64_t i = tensor_of_block(prefix, n, blk);                                                 \
-      const int64_t lo = (blk - prefix[i]) * BLOCK;                                                      \
-      const int64_t hi = lo + BLOCK < sizes[i] ? lo + BLOCK : sizes[i];                                  \
+      int64_t i, lo, hi;                                                                                 \
+      block_range(prefix, n, sizes, blk, &i, &lo, &hi);                                                  \
       T *restrict pp = p[i];                                                                             \
       const T *restrict gg = g[i];                                                                       \
       T *restrict bb = has_momentum ? b[i] : NULL;                                                       \

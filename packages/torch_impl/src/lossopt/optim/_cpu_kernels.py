@@ -280,6 +280,19 @@ def _scalar(tensor: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | N
     return tensor.detach().reshape(()).to(device="cpu", dtype=dtype).contiguous()
 
 
+def _step_scalars(
+    lr: float | torch.Tensor, multiplier: torch.Tensor | None, found_inf: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``lr`` and ``multiplier`` as float64 and ``found_inf`` as float32 0-dim CPU tensors, for the kernels to read."""
+    rate = torch.tensor(lr, dtype=torch.float64) if not isinstance(lr, torch.Tensor) else _scalar(lr, torch.float64)
+    assert rate is not None
+    return rate, _scalar(multiplier, torch.float64), _scalar(found_inf, torch.float32)
+
+
+def _address(tensor: torch.Tensor | None) -> int | None:
+    return None if tensor is None else tensor.data_ptr()
+
+
 def _check(status: int, rule: str) -> None:
     if status != 0:
         raise MemoryError(f"lossopt's CPU {rule} kernel could not allocate its work arrays")
@@ -314,11 +327,7 @@ def adam(
     library_ = library()
     assert library_ is not None
     kernel = getattr(library_, f"lossopt_adam_{DTYPES[params[0].dtype]}")
-    lr_tensor = (
-        torch.tensor(lr, dtype=torch.float64) if not isinstance(lr, torch.Tensor) else _scalar(lr, torch.float64)
-    )
-    assert lr_tensor is not None
-    gmul, skip = _scalar(multiplier, torch.float64), _scalar(found_inf, torch.float32)
+    rate, gmul, skip = _step_scalars(lr, multiplier, found_inf)
     status = kernel(
         len(params),
         _pointers(params),
@@ -328,7 +337,7 @@ def adam(
         _pointers(max_exp_avg_sqs if amsgrad else []),
         _sizes(params),
         _pointers(steps),
-        lr_tensor.data_ptr(),
+        rate.data_ptr(),
         beta1,
         beta2,
         eps,
@@ -337,8 +346,8 @@ def adam(
         int(amsgrad),
         int(maximize),
         int(bias_correction),
-        None if gmul is None else gmul.data_ptr(),
-        None if skip is None else skip.data_ptr(),
+        _address(gmul),
+        _address(skip),
         torch.get_num_threads(),
     )
     _check(status, "Adam")
@@ -367,26 +376,22 @@ def sgd(
     library_ = library()
     assert library_ is not None
     kernel = getattr(library_, f"lossopt_sgd_{DTYPES[params[0].dtype]}")
-    lr_tensor = (
-        torch.tensor(lr, dtype=torch.float64) if not isinstance(lr, torch.Tensor) else _scalar(lr, torch.float64)
-    )
-    assert lr_tensor is not None
-    gmul, skip = _scalar(multiplier, torch.float64), _scalar(found_inf, torch.float32)
+    rate, gmul, skip = _step_scalars(lr, multiplier, found_inf)
     status = kernel(
         len(params),
         _pointers(params),
         _pointers(grads),
         _pointers(buffers) if momentum != 0 else None,
         _sizes(params),
-        lr_tensor.data_ptr(),
+        rate.data_ptr(),
         momentum,
         dampening,
         weight_decay,
         int(nesterov),
         int(maximize),
         int(is_first_step),
-        None if gmul is None else gmul.data_ptr(),
-        None if skip is None else skip.data_ptr(),
+        _address(gmul),
+        _address(skip),
         torch.get_num_threads(),
     )
     _check(status, "SGD")
@@ -409,7 +414,7 @@ def adabelief(
         _sizes(params),
         rows.data_ptr(),
         rows.shape[1],
-        None if flag is None else flag.data_ptr(),
+        _address(flag),
         int(plain),
         torch.get_num_threads(),
     )
