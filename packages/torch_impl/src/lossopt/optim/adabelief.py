@@ -508,6 +508,26 @@ def _store(targets: list[torch.Tensor], values: list[torch.Tensor], skip: torch.
         target.copy_(value if skip is None else torch.where(skip != 0, target, value))
 
 
+def _belief_moments(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_var: torch.Tensor,
+    coefs: torch.Tensor,
+    plain: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(c3), (1)-(4) of the fused updates: the decayed parameter and the new m and s, from ``coefs[:7]``."""
+    scale, l2, decay, beta2, one_minus_beta1, residual_weight, eps = coefs[:7].unbind()
+    if not plain:  # plain: no clipping, maximize, L2 or decay (scale 1, l2 0, decay 1): 4 operations fewer
+        grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
+    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
+    # (3) m <- b1 m + (1 - b1) g in this form: exact at beta1 = 0 and 1; 2 products and a sum
+    new_exp_avg = exp_avg * (1.0 - one_minus_beta1) + grad * one_minus_beta1
+    residual = grad - exp_avg  # (4) g - m_t = b1 (g - m_{t-1}); b1^2 is in residual_weight (RESIDUAL_NOTE)
+    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * residual_weight) + eps  # (4) s, eps kept
+    return new_param, new_exp_avg, new_exp_avg_var
+
+
 def _adabelief_fused_update(
     param: torch.Tensor,
     grad: torch.Tensor,
@@ -526,14 +546,8 @@ def _adabelief_fused_update(
     ``plain`` (a Python flag, one compiled kernel each way): the gradient and the parameter enter
     unscaled (no clipping, maximize, L2 or decoupled decay).
     """
-    scale, l2, decay, beta2, one_minus_beta1, residual_weight, eps, k, c, a = coefs.unbind()
-    if not plain:  # plain: no clipping, maximize, L2 or decay (scale 1, l2 0, decay 1): 4 operations fewer
-        grad = grad * scale + l2 * param  # (c3) g <- kappa g, (1) g <- -g, (2) g <- g + wd p (l2 = 0 unless L2)
-    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
-    # (3) m <- b1 m + (1 - b1) g in this form: exact at beta1 = 0 and 1; 2 products and a sum
-    new_exp_avg = exp_avg * (1.0 - one_minus_beta1) + grad * one_minus_beta1
-    residual = grad - exp_avg  # (4) g - m_t = b1 (g - m_{t-1}); b1^2 is in residual_weight (RESIDUAL_NOTE)
-    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * residual_weight) + eps  # (4) s, eps kept
+    new_param, new_exp_avg, new_exp_avg_var = _belief_moments(param, grad, exp_avg, exp_avg_var, coefs, plain)
+    k, c, a = coefs[7:].unbind()
     new_param = new_param - a * new_exp_avg / (k * new_exp_avg_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)
     _store([param, exp_avg, exp_avg_var], [new_param, new_exp_avg, new_exp_avg_var], skip)
 
@@ -549,14 +563,8 @@ def _adabelief_amsgrad_fused_update(
     plain: bool = False,
 ) -> None:
     """:func:`_adabelief_fused_update` with the running maximum (5); ``coefs`` adds ``use_max`` (1: divide by it)."""
-    scale, l2, decay, beta2, one_minus_beta1, residual_weight, eps, k, c, a, use_max = coefs.unbind()
-    if not plain:
-        grad = grad * scale + l2 * param  # (c3), (1), (2)
-    new_param = param if plain else param * decay  # (2) decoupled decay (decay = 1 for L2)
-    # (3) m <- b1 m + (1 - b1) g in this form: exact at beta1 = 0 and 1; 2 products and a sum
-    new_exp_avg = exp_avg * (1.0 - one_minus_beta1) + grad * one_minus_beta1
-    residual = grad - exp_avg  # (4) g - m_t = b1 (g - m_{t-1}); b1^2 is in residual_weight (RESIDUAL_NOTE)
-    new_exp_avg_var = exp_avg_var * beta2 + residual * (residual * residual_weight) + eps  # (4) s, eps kept
+    new_param, new_exp_avg, new_exp_avg_var = _belief_moments(param, grad, exp_avg, exp_avg_var, coefs, plain)
+    k, c, a, use_max = coefs[7:].unbind()
     new_max = torch.maximum(max_exp_avg_var, new_exp_avg_var)  # (5) s_hat <- max(s_hat, s)
     denom_var = torch.where(use_max != 0, new_max, new_exp_avg_var)  # (6) s_hat; (7) s, as the authors' code
     new_param = new_param - a * new_exp_avg / (k * denom_var.sqrt() + c)  # (6)-(8) p <- p - a m / (k sqrt(s) + c)

@@ -580,18 +580,7 @@ def _multi_tensor_adam(
                 torch._foreach_add_(device_grads, device_params, alpha=weight_decay)  # (2) g <- g + wd p
             else:
                 device_grads = list(torch._foreach_add(device_grads, device_params, alpha=weight_decay))  # (2)
-        if skip is None:
-            torch._foreach_lerp_(device_exp_avgs, device_grads, 1 - beta1)  # (3) m <- b1 m + (1 - b1) g
-            torch._foreach_mul_(device_exp_avg_sqs, beta2)  # (4) v <- b2 v
-        else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
-            device_grads = zero_if(skip, device_grads)
-            torch._foreach_lerp_(
-                device_exp_avgs,
-                device_grads,
-                repeat(len(device_exp_avgs), choose(skip, 0.0, 1 - beta1, device_params[0])),
-            )  # (3)
-            torch._foreach_mul_(device_exp_avg_sqs, choose(skip, 1.0, beta2, device_params[0]))  # (4) v <- b2 v
-        torch._foreach_addcmul_(device_exp_avg_sqs, device_grads, device_grads, 1 - beta2)  # (4) v += (1 - b2) g^2
+        foreach_adam_moments(device_exp_avgs, device_exp_avg_sqs, device_grads, beta1, beta2, skip)  # (3), (4)
         del device_grads
         if amsgrad:
             torch._foreach_maximum_(device_max, device_exp_avg_sqs)  # (5) vmax <- max(vmax, v)
@@ -636,6 +625,28 @@ def _multi_tensor_adam(
         torch._foreach_div_(exp_avg_sq_sqrt, bias_correction2_sqrt)  # (7) sqrt(vhat) / sqrt(b2)
         torch._foreach_add_(exp_avg_sq_sqrt, eps)  # (7) d = ... + eps
         torch._foreach_addcdiv_(device_params, device_exp_avgs, exp_avg_sq_sqrt, step_size)  # (8) p -= lr / b1 m / d
+
+
+def foreach_adam_moments(
+    exp_avgs: _Tensors,
+    exp_avg_sqs: _Tensors,
+    grads: _Tensors,
+    beta1: float,
+    beta2: float,
+    skip: torch.Tensor | None,
+) -> None:
+    """(3) m <- b1 m + (1 - b1) g and (4) v <- b2 v + (1 - b2) g^2 with ``torch._foreach_*`` (Adam, RAdam).
+
+    With ``skip`` (a 0/1 device flag) set, g = 0 and beta = 1: m and v keep their bits, no host sync.
+    """
+    if skip is None:
+        torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
+        torch._foreach_mul_(exp_avg_sqs, beta2)  # (4) v <- b2 v
+    else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
+        grads = zero_if(skip, grads)
+        torch._foreach_lerp_(exp_avgs, grads, repeat(len(exp_avgs), choose(skip, 0.0, 1.0 - beta1, exp_avgs[0])))  # (3)
+        torch._foreach_mul_(exp_avg_sqs, choose(skip, 1.0, beta2, exp_avg_sqs[0]))  # (4) v <- b2 v
+    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)  # (4) v += (1 - b2) g^2
 
 
 @torch.compiler.disable  # type: ignore[untyped-decorator]  # as torch.optim: the fused kernels have no fake (meta) implementation with a tensor lr

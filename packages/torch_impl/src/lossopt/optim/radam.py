@@ -39,10 +39,11 @@ from lossopt.optim._adaptive_step import (
     skip_flag,
 )
 from lossopt.optim._amp import grad_multiplier
-from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, repeat, set_back, zero_if
+from lossopt.optim._nonfinite import SKIP_NONFINITE, check_skip_nonfinite, choose, on, set_back, zero_if
 from lossopt.optim._schedule_clip import CLOCK, SCHEDULE_CLIP_DEFAULTS, ScheduleClipMixin, check_schedule_clip
 from lossopt.optim._tensor_groups import default_foreach, group_by_device_and_dtype, local_shards, local_value
 from lossopt.optim._validation import check_flags, check_in_unit_interval, check_non_negative
+from lossopt.optim.adam import foreach_adam_moments
 
 _Tensors = list[torch.Tensor]
 
@@ -451,18 +452,7 @@ def _multi_tensor_radam(
             decay = 1.0 - lr * weight_decay
             # (2) p <- p (1 - lr wd)
             torch._foreach_mul_(group_params, decay if skip is None else choose(skip, 1.0, decay, group_params[0]))
-        if skip is None:
-            torch._foreach_lerp_(group_exp_avgs, group_grads, 1.0 - beta1)  # (3) m <- b1 m + (1 - b1) g
-            torch._foreach_mul_(group_exp_avg_sqs, beta2)  # (4) v <- b2 v
-        else:  # the same with g = 0, beta = 1 on a skipped step: m and v keep their bits
-            group_grads = zero_if(skip, group_grads)
-            torch._foreach_lerp_(
-                group_exp_avgs,
-                group_grads,
-                repeat(len(group_exp_avgs), choose(skip, 0.0, 1.0 - beta1, group_params[0])),
-            )  # (3)
-            torch._foreach_mul_(group_exp_avg_sqs, choose(skip, 1.0, beta2, group_params[0]))  # (4) v <- b2 v
-        torch._foreach_addcmul_(group_exp_avg_sqs, group_grads, group_grads, value=1.0 - beta2)  # (4) + (1 - b2) g^2
+        foreach_adam_moments(group_exp_avgs, group_exp_avg_sqs, group_grads, beta1, beta2, skip)  # (3), (4)
         denom = denominators(group_exp_avg_sqs, k, c)  # (7) sqrt(v) + eps, or 1 in (8)
         if skip is None and not torch.compiler.is_compiling():
             torch._foreach_addcdiv_(group_params, group_exp_avgs, denom, -a)  # (7)/(8) p <- p - a m / denom
