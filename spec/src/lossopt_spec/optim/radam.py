@@ -28,8 +28,8 @@ Step (2) only when :math:`\\lambda \\neq 0`. :math:`\\rho_t` grows with :math:`t
 (:math:`\\rho_5 \\approx 4.99`, :math:`\\rho_6 \\approx 5.99`), so steps 1-5 take branch (8).
 With :math:`\\rho_\\infty \\le 5` (:math:`\\beta_2 \\le 2/3`) the rule never rectifies.
 
-Warmup and clipping (``lossopt_spec.optim.schedule``, ``lossopt_spec.optim.clip``, as in
-Optimizers I): (0) :math:`\\gamma` is :math:`\\gamma \\, w_t` with :math:`w_t = \\min(1, t / W)` for
+Warmup and clipping (``lossopt_spec.optim.schedule``, ``lossopt_spec.optim.clip``, as for Adam and
+SGD): (0) :math:`\\gamma` is :math:`\\gamma \\, w_t` with :math:`w_t = \\min(1, t / W)` for
 ``warmup_steps`` :math:`W > 0`; (c) with ``max_grad_norm`` :math:`M`, :math:`g_t` is first scaled by
 :math:`\\min(1, M / (n + 10^{-6}))`, :math:`n` the global gradient norm over every group. Both are off
 by default.
@@ -52,7 +52,7 @@ two update branches, so with ``degenerated_to_sgd=False`` it skips the decay on 
 steps (here the decay is applied every step, see above); and it buffers the step sizes per
 ``step % 10`` across parameters, which changes nothing numerically.
 
-Differs from the original design (``RAdam.step``, ``KNOWN_DEFECTS.md`` item 5): it used
+Differs from the original design (its ``RAdam.step``): it used
 :math:`\\rho_t / (\\rho_t - 4)` instead of :math:`r_t`, divided :math:`m` and :math:`v` by their bias
 corrections and then divided the step by them a second time, and switched at
 :math:`\\rho_t \\ge 5`. Here :math:`r_t` is the paper's and each bias correction is applied once.
@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
+from lossopt_spec.optim.rectify import rectification, rho
 from lossopt_spec.optim.rule import Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
@@ -83,18 +84,6 @@ RADAM_DEFAULTS: dict[str, Any] = {
 }
 
 RHO_THRESHOLD = 5.0
-
-
-def rho(step: int, beta2: float) -> tuple[float, float]:
-    """(6): :math:`(\\rho_\\infty, \\rho_t)` for the 1-based ``step``."""
-    rho_inf = 2.0 / (1.0 - beta2) - 1.0
-    beta2_t = beta2**step
-    return rho_inf, rho_inf - 2.0 * step * beta2_t / (1.0 - beta2_t)
-
-
-def rectification(rho_t: float, rho_inf: float) -> float:
-    """(7): :math:`r_t`, defined for :math:`\\rho_t > 4` (the rule uses it only for :math:`\\rho_t > 5`)."""
-    return math.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
 
 
 def radam_init(params: Params, hparams: Mapping[str, Any]) -> State:
