@@ -35,6 +35,13 @@ def _field_table(rows: Iterable[tuple[str, str]]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def _page_start(kind: str, name: str, summary: list[tuple[str, str]]) -> list[str]:
+    """The label, the title, the summary table (with its link to the differences) and the spec's heading."""
+    summary = [*summary, ("differences", f":ref:`differences-{name}`")]
+    spec_heading = heading("Specification (lossopt_spec, float64 NumPy)", "-") + "\n"
+    return [f".. _api-{kind}-{name}:\n\n", heading(name, "="), "\n", _field_table(summary), spec_heading]
+
+
 def loss_page(name: str, directives: _Directives | None = None) -> str:
     """The API page of the loss ``name``: the spec's value and gradient, lossopt's function and module."""
     import lossopt
@@ -52,9 +59,7 @@ def loss_page(name: str, directives: _Directives | None = None) -> str:
         summary.append(("function", f":func:`{target(functional)}`"))
     if spec is not None:
         summary.append(("spec", f":func:`{target(spec.value)}`, gradient :func:`{target(spec.grad)}`"))
-    summary.append(("differences", f":ref:`differences-{name}`"))
-    parts = [f".. _api-loss-{name}:\n\n", heading(name, "="), "\n", _field_table(summary)]
-    parts.append(heading("Specification (lossopt_spec, float64 NumPy)", "-") + "\n")
+    parts = _page_start("loss", name, summary)
     if spec is None:
         parts.append(f"The spec has no loss {name!r} yet (``lossopt_spec.LOSSES``).\n\n")
     else:
@@ -93,9 +98,7 @@ def optimizer_page(name: str, directives: _Directives | None = None) -> str:
         summary.append(("spec rule", f"``lossopt_spec.OPTIMIZERS[{name!r}]`` in :mod:`{rule.update.__module__}`"))
         keys = ", ".join(f"``{key}``" for key in rule.state_keys) or "none"
         summary.append(("state", f"{keys} per parameter (torch.optim's names)"))
-    summary.append(("differences", f":ref:`differences-{name}`"))
-    parts = [f".. _api-optimizer-{name}:\n\n", heading(name, "="), "\n", _field_table(summary)]
-    parts.append(heading("Specification (lossopt_spec, float64 NumPy)", "-") + "\n")
+    parts = _page_start("optimizer", name, summary)
     if rule is None:
         parts.append(f"The spec has no rule {name!r} yet (``lossopt_spec.OPTIMIZERS``).\n\n")
     else:
