@@ -1,6 +1,8 @@
 """Checks of a built HTML tree: ``python -m docs.check_build docs/_build/html`` (run by ``nox -s docs``).
 
 - every registered loss and optimizer has its page, and the differences page has its table;
+- the conformance page shows the report it included (MyST's tables, with header rows) or the note
+  saying there was none, and no HTML of the report's text got through as markup;
 - no page loads a script, style sheet or font from the network (the math renderer is local);
 - pages with equations load the local MathJax, and its files are in the tree;
 - with ``--render`` (needs Debian's ``chromium``): every page is opened in headless Chromium, its
@@ -17,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from docs.generate import SINGULAR, registered_names
+from docs.generate.common import SINGULAR, registered_names
 
 REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)=["'](?:https?:)?//""", re.IGNORECASE)
 
@@ -32,6 +34,7 @@ def problems(html_dir: Path) -> list[str]:
             anchor = re.sub(r"[^a-z0-9]+", "-", f"differences-{name}".lower())  # docutils' ids: _ -> -
             if f'id="{anchor}"' not in differences:
                 found.append(f"{SINGULAR[kind]} {name!r}: no table on differences.html")
+    found += report_problems((html_dir / "conformance.html").read_text(encoding="utf-8"))
     mathjax = html_dir / "_static" / "mathjax" / "tex-chtml.js"
     if not mathjax.is_file():
         found.append(f"the local MathJax is missing: {mathjax}")
@@ -47,6 +50,23 @@ def problems(html_dir: Path) -> list[str]:
                 found.append(f"{page.relative_to(html_dir)} has equations but does not load the local MathJax")
     if with_math == 0:
         found.append("no page has an equation: the docstrings' math did not reach the HTML")
+    return found
+
+
+def report_problems(page: str) -> list[str]:
+    """What is wrong with the conformance page's report: missing, tables without headers, markup leaked."""
+    if "No conformance report was found" in page:
+        return []
+    if "<p>Report: " not in page:
+        return ["conformance.html shows neither a report nor the note saying there was none"]
+    report = page[page.index("<p>Report: ") :]
+    found = []
+    tables = re.findall(r'<table class="[^"]*conformance-report[^"]*">(.*?)</table>', report, re.DOTALL)
+    if not tables:
+        found.append("conformance.html: the report's Markdown tables did not become tables")
+    found += [f"conformance.html: report table {i} has no header row" for i, t in enumerate(tables) if "<th" not in t]
+    if "&lt;br&gt;" in report:
+        found.append("conformance.html: a '<br>' of the report's column headers was shown as text")
     return found
 
 

@@ -3,7 +3,8 @@
 The API reference and the "differences" tables are generated from the registries when the build
 starts (:func:`docs.generate.generate`). Equations are rendered by MathJax 3.2.2 from the
 ``sphinx-mathjax-offline`` package (PyPI), copied into ``_static/mathjax``: the pages load no
-script, font or style from the network.
+script, font or style from the network. The conformance report, Markdown, is included through
+MyST's parser (``myst-parser``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for ``docs.generate``; lossopt and lossopt_spec come installed
 
 import lossopt  # noqa: E402
-from docs.generate import display_math_tex, generate  # noqa: E402
+from docs.generate import generate  # noqa: E402
+from docs.generate.equations import display_math_tex  # noqa: E402
+from docs.generate.reports import REPORT_COPY  # noqa: E402
 
 project = "lossopt"
 author = "the lossopt authors"
@@ -29,6 +32,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # sets mathjax_path to the local copy and copies it into _static
+    "myst_parser",  # the conformance report's Markdown (included from _generated/, not a page)
 ]
 
 exclude_patterns = ["_build", "_generated", "tests", "examples/README.md", "**/__pycache__"]
@@ -39,6 +43,11 @@ html_theme = "furo"
 html_title = f"lossopt {release}"
 html_theme_options = {"navigation_with_keys": True}
 pygments_style = "sphinx"
+
+# MyST reads no HTML in the report's Markdown: a "<lambda>" in a failure message stays text. The
+# one tag the report writes, "<br>" between torch version, device and dtype in a column header,
+# becomes a line break in _report_tables below.
+myst_disable_syntax = ["html_block", "html_inline"]
 
 # MathJax: equation tags written as \tag{n} in the docstrings, AMS environments.
 mathjax3_config = {"tex": {"tags": "ams"}}
@@ -72,6 +81,21 @@ def _tagged_math(app: object, doctree: nodes.document) -> None:
             node["nowrap"] = True
 
 
+def _report_tables(app: object, doctree: nodes.document) -> None:
+    """The included report's tables: the report's table style, header cells split at "<br>" into lines."""
+    for table in doctree.findall(nodes.table):
+        if not str(table.source or "").endswith(REPORT_COPY):
+            continue
+        table["classes"].append("conformance-report")
+        for paragraph in list(table.findall(nodes.paragraph)):
+            text = paragraph.astext()
+            plain = all(isinstance(child, nodes.Text) for child in paragraph.children)
+            if plain and isinstance(paragraph.parent, nodes.entry) and "<br>" in text:
+                lines = [nodes.line(part, part) for part in text.split("<br>")]
+                paragraph.replace_self(nodes.line_block("", *lines))
+
+
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("builder-inited", _generate)
     app.connect("doctree-read", _tagged_math)
+    app.connect("doctree-read", _report_tables)

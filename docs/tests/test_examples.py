@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import lossopt
-from docs.generate import unmet
+from docs.generate.common import unmet
 
 DOCS = Path(__file__).resolve().parent.parent
 PAGES = sorted(DOCS.glob("*.rst"))

@@ -8,19 +8,20 @@ import pytest
 
 import lossopt
 import lossopt_spec
-from docs import generate
-from docs.generate import Difference, EntryDifferences
+from docs import check_build, generate
+from docs.generate import common, difference_tables, equations, reference, reports
+from docs.generate.difference_tables import Difference, EntryDifferences
 
 
 def test_every_registered_entry_has_an_api_page_and_a_differences_table():
-    problems = generate.documentation_problems(
-        generate.registered_names(), generate.load_differences(), generate.api_pages()
+    problems = difference_tables.documentation_problems(
+        common.registered_names(), difference_tables.load_differences(), reference.api_pages()
     )
     assert not problems, "\n".join(problems)
 
 
 def test_registered_names_are_both_registries():
-    names = generate.registered_names()
+    names = common.registered_names()
     assert set(lossopt.LOSSES) | set(lossopt_spec.LOSSES) == set(names["losses"])
     assert set(lossopt.OPTIMIZERS) | set(lossopt_spec.OPTIMIZERS) == set(names["optimizers"])
 
@@ -38,7 +39,7 @@ def _row(**overrides: str) -> Difference:
 def test_problems_name_the_entry_missing_its_page_and_its_table():
     pages = {"reference/losses/mse.rst": "x\n.. autofunction:: f\n"}
     differences = {"mse": EntryDifferences("mse", "", (_row(test="docs/tests/test_registry_docs.py::_row"),))}
-    problems = generate.documentation_problems({"losses": ["mse", "tversky"]}, differences, pages)
+    problems = difference_tables.documentation_problems({"losses": ["mse", "tversky"]}, differences, pages)
     assert problems == [
         "loss 'tversky' has no API page (reference/losses/tversky.rst)",
         "loss 'tversky' has no table in docs/differences.toml (add [tversky] with rows)",
@@ -54,7 +55,7 @@ def test_problems_name_a_bad_row_its_field_and_its_missing_test():
         _row(test="docs/tests/no_such_file.py::test_x"),
         _row(test="a test somewhere"),
     )
-    problems = generate.documentation_problems(
+    problems = difference_tables.documentation_problems(
         {"optimizers": ["sgd"]}, {"sgd": EntryDifferences("sgd", "", rows)}, pages
     )
     assert len(problems) == 5, problems
@@ -66,20 +67,22 @@ def test_problems_name_a_bad_row_its_field_and_its_missing_test():
 
 
 def test_a_page_that_documents_nothing_is_a_problem():
-    problems = generate.documentation_problems(
-        {"losses": ["mse"]}, generate.load_differences(), {"reference/losses/mse.rst": "mse\n===\n"}
+    problems = difference_tables.documentation_problems(
+        {"losses": ["mse"]}, difference_tables.load_differences(), {"reference/losses/mse.rst": "mse\n===\n"}
     )
     assert problems == ["loss 'mse': its API page documents no object from lossopt or lossopt_spec"]
 
 
 def test_every_row_of_every_table_is_well_formed_even_before_its_entry_lands():
     problems = []
-    for name, table in generate.load_differences().items():
+    for name, table in difference_tables.load_differences().items():
         assert table.rows, f"[{name}] has no rows"
         for index, row in enumerate(table.rows):
-            if row.against not in generate.AGAINST:
+            if row.against not in difference_tables.AGAINST:
                 problems.append(f"{name} row {index}: unknown against {row.against!r}")
-            problems += [f"{name} row {index}: empty {key}" for key in generate.ROW_FIELDS if not getattr(row, key)]
+            problems += [
+                f"{name} row {index}: empty {key}" for key in difference_tables.ROW_FIELDS if not getattr(row, key)
+            ]
             if "::" not in row.test:
                 problems.append(f"{name} row {index}: test {row.test!r} is not path::name")
     assert not problems, "\n".join(problems)
@@ -87,7 +90,7 @@ def test_every_row_of_every_table_is_well_formed_even_before_its_entry_lands():
 
 @pytest.mark.parametrize("name", sorted(lossopt.LOSSES))
 def test_loss_page_pairs_the_spec_functions_with_the_torch_function_and_module(name):
-    page = generate.loss_page(name)
+    page = reference.loss_page(name)
     spec = lossopt_spec.LOSSES[name]
     assert f".. autofunction:: {spec.value.__module__}.{spec.value.__qualname__}\n" in page
     assert f".. autofunction:: {spec.grad.__module__}.{spec.grad.__qualname__}\n" in page
@@ -100,7 +103,7 @@ def test_loss_page_pairs_the_spec_functions_with_the_torch_function_and_module(n
 
 @pytest.mark.parametrize("name", sorted(lossopt.OPTIMIZERS))
 def test_optimizer_page_pairs_the_spec_rule_with_the_torch_class(name):
-    page = generate.optimizer_page(name)
+    page = reference.optimizer_page(name)
     rule = lossopt_spec.OPTIMIZERS[name]
     assert f".. automodule:: {rule.update.__module__}\n" in page
     assert f".. autofunction:: {rule.update.__module__}.{rule.update.__qualname__}\n" in page
@@ -111,7 +114,7 @@ def test_optimizer_page_pairs_the_spec_rule_with_the_torch_class(name):
 
 
 def test_an_object_documented_twice_is_indexed_once():
-    directives = generate._Directives()
+    directives = reference._Directives()
     first = directives("function", "pkg.f")
     second = directives("function", "pkg.f")
     assert ":no-index:" not in first
@@ -122,7 +125,7 @@ def test_an_object_documented_twice_is_indexed_once():
 
 def test_differences_render_one_labelled_table_per_entry_and_a_note_for_a_missing_one():
     differences = {"mse": EntryDifferences("mse", "Summary.", (_row(lossopt="``strict``"),))}
-    text = generate.differences_rst({"losses": ["mse", "tversky"]}, differences)
+    text = difference_tables.differences_rst({"losses": ["mse", "tversky"]}, differences)
     assert ".. _differences-mse:" in text
     assert ".. _differences-tversky:" in text
     assert "   * - PyTorch\n     - ``strict``\n\n       .. container:: test-pointer\n\n" in text
@@ -133,32 +136,55 @@ def test_differences_render_one_labelled_table_per_entry_and_a_note_for_a_missin
     assert "No table yet for ``tversky``" in text
 
 
-def test_markdown_report_becomes_escaped_html_with_a_header_row():
-    markdown = "# Report\n\nverdict: **PASS** <ok>\n\n| entry | err<br>cpu |\n|---|---:|\n| `mse` | 1e-7 |\n"
-    html = generate.markdown_to_html(markdown)
-    assert "<h3>Report</h3>" in html
-    assert "<strong>PASS</strong> &lt;ok&gt;" in html
-    assert "<tr><th>entry</th><th>err<br>cpu</th></tr>" in html
-    assert "<tr><td><code>mse</code></td><td>1e-7</td></tr>" in html
-    assert "---" not in html
-
-
-def test_conformance_report_is_embedded_when_present_and_explained_when_not(tmp_path, monkeypatch):
+def test_conformance_report_is_included_as_markdown_when_present_and_explained_when_not(tmp_path, monkeypatch):
     monkeypatch.delenv("LOSSOPT_CONFORMANCE_REPORT", raising=False)
-    assert "nox -s conformance" in generate.conformance_report_rst(tmp_path)
+    generated = tmp_path / "_generated"
+    assert "nox -s conformance" in reports.conformance_report_rst(generated, tmp_path)
     run = tmp_path / "reports" / "conformance" / "run-1"
     run.mkdir(parents=True)
-    (run / "report.md").write_text("| entry | verdict |\n|---|---|\n| mse | pass |\n", encoding="utf-8")
-    text = generate.conformance_report_rst(tmp_path)
+    markdown = "# Report\n\nverdict: **PASS** <ok>\n\n| entry | err<br>cpu |\n|---|---:|\n| `mse` | 1e-7 |\n"
+    (run / "report.md").write_text(markdown, encoding="utf-8")
+    text = reports.conformance_report_rst(generated, tmp_path)
     assert "``reports/conformance/run-1/report.md``" in text
-    assert ".. raw:: html" in text
-    assert "<td>mse</td>" in text
+    assert ".. include:: /_generated/conformance_report.md\n   :parser: myst_parser.sphinx_\n" in text
+    assert (generated / "conformance_report.md").read_text(encoding="utf-8") == markdown  # as written
+    (run / "report.md").unlink()
+    assert "nox -s conformance" in reports.conformance_report_rst(generated, tmp_path)
+    assert not (generated / "conformance_report.md").exists()  # no stale report shown
+
+
+def test_the_report_is_read_by_myst_with_html_off():
+    conf = (common.DOCS / "conf.py").read_text(encoding="utf-8")
+    assert '"myst_parser",' in conf
+    assert 'myst_disable_syntax = ["html_block", "html_inline"]' in conf  # "<lambda>" in a message stays text
+    requirements = (common.DOCS / "requirements.txt").read_text(encoding="utf-8").split()
+    assert any(line.startswith("myst-parser") for line in requirements)
+
+
+def test_the_build_check_names_a_report_that_did_not_render():
+    note = "<p>No conformance report was found when these pages were built</p>"
+    assert check_build.report_problems(note) == []
+    table = '<table class="conformance-report docutils">{}</table>'
+    good = "<p>Report: x " + table.format("<thead><tr><th>entry</th></tr></thead><tr><td>mse</td></tr>")
+    assert check_build.report_problems(good) == []
+    assert check_build.report_problems("<p>Report: x <p>| entry | verdict |</p>") == [
+        "conformance.html: the report's Markdown tables did not become tables"
+    ]
+    headless = "<p>Report: x " + table.format("<tr><td>mse</td></tr>")
+    assert check_build.report_problems(headless) == ["conformance.html: report table 0 has no header row"]
+    leaked = good + "<th>2.13.0&lt;br&gt;cpu</th>"
+    assert check_build.report_problems(leaked) == [
+        "conformance.html: a '<br>' of the report's column headers was shown as text"
+    ]
+    assert check_build.report_problems("<p>nothing</p>") == [
+        "conformance.html shows neither a report nor the note saying there was none"
+    ]
 
 
 def test_demo_plots_are_shown_when_present_and_explained_when_not(tmp_path, monkeypatch):
     monkeypatch.delenv("LOSSOPT_DEMO_DIR", raising=False)
     target = tmp_path / "out"
-    empty = generate.demo_plots_rst(target, tmp_path)
+    empty = reports.demo_plots_rst(target, tmp_path)
     assert "python -m lossopt demo" in empty["loss"]
     assert "python -m lossopt demo" in empty["optimizer"]
     demo = tmp_path / "reports" / "demo"
@@ -166,7 +192,7 @@ def test_demo_plots_are_shown_when_present_and_explained_when_not(tmp_path, monk
     names = ("regression_losses.png", "focal_vs_ce.png", "optimizers_quadratic.png", "training.png")
     for name in names:
         (demo / name).write_bytes(b"\x89PNG\r\n")
-    text = generate.demo_plots_rst(target, tmp_path)
+    text = reports.demo_plots_rst(target, tmp_path)
     assert sorted(p.name for p in target.iterdir()) == sorted(names)
     assert text["loss"].index("regression_losses.png") < text["loss"].index("focal_vs_ce.png")
     assert "optimizers_quadratic.png" not in text["loss"]
@@ -189,10 +215,10 @@ def test_generate_writes_pages_and_removes_those_of_unregistered_entries(tmp_pat
 
 def test_tagged_multiline_math_goes_into_align_and_the_rest_keeps_sphinx_wrapping():
     tagged = "a &= b \\tag{1} \\\\\n c &= d \\tag{2}"
-    assert generate.display_math_tex(tagged) == "\\begin{align*}" + tagged + "\\end{align*}"
-    assert generate.display_math_tex("x = y \\tag{3}") is None  # one line: \[ ... \tag{3} \] is fine
-    assert generate.display_math_tex("a \\\\ b") is None  # no tag: Sphinx's split is fine
-    mixed = generate.display_math_tex("u = v\n\n" + tagged + "\n\na \\\\ b")
+    assert equations.display_math_tex(tagged) == "\\begin{align*}" + tagged + "\\end{align*}"
+    assert equations.display_math_tex("x = y \\tag{3}") is None  # one line: \[ ... \tag{3} \] is fine
+    assert equations.display_math_tex("a \\\\ b") is None  # no tag: Sphinx's split is fine
+    mixed = equations.display_math_tex("u = v\n\n" + tagged + "\n\na \\\\ b")
     assert mixed == "\\[u = v\\]\n\\begin{align*}" + tagged + "\\end{align*}\n\\[\\begin{split}a \\\\ b\\end{split}\\]"
 
 
@@ -203,8 +229,8 @@ def test_a_row_for_a_feature_this_build_lacks_is_neither_shown_nor_checked():
     )
     differences = {"sgd": EntryDifferences("sgd", "", rows)}
     pages = {"reference/optimizers/sgd.rst": "x\n.. autoclass:: C\n"}
-    assert generate.documentation_problems({"optimizers": ["sgd"]}, differences, pages) == []
-    text = generate.differences_rst({"optimizers": ["sgd"]}, differences)
+    assert difference_tables.documentation_problems({"optimizers": ["sgd"]}, differences, pages) == []
+    text = difference_tables.differences_rst({"optimizers": ["sgd"]}, differences)
     assert "``kept``" in text
     assert "``later``" not in text
-    assert generate.shown(_row(when="sgd"))
+    assert difference_tables.shown(_row(when="sgd"))
