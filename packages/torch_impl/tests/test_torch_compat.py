@@ -157,7 +157,7 @@ def test_sgd_falls_back_to_the_per_tensor_loop_without_the_foreach_ops(monkeypat
     def unavailable(*args, **kwargs):
         raise AssertionError("the multi-tensor kernel ran although its ops are missing")
 
-    monkeypatch.setattr(base_module, "has_foreach_ops", lambda *names: False)
+    monkeypatch.setattr(base_module, "_has_foreach_ops", lambda names: False)
     monkeypatch.setattr(execute, "foreach", unavailable)
     ours = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([[0.5]], requires_grad=True)]
     theirs = [p.detach().clone().requires_grad_() for p in ours]

@@ -77,6 +77,15 @@ def check_betas(betas: object) -> tuple[float, float]:
     return float(betas[0]), float(betas[1])
 
 
+def check_adam_family(lr: object, betas: object, eps: object, weight_decay: object) -> tuple[float, float]:
+    """The checks of the Adam family's shared hyperparameters; returns ``betas`` as a checked pair."""
+    check_non_negative("learning rate", lr)
+    checked = check_betas(betas)
+    check_non_negative("epsilon value", eps)
+    check_non_negative("weight_decay value", weight_decay)
+    return checked
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -32,10 +32,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from lossopt.optim._validation import check_betas, check_non_negative
+from lossopt.optim._validation import check_adam_family
 from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE
+from lossopt.optim.group_state import extras
 from lossopt.optim.kernels import compiled, cpu
+from lossopt.optim.moments import moment_scalars
 from lossopt.optim.rectify import rectification, rho
 from lossopt.optim.scalar_ops import sqrt, unless_skipped, where
 
@@ -155,10 +156,7 @@ class AdaBelief(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        check_non_negative("learning rate", lr)
-        betas = check_betas(betas)
-        check_non_negative("epsilon value", eps)
-        check_non_negative("weight_decay value", weight_decay)
+        betas = check_adam_family(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -172,10 +170,7 @@ class AdaBelief(RuleOptimizer):
             "maximize": maximize,
             "foreach": foreach,
             "fused": fused,
-            **SCHEDULE_CLIP_DEFAULTS,
-            "warmup_steps": warmup_steps,
-            "max_grad_norm": max_grad_norm,
-            SKIP_NONFINITE: skip_nonfinite,
+            **extras(warmup_steps, max_grad_norm, skip_nonfinite),
         }
         super().__init__(params, defaults)
 
@@ -200,12 +195,10 @@ class AdaBelief(RuleOptimizer):
             rect = rectification(rho_t, rho_inf) * sqrt(bias_correction2) / bias_correction1  # (7)
             k, c, a = where(adaptive, 1.0, 0.0), where(adaptive, eps, 1.0), where(adaptive, rect, sgd_step)
         decay = None
-        if group["weight_decouple"] and weight_decay != 0:
-            decay = unless_skipped(skip, 1 - (weight_decay if group["fixed_decay"] else lr * weight_decay), 1.0)  # (2)
+        if group["weight_decouple"] and weight_decay != 0:  # (2) 1 - lr wd, or 1 - wd with fixed_decay
+            decay = 1 - (weight_decay if group["fixed_decay"] else lr * weight_decay)
         return {
-            "decay": decay,
-            "one_minus_beta1": unless_skipped(skip, 1 - beta1, 0.0),  # (3)
-            "beta2": unless_skipped(skip, beta2, 1.0),  # (4)
+            **moment_scalars(group["betas"], decay, skip),  # (2)-(4)
             "residual_weight": unless_skipped(skip, (1 - beta2) * beta1 * beta1, 0.0),  # (4) (1 - b2) b1^2
             "eps_in_state": unless_skipped(skip, eps, 0.0),  # (4)
             "divide_by_max": bool(group["amsgrad"]) and not group["rectify"],  # (5)-(6)

@@ -19,15 +19,17 @@ scales the gradients (it only reads them), else ``torch._fused_adam(w)_``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import torch
 
-from lossopt.optim._validation import check_betas, check_non_negative
+from lossopt.optim._validation import check_adam_family
 from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE
+from lossopt.optim.group_state import extras
 from lossopt.optim.kernels import cpu, torch_fused
+from lossopt.optim.moments import moment_scalars
 from lossopt.optim.scalar_ops import unless_skipped
 
 
@@ -137,13 +139,10 @@ class Adam(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        check_non_negative("learning rate", lr)
-        check_non_negative("epsilon value", eps)
-        check_betas(betas)
-        check_non_negative("weight_decay value", weight_decay)
+        betas = check_adam_family(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
-            "betas": tuple(betas),
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -154,10 +153,7 @@ class Adam(RuleOptimizer):
             "fused": fused,
             "decoupled_weight_decay": decoupled_weight_decay,
             "use_bias_correction": use_bias_correction,
-            **SCHEDULE_CLIP_DEFAULTS,
-            "warmup_steps": warmup_steps,
-            "max_grad_norm": max_grad_norm,
-            SKIP_NONFINITE: skip_nonfinite,
+            **extras(warmup_steps, max_grad_norm, skip_nonfinite),
         }
         super().__init__(params, defaults)
 
@@ -171,10 +167,7 @@ class Adam(RuleOptimizer):
         bias_correction2 = 1 - beta2**t if group["use_bias_correction"] else 1.0  # (6) b2 = 1 - beta2^t
         decoupled = group["decoupled_weight_decay"] and group["weight_decay"] != 0
         return {
-            "decay": unless_skipped(skip, 1 - lr * group["weight_decay"], 1.0) if decoupled else None,  # (2)
-            "one_minus_beta1": unless_skipped(skip, 1 - beta1, 0.0),  # (3)
-            "beta2": unless_skipped(skip, beta2, 1.0),  # (4)
-            "one_minus_beta2": 1 - beta2,  # (4) (a skipped step's g is 0)
+            **moment_scalars(group["betas"], 1 - lr * group["weight_decay"] if decoupled else None, skip),  # (2)-(4)
             "bias_correction2_sqrt": bias_correction2**0.5,  # (7)
             "eps": group["eps"],  # (7)
             "neg_step_size": unless_skipped(skip, -(lr / bias_correction1), 0.0),  # (8) -lr / b1
@@ -184,9 +177,9 @@ class Adam(RuleOptimizer):
 class AdamW(Adam):
     """AdamW: :class:`Adam` with decoupled weight decay, :math:`\\theta \\leftarrow \\theta (1 - \\gamma_t \\lambda)`.
 
-    Same arguments as :class:`Adam` (``weight_decay`` defaults to 0.01, ``skip_nonfinite`` to ``False`` as
-    there: default ``False``); step for step
-    ``torch.optim.AdamW`` with the extras off, and their ``state_dict`` s load into each other.
+    The arguments of :class:`Adam` (``weight_decay`` defaults to 0.01; ``skip_nonfinite``, default ``False``,
+    as there), without ``decoupled_weight_decay``; step for step ``torch.optim.AdamW`` with the extras off,
+    and their ``state_dict`` s load into each other.
 
     Example:
         >>> import torch
@@ -203,43 +196,30 @@ class AdamW(Adam):
 
     flag_defaults: ClassVar[Mapping[str, Any]] = {**Adam.flag_defaults, "decoupled_weight_decay": True}
 
-    def __init__(
-        self,
-        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
-        lr: float | torch.Tensor = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        *,
-        foreach: bool | None = None,
-        maximize: bool = False,
-        capturable: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-        use_bias_correction: bool = True,
-        warmup_steps: int = 0,
-        max_grad_norm: float | None = None,
-        skip_nonfinite: bool = False,
-    ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            amsgrad,
-            foreach=foreach,
-            maximize=maximize,
-            capturable=capturable,
-            differentiable=differentiable,
-            fused=fused,
-            decoupled_weight_decay=True,
-            use_bias_correction=use_bias_correction,
-            warmup_steps=warmup_steps,
-            max_grad_norm=max_grad_norm,
-            skip_nonfinite=skip_nonfinite,
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = ADAMW_SIGNATURE.bind(self, *args, **kwargs)
+        except TypeError as error:  # as Python's own message for a wrong argument, with the class
+            raise TypeError(f"AdamW.__init__() {error}") from None
+        bound.apply_defaults()
+        arguments = {name: value for name, value in bound.arguments.items() if name != "self"}
+        super().__init__(**arguments, decoupled_weight_decay=True)
+
+
+def _adamw_signature() -> inspect.Signature:
+    """Adam's signature with ``weight_decay=0.01`` and without ``decoupled_weight_decay`` (always on)."""
+    adam = inspect.signature(Adam.__init__)
+    return adam.replace(
+        parameters=[
+            p.replace(default=1e-2) if p.name == "weight_decay" else p
+            for p in adam.parameters.values()
+            if p.name != "decoupled_weight_decay"
+        ]
+    )
+
+
+ADAMW_SIGNATURE = _adamw_signature()
+AdamW.__init__.__signature__ = ADAMW_SIGNATURE  # type: ignore[attr-defined]  # what inspect and the docs show
 
 
 AdvancedAdam = Adam  # the design document's names

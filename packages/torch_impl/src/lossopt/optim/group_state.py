@@ -38,6 +38,23 @@ _LOW_PRECISION = (torch.float16, torch.bfloat16)
 Group = MutableMapping[str, Any]
 
 
+def extras(
+    warmup_steps: object,
+    max_grad_norm: object,
+    skip_nonfinite: object,
+    use_cyclical_lr: object = False,
+    cycle_length: object = 1000,
+) -> dict[str, Any]:
+    """The ``defaults`` entries every rule takes: the schedule, clipping and ``skip_nonfinite``."""
+    return {
+        "warmup_steps": warmup_steps,
+        "max_grad_norm": max_grad_norm,
+        "use_cyclical_lr": use_cyclical_lr,
+        "cycle_length": cycle_length,
+        SKIP_NONFINITE: skip_nonfinite,
+    }
+
+
 def _group_device(group: Mapping[str, Any]) -> torch.device:
     return group["params"][0].device if group["params"] else torch.device("cpu")
 

@@ -28,10 +28,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from lossopt.optim._validation import check_betas, check_non_negative
+from lossopt.optim._validation import check_adam_family
 from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE
+from lossopt.optim.group_state import extras
 from lossopt.optim.kernels import torch_fused
+from lossopt.optim.moments import moment_scalars
 from lossopt.optim.rectify import rectification, rho
 from lossopt.optim.scalar_ops import sqrt, unless_skipped, where
 
@@ -148,10 +149,7 @@ class RAdam(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        check_non_negative("learning rate", lr)
-        betas = check_betas(betas)
-        check_non_negative("epsilon value", eps)
-        check_non_negative("weight_decay value", weight_decay)
+        betas = check_adam_family(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -162,10 +160,7 @@ class RAdam(RuleOptimizer):
             "maximize": maximize,
             "foreach": foreach,
             "fused": fused,
-            **SCHEDULE_CLIP_DEFAULTS,
-            "warmup_steps": warmup_steps,
-            "max_grad_norm": max_grad_norm,
-            SKIP_NONFINITE: skip_nonfinite,
+            **extras(warmup_steps, max_grad_norm, skip_nonfinite),
         }
         super().__init__(params, defaults)
 
@@ -182,10 +177,7 @@ class RAdam(RuleOptimizer):
         sgd_step = 1 / bias_correction1 if group["degenerated_to_sgd"] else 0.0 * bias_correction1  # (8)
         decoupled = group["decoupled_weight_decay"] and group["weight_decay"] != 0
         return {
-            "decay": unless_skipped(skip, 1 - lr * group["weight_decay"], 1.0) if decoupled else None,  # (2)
-            "one_minus_beta1": unless_skipped(skip, 1 - beta1, 0.0),  # (3)
-            "beta2": unless_skipped(skip, beta2, 1.0),  # (4)
-            "one_minus_beta2": 1 - beta2,  # (4) (a skipped step's g is 0)
+            **moment_scalars(group["betas"], 1 - lr * group["weight_decay"] if decoupled else None, skip),  # (2)-(4)
             "k": where(adaptive, 1.0, 0.0),  # (7) sqrt(v) + eps, (8) 1
             "c": where(adaptive, group["eps"], 1.0),
             "neg_a": unless_skipped(skip, -(lr * where(adaptive, rect, sgd_step)), 0.0),  # (7)/(8) -a

@@ -25,7 +25,7 @@ import torch
 
 from lossopt.optim._validation import check_in_closed_unit_interval, check_non_negative
 from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import SKIP_NONFINITE
+from lossopt.optim.group_state import extras
 from lossopt.optim.kernels import cpu, torch_fused
 from lossopt.optim.scalar_ops import unless_skipped
 
@@ -157,11 +157,7 @@ class SGD(RuleOptimizer):
             "foreach": foreach,
             "differentiable": differentiable,
             "fused": fused,
-            "warmup_steps": warmup_steps,
-            "max_grad_norm": max_grad_norm,
-            "use_cyclical_lr": use_cyclical_lr,
-            "cycle_length": cycle_length,
-            SKIP_NONFINITE: skip_nonfinite,
+            **extras(warmup_steps, max_grad_norm, skip_nonfinite, use_cyclical_lr, cycle_length),
         }
         super().__init__(params, defaults)
 

@@ -230,17 +230,20 @@ def _write_back(originals: Sequence[torch.Tensor], computed: Sequence[torch.Tens
 # --------------------------------------------------------------------------- the two kernels
 
 
-def per_tensor(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
-    """``foreach=False``: the rule's update tensor by tensor (plain tensors on the host path, else :class:`Lane`)."""
+def _prepared(
+    rule: Rule, batch: Batch, inputs: StepInputs, per_tensor: bool
+) -> tuple[list[Any], list[Any], StepScalars]:
+    """The update's parameters and gradients (float32 copies where the rule computes in float32), and its scalars."""
     params = _upcast(batch.params) if rule.float32_arithmetic else batch.params
-    grads = prepared_grads(
-        _upcast(batch.grads) if rule.float32_arithmetic else batch.grads,
-        params,
-        inputs,
-        rule.coupled_decay(inputs.group),
-        per_tensor=True,
-    )
-    scalars = step_scalars(rule, batch, inputs, params[0])
+    grads = _upcast(batch.grads) if rule.float32_arithmetic else batch.grads
+    l2 = rule.coupled_decay(inputs.group)
+    grads = prepared_grads(grads, params, inputs, l2, per_tensor=per_tensor)
+    return params, grads, step_scalars(rule, batch, inputs, params[0])
+
+
+def per_tensor(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
+    """``foreach=False``: the rule's update tensor by tensor, through :class:`~lossopt.optim.kernels.lanes.Lane`."""
+    params, grads, scalars = _prepared(rule, batch, inputs, per_tensor=True)
     for i, param in enumerate(params):
         s = scalars.for_tensor(i)
         s.first = batch.fresh[i] if batch.fresh else False
@@ -252,21 +255,12 @@ def per_tensor(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
 
 def foreach(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
     """The default kernel: the rule's update as ``torch._foreach_*`` launches, one per (device, dtype) and statement."""
-    keys = [(p.device, p.dtype, rule.first_step_differs and batch.fresh[i]) for i, p in enumerate(batch.params)]
     runs: dict[tuple[Any, ...], list[int]] = {}
-    for i, key in enumerate(keys):
-        runs.setdefault(key, []).append(i)
+    for i, p in enumerate(batch.params):
+        runs.setdefault((p.device, p.dtype, rule.first_step_differs and batch.fresh[i]), []).append(i)
     for (_, _, first), indices in runs.items():
         part = batch if len(indices) == len(batch.params) else batch.subset(indices)
-        params = _upcast(part.params) if rule.float32_arithmetic else part.params
-        grads = prepared_grads(
-            _upcast(part.grads) if rule.float32_arithmetic else part.grads,
-            params,
-            inputs,
-            rule.coupled_decay(inputs.group),
-            per_tensor=False,
-        )
-        scalars = step_scalars(rule, part, inputs, params[0])
+        params, grads, scalars = _prepared(rule, part, inputs, per_tensor=False)
         s = scalars.for_tensors(range(len(params)))
         s.first = first
         states = [None if state[0] is None else Lanes(state) for state in part.states]  # type: ignore[arg-type]

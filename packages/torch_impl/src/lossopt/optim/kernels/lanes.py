@@ -177,25 +177,26 @@ class Lanes:
         return Lanes(torch._foreach_lerp(self.t, end.t, weight))  # type: ignore[arg-type]
 
     def addcmul_(self, tensor1: Lanes, tensor2: Lanes, *, value: ScalarOrList = 1.0) -> Lanes:
-        values = _tensor_scalars(value, len(self.t))
-        if values is None:
-            torch._foreach_addcmul_(self.t, tensor1.t, tensor2.t, value)  # type: ignore[arg-type]
-        elif values.is_cpu and not torch.compiler.is_compiling():
-            torch._foreach_addcmul_(self.t, tensor1.t, tensor2.t, values)
-        else:
+        if not self._with_scalars(torch._foreach_addcmul_, tensor1, tensor2, value):  # a device tensor value
             torch._foreach_addcmul_(self.t, torch._foreach_mul(tensor1.t, self._per_tensor(value)), tensor2.t)
         return self
 
     def addcdiv_(self, tensor1: Lanes, tensor2: Lanes, *, value: ScalarOrList = 1.0) -> Lanes:
-        values = _tensor_scalars(value, len(self.t))
-        if values is None:
-            torch._foreach_addcdiv_(self.t, tensor1.t, tensor2.t, value)  # type: ignore[arg-type]
-        elif values.is_cpu and not torch.compiler.is_compiling():
-            torch._foreach_addcdiv_(self.t, tensor1.t, tensor2.t, values)
-        else:
+        if not self._with_scalars(torch._foreach_addcdiv_, tensor1, tensor2, value):  # a device tensor value
             torch._foreach_div_(tensor2.t, self._per_tensor(value))  # tensor2 is the kernel's temporary
             torch._foreach_addcdiv_(self.t, tensor1.t, tensor2.t)
         return self
+
+    def _with_scalars(self, op: Any, tensor1: Lanes, tensor2: Lanes, value: ScalarOrList) -> bool:
+        """``op(self, tensor1, tensor2, value)`` where ``value`` is numbers or CPU tensors; ``False``: not run."""
+        values = _tensor_scalars(value, len(self.t))
+        if values is None:
+            op(self.t, tensor1.t, tensor2.t, value)
+        elif values.is_cpu and not torch.compiler.is_compiling():
+            op(self.t, tensor1.t, tensor2.t, values)
+        else:
+            return False
+        return True
 
     def sqrt(self) -> Lanes:
         return Lanes(torch._foreach_sqrt(self.t))
