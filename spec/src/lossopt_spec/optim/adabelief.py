@@ -85,7 +85,7 @@ import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
 from lossopt_spec.optim.rectify import rectification, rho
-from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.rule import HParams, Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 ADABELIEF_DEFAULTS: dict[str, Any] = {
@@ -131,13 +131,7 @@ def adabelief_init(params: Params, hparams: Mapping[str, Any]) -> State:
 
 
 def adabelief_update(
-    params: Params,
-    grads: Params,
-    state: State,
-    step: int,
-    hparams: Mapping[str, Any],
-    *,
-    grad_norm: float | None = None,
+    params: Params, grads: Params, state: State, step: int, hparams: HParams, *, grad_norm: float | None = None
 ) -> tuple[Params, State]:
     """One AdaBelief step on a parameter group (see the module docstring for the equations)."""
     check_adabelief_flags(hparams)
@@ -191,10 +185,5 @@ def adabelief_update(
     return new_params, new_state
 
 
-ADABELIEF_RULE = UpdateRule(
-    name="adabelief",
-    init=adabelief_init,
-    update=adabelief_update,
-    defaults=ADABELIEF_DEFAULTS,
-    state_keys=("step", "exp_avg", "exp_avg_var", "max_exp_avg_var"),
-)
+_STATE_KEYS = ("step", "exp_avg", "exp_avg_var", "max_exp_avg_var")
+ADABELIEF_RULE = UpdateRule("adabelief", adabelief_init, adabelief_update, ADABELIEF_DEFAULTS, state_keys=_STATE_KEYS)

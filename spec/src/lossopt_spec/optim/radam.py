@@ -68,7 +68,7 @@ import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
 from lossopt_spec.optim.rectify import rectification, rho
-from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.rule import HParams, Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 RADAM_DEFAULTS: dict[str, Any] = {
@@ -95,13 +95,7 @@ def radam_init(params: Params, hparams: Mapping[str, Any]) -> State:
 
 
 def radam_update(
-    params: Params,
-    grads: Params,
-    state: State,
-    step: int,
-    hparams: Mapping[str, Any],
-    *,
-    grad_norm: float | None = None,
+    params: Params, grads: Params, state: State, step: int, hparams: HParams, *, grad_norm: float | None = None
 ) -> tuple[Params, State]:
     """One RAdam step on a parameter group (see the module docstring for the equations)."""
     lr = scheduled_lr(step, hparams)  # (0) lr_t = lr w c
@@ -139,10 +133,4 @@ def radam_update(
     return new_params, new_state
 
 
-RADAM_RULE = UpdateRule(
-    name="radam",
-    init=radam_init,
-    update=radam_update,
-    defaults=RADAM_DEFAULTS,
-    state_keys=("step", "exp_avg", "exp_avg_sq"),
-)
+RADAM_RULE = UpdateRule("radam", radam_init, radam_update, RADAM_DEFAULTS, state_keys=("step", "exp_avg", "exp_avg_sq"))
