@@ -20,7 +20,7 @@ from conformance.rectified_strategies import adabelief_hparams, radam_hparams
 from conformance.strategies import parameter_groups, same_shape_pair, sgd_hparams, upstream_gradients
 from lossopt_spec.losses import mse_loss, mse_loss_grad
 from lossopt_spec.optim import ADABELIEF_RULE, OPTIMIZERS, RADAM_RULE, SGD_RULE
-from lossopt_spec.optim.radam import rho
+from lossopt_spec.optim.rectify import rho
 
 
 @given(data=st.data(), reduction=st.sampled_from(["none", "mean", "sum"]))

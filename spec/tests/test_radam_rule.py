@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lossopt_spec.optim import OPTIMIZERS, RADAM_RULE
-from lossopt_spec.optim.radam import rectification, rho
+from lossopt_spec.optim.rectify import rectification, rho
 
 
 def run(hparams, grads_per_step, p0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lossopt.optim import _cpu_kernels
+from lossopt.optim.kernels import cpu_build as _cpu_kernels
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""lossopt's CPU kernels (``lossopt/optim/_cpu_kernels.c``): built, equal to the paths they replace, safe fallbacks.
+"""lossopt's CPU kernels (``lossopt/optim/kernels/cpu_kernels.c``): built, equal to the paths they replace.
 
 Expected values come from independent code: torch's fused Adam kernel (the kernels turned off), the
 ``foreach`` kernels, ``math.fsum`` in float64 for the norm, and bit-identical comparisons
@@ -14,7 +14,9 @@ import pytest
 import torch
 
 from lossopt import AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD
-from lossopt.optim import _cpu_kernels
+from lossopt.optim.kernels import cpu
+from lossopt.optim.kernels import cpu_build as _cpu_kernels
+from lossopt.optim.kernels.execute import Batch, StepInputs
 
 pytestmark = pytest.mark.skipif(
     _cpu_kernels.find_compiler() is None, reason="no C compiler here: the fallbacks are tested elsewhere"
@@ -152,9 +154,9 @@ def test_fused_adabelief_matches_the_foreach_kernel(amsgrad, weight_decouple, re
 def test_sum_of_squares_matches_fsum_for_every_size():
     tensors = [t.detach() for t in make_params(torch.float32, seed=5)]
     reference = math.fsum(float(x) ** 2 for t in tensors for x in t.reshape(-1).tolist())
-    assert _cpu_kernels.sum_of_squares(tensors) == pytest.approx(reference, rel=1e-12)
+    assert cpu.sum_of_squares(tensors) == pytest.approx(reference, rel=1e-12)
     float64 = [t.double() for t in tensors]
-    assert _cpu_kernels.sum_of_squares(float64) == pytest.approx(reference, rel=1e-14)
+    assert cpu.sum_of_squares(float64) == pytest.approx(reference, rel=1e-14)
 
 
 def test_results_do_not_depend_on_the_thread_count():
@@ -164,7 +166,7 @@ def test_results_do_not_depend_on_the_thread_count():
         for n in (1, 2):
             torch.set_num_threads(n)
             params, opt = run(AdvancedAdamW, {"lr": 0.05, "fused": True, "max_grad_norm": 0.5}, steps=4)
-            results.append((_cpu_kernels.sum_of_squares([p.grad for p in params]), params, opt.last_grad_norm))
+            results.append((cpu.sum_of_squares([p.grad for p in params]), params, opt.last_grad_norm))
     finally:
         torch.set_num_threads(threads)
     (norm1, params1, last1), (norm2, params2, last2) = results
@@ -178,29 +180,21 @@ def test_a_found_inf_step_changes_no_bit_and_a_tensor_lr_equals_the_float():
     params, opt = run(AdvancedAdamW, {"lr": 0.05, "fused": True, "max_grad_norm": 0.5}, steps=3)
     group = opt.param_groups[0]
     state = [opt.state[p] for p in params]
+
+    def batch(tensors):
+        return Batch(tensors[0], tensors[1], [tensors[2], tensors[3], [None] * len(params)], [s["step"] for s in state])
+
     lists = [params, [p.grad for p in params], [s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state]]
     before = [[t.clone() for t in tensors] for tensors in lists] + [[s["step"].clone() for s in state]]
-    common = {
-        "beta1": 0.9,
-        "beta2": 0.999,
-        "eps": 1e-8,
-        "weight_decay": group["weight_decay"],
-        "decoupled": True,
-        "amsgrad": False,
-        "maximize": False,
-        "bias_correction": True,
-        "multiplier": torch.tensor(0.5),
-    }
-    steps = [s["step"] for s in state]
-    _cpu_kernels.adam(*lists, [], steps, lr=0.05, found_inf=torch.tensor(1.0), **common)
-    after = [*lists, steps]
+    multiplier = torch.tensor(0.5)
+    assert cpu.adam(opt, batch(lists), StepInputs(group, 0.05, multiplier, torch.tensor(1.0))) is None
+    after = [*lists, [s["step"] for s in state]]
     assert all(torch.equal(x, y) for xs, ys in zip(before, after, strict=True) for x, y in zip(xs, ys, strict=True))
     copies = [[t.clone() for t in tensors] for tensors in lists]
-    copy_steps = [s.clone() for s in steps]
-    _cpu_kernels.adam(*lists, [], steps, lr=0.05, found_inf=torch.tensor(0.0), **common)
-    _cpu_kernels.adam(*copies, [], copy_steps, lr=torch.tensor(0.05), found_inf=None, **common)
+    cpu.adam(opt, batch(lists), StepInputs(group, 0.05, multiplier, torch.tensor(0.0)))
+    cpu.adam(opt, batch(copies), StepInputs(group, torch.tensor(0.05), multiplier, None))
     assert all(torch.equal(x, y) for xs, ys in zip(lists, copies, strict=True) for x, y in zip(xs, ys, strict=True))
-    assert all(float(s) == 4.0 for s in steps + copy_steps)
+    assert all(float(s["step"]) == 3.0 for s in state)  # the counters are the optimizer's: the kernel reads them
 
 
 def test_a_failed_build_warns_once_and_the_optimizers_fall_back(monkeypatch, tmp_path):
@@ -278,10 +272,10 @@ def test_channels_last_parameters_take_the_kernel(monkeypatch):
     assert weight.is_contiguous(memory_format=torch.channels_last)
     assert not weight.is_contiguous()
     assert weight.grad.is_contiguous(memory_format=torch.channels_last)
-    _, others = _cpu_kernels.partition([[weight], [weight.grad]])
+    _, others = cpu.partition([[weight], [weight.grad]])
     assert others == []  # taken by the kernel, not sent to the fallback
     for p, q, g in zip(ours, theirs, grads, strict=True):
         torch.testing.assert_close(p, q, rtol=1.3e-6, atol=1e-6)
         assert torch.equal(p.grad, g)  # read only, also in channels-last order
     transposed = torch.randn(4, 6).t()
-    assert _cpu_kernels.partition([[transposed], [transposed.contiguous()]]) == ([], [0])  # memory orders differ
+    assert cpu.partition([[transposed], [transposed.contiguous()]]) == ([], [0])  # memory orders differ

@@ -213,7 +213,7 @@ def test_torch_fused_adam_kernel_carries_the_rectified_step():
         ({"lr": "0.1"}, r"Invalid learning rate: '0.1' \(must be a real number\)"),
         ({"betas": (1.0, 0.999)}, r"Invalid beta parameter at index 0: 1.0 \(must be in \[0, 1\)\)"),
         ({"betas": (0.9, -0.1)}, r"Invalid beta parameter at index 1: -0.1 \(must be in \[0, 1\)\)"),
-        ({"betas": (0.9,)}, r"Invalid betas: \(0.9,\) \(must be a pair \(beta1, beta2\)\)"),
+        ({"betas": (0.9,)}, r"Invalid betas: \(0.9,\) \(must be a pair \(beta1, beta2\), each in \[0, 1\)\)"),
         ({"eps": -1e-8}, r"Invalid epsilon value: -1e-08 \(must be >= 0\)"),
         ({"weight_decay": -1e-4}, r"Invalid weight_decay value: -0.0001 \(must be >= 0\)"),
         ({"warmup_steps": -1}, r"Invalid warmup_steps: -1 \(must be an integer >= 0\)"),

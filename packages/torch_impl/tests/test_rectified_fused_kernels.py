@@ -1,6 +1,7 @@
 """The fused RAdam / AdaBelief kernels' interface: ``found_inf`` (skip a step), a tensor ``lr``, chunking.
 
-The kernels are called directly, on state an optimizer built, with the arguments ``step()`` passes.
+The group's update is called as ``step()`` calls it, on state an optimizer built, with the learning
+rate and ``found_inf`` given.
 Expected values: a skipped step leaves every tensor bit-identical (compared with ``torch.equal``);
 the other results come from the same kernel without the option, or from the ``foreach`` kernel.
 """
@@ -11,9 +12,7 @@ import pytest
 import torch
 
 from lossopt import AdaBelief, RAdam
-from lossopt.optim import _adaptive_step
-from lossopt.optim.adabelief import _fused_adabelief
-from lossopt.optim.radam import _fused_radam
+from lossopt.optim.kernels import compiled
 
 # every test twice: with lossopt's CPU kernel (fused AdaBelief on CPU) and with it off (the torch.compile
 # kernel, which CUDA and machines without a C compiler run)
@@ -50,26 +49,10 @@ def prepared(cls, kwargs, steps):
 
 
 @torch.no_grad()
-def kernel_call(optimizer, **overrides):
-    """Call the group's fused kernel as ``step()`` does (lr as given), on the optimizer's own tensors."""
+def kernel_call(optimizer, lr=None, found_inf=None):
+    """Update the group as ``step()`` does (fused kernels first), at rate ``lr`` (default: the group's)."""
     group = optimizer.param_groups[0]
-    beta1, beta2 = group["betas"]
-    common = {
-        "clip": None,
-        "lr": group["lr"],
-        "beta1": beta1,
-        "beta2": beta2,
-        "eps": group["eps"],
-        "weight_decay": group["weight_decay"],
-        "degenerated_to_sgd": group["degenerated_to_sgd"],
-        "maximize": group["maximize"],
-    }
-    lists = optimizer._group_tensors(group)
-    if isinstance(optimizer, RAdam):
-        _fused_radam(*lists, decoupled_weight_decay=group["decoupled_weight_decay"], **{**common, **overrides})
-    else:
-        extras = {key: group[key] for key in ("amsgrad", "weight_decouple", "fixed_decay", "rectify")}
-        _fused_adabelief(*lists, **extras, **{**common, **overrides})
+    optimizer._update_group(group, group["lr"] if lr is None else lr, None, found_inf)
 
 
 def snapshot(optimizer):
@@ -148,7 +131,7 @@ def test_fused_equals_foreach_across_chunks_and_both_branches(cls):
             set_grads(params, seed=200 + s)
             optimizer.step()
         runs.append(snapshot(optimizer))
-    assert len(SHAPES) + 1 > _adaptive_step.CHUNK  # the padded last chunk is exercised
+    assert len(SHAPES) + 1 > compiled.CHUNK  # the padded last chunk is exercised
     for a, b in zip(*runs, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lossopt.optim._schedule_clip import check_schedule_clip
+from lossopt.optim._validation import check_schedule_clip
 from lossopt.optim.clip import clip_coefficient, clip_grad_scale, global_grad_norm
 from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
 

@@ -11,7 +11,8 @@ import torch
 
 import lossopt
 from lossopt import _torch_compat as compat
-from lossopt.optim import sgd as sgd_module
+from lossopt.optim import base as base_module
+from lossopt.optim.kernels import execute
 
 ADAM_ARGUMENTS = (
     "self",
@@ -54,7 +55,8 @@ def test_supported_range_starts_at_2_13():
 
 
 def test_installed_torch_has_the_foreach_ops_the_kernels_use():
-    assert compat.has_foreach_ops(*sgd_module._MULTI_TENSOR_OPS)
+    for cls in lossopt.OPTIMIZERS.values():
+        assert compat.has_foreach_ops(*cls.foreach_ops), cls.__name__
     assert compat.has_foreach_ops("add_", "mul_", "addcmul_", "addcdiv_", "lerp_", "sqrt", "maximum_")
     assert not compat.has_foreach_ops("add_", "no_such_op_")
 
@@ -155,8 +157,8 @@ def test_sgd_falls_back_to_the_per_tensor_loop_without_the_foreach_ops(monkeypat
     def unavailable(*args, **kwargs):
         raise AssertionError("the multi-tensor kernel ran although its ops are missing")
 
-    monkeypatch.setattr(sgd_module, "has_foreach_ops", lambda *names: False)
-    monkeypatch.setattr(sgd_module, "_multi_tensor_sgd", unavailable)
+    monkeypatch.setattr(base_module, "_has_foreach_ops", lambda names: False)
+    monkeypatch.setattr(execute, "foreach", unavailable)
     ours = [torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([[0.5]], requires_grad=True)]
     theirs = [p.detach().clone().requires_grad_() for p in ours]
     opt_ours = lossopt.SGD(ours, lr=0.1, momentum=0.9, foreach=True)

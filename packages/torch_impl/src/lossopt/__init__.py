@@ -32,7 +32,7 @@ from lossopt.nn import (
     TverskyLoss,
     UncertaintyWeightedMultiTaskLoss,
 )
-from lossopt.optim import SGD, AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
+from lossopt.optim import SGD, AdaBelief, Adam, AdamW, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,8 @@ __all__ = [
     "OPTIMIZERS",
     "SGD",
     "AdaBelief",
+    "Adam",
+    "AdamW",
     "AdvancedAdam",
     "AdvancedAdamW",
     "AdvancedSGD",

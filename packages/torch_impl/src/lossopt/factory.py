@@ -37,7 +37,7 @@ from lossopt.nn import (
     TripletLoss,
     TverskyLoss,
 )
-from lossopt.optim import AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
+from lossopt.optim import SGD, AdaBelief, Adam, AdamW, RAdam
 
 LOSSES: dict[str, type[nn.Module]] = {
     "mse": MSELoss,
@@ -63,9 +63,9 @@ LOSSES: dict[str, type[nn.Module]] = {
 }
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": AdvancedSGD,
-    "adamw": AdvancedAdamW,
-    "adam": AdvancedAdam,
+    "sgd": SGD,
+    "adamw": AdamW,
+    "adam": Adam,
     "radam": RAdam,
     "adabelief": AdaBelief,
 }

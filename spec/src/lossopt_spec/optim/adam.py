@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
-from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.rule import HParams, Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 _COMMON_DEFAULTS: dict[str, Any] = {
@@ -135,26 +135,14 @@ def adam_update(
 
 
 def adamw_update(
-    params: Params,
-    grads: Params,
-    state: State,
-    step: int,
-    hparams: Mapping[str, Any],
-    *,
-    grad_norm: float | None = None,
+    params: Params, grads: Params, state: State, step: int, hparams: HParams, *, grad_norm: float | None = None
 ) -> tuple[Params, State]:
     """AdamW: :func:`adam_update` with decoupled weight decay, eq. (2) left."""
     return adam_update(params, grads, state, step, hparams, decoupled_weight_decay=True, grad_norm=grad_norm)
 
 
 def adam_coupled_update(
-    params: Params,
-    grads: Params,
-    state: State,
-    step: int,
-    hparams: Mapping[str, Any],
-    *,
-    grad_norm: float | None = None,
+    params: Params, grads: Params, state: State, step: int, hparams: HParams, *, grad_norm: float | None = None
 ) -> tuple[Params, State]:
     """Adam: :func:`adam_update` with L2 weight decay added to the gradient, eq. (2) right."""
     return adam_update(params, grads, state, step, hparams, decoupled_weight_decay=False, grad_norm=grad_norm)

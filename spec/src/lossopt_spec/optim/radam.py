@@ -28,8 +28,8 @@ Step (2) only when :math:`\\lambda \\neq 0`. :math:`\\rho_t` grows with :math:`t
 (:math:`\\rho_5 \\approx 4.99`, :math:`\\rho_6 \\approx 5.99`), so steps 1-5 take branch (8).
 With :math:`\\rho_\\infty \\le 5` (:math:`\\beta_2 \\le 2/3`) the rule never rectifies.
 
-Warmup and clipping (``lossopt_spec.optim.schedule``, ``lossopt_spec.optim.clip``, as in
-Optimizers I): (0) :math:`\\gamma` is :math:`\\gamma \\, w_t` with :math:`w_t = \\min(1, t / W)` for
+Warmup and clipping (``lossopt_spec.optim.schedule``, ``lossopt_spec.optim.clip``, as for Adam and
+SGD): (0) :math:`\\gamma` is :math:`\\gamma \\, w_t` with :math:`w_t = \\min(1, t / W)` for
 ``warmup_steps`` :math:`W > 0`; (c) with ``max_grad_norm`` :math:`M`, :math:`g_t` is first scaled by
 :math:`\\min(1, M / (n + 10^{-6}))`, :math:`n` the global gradient norm over every group. Both are off
 by default.
@@ -52,7 +52,7 @@ two update branches, so with ``degenerated_to_sgd=False`` it skips the decay on 
 steps (here the decay is applied every step, see above); and it buffers the step sizes per
 ``step % 10`` across parameters, which changes nothing numerically.
 
-Differs from the original design (``RAdam.step``, ``KNOWN_DEFECTS.md`` item 5): it used
+Differs from the original design (its ``RAdam.step``): it used
 :math:`\\rho_t / (\\rho_t - 4)` instead of :math:`r_t`, divided :math:`m` and :math:`v` by their bias
 corrections and then divided the step by them a second time, and switched at
 :math:`\\rho_t \\ge 5`. Here :math:`r_t` is the paper's and each bias correction is applied once.
@@ -67,7 +67,8 @@ from typing import Any
 import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
-from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.rectify import rectification, rho
+from lossopt_spec.optim.rule import HParams, Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 RADAM_DEFAULTS: dict[str, Any] = {
@@ -85,18 +86,6 @@ RADAM_DEFAULTS: dict[str, Any] = {
 RHO_THRESHOLD = 5.0
 
 
-def rho(step: int, beta2: float) -> tuple[float, float]:
-    """(6): :math:`(\\rho_\\infty, \\rho_t)` for the 1-based ``step``."""
-    rho_inf = 2.0 / (1.0 - beta2) - 1.0
-    beta2_t = beta2**step
-    return rho_inf, rho_inf - 2.0 * step * beta2_t / (1.0 - beta2_t)
-
-
-def rectification(rho_t: float, rho_inf: float) -> float:
-    """(7): :math:`r_t`, defined for :math:`\\rho_t > 4` (the rule uses it only for :math:`\\rho_t > 5`)."""
-    return math.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
-
-
 def radam_init(params: Params, hparams: Mapping[str, Any]) -> State:
     """Zero moments and a zero step count per parameter."""
     return [
@@ -106,13 +95,7 @@ def radam_init(params: Params, hparams: Mapping[str, Any]) -> State:
 
 
 def radam_update(
-    params: Params,
-    grads: Params,
-    state: State,
-    step: int,
-    hparams: Mapping[str, Any],
-    *,
-    grad_norm: float | None = None,
+    params: Params, grads: Params, state: State, step: int, hparams: HParams, *, grad_norm: float | None = None
 ) -> tuple[Params, State]:
     """One RAdam step on a parameter group (see the module docstring for the equations)."""
     lr = scheduled_lr(step, hparams)  # (0) lr_t = lr w c
@@ -150,10 +133,4 @@ def radam_update(
     return new_params, new_state
 
 
-RADAM_RULE = UpdateRule(
-    name="radam",
-    init=radam_init,
-    update=radam_update,
-    defaults=RADAM_DEFAULTS,
-    state_keys=("step", "exp_avg", "exp_avg_sq"),
-)
+RADAM_RULE = UpdateRule("radam", radam_init, radam_update, RADAM_DEFAULTS, state_keys=("step", "exp_avg", "exp_avg_sq"))

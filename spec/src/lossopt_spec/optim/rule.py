@@ -16,6 +16,7 @@ import numpy as np
 
 Params = list[np.ndarray]
 State = list[dict[str, Any]]
+HParams = Mapping[str, Any]
 InitFn = Callable[[Params, Mapping[str, Any]], State]
 UpdateFn = Callable[[Params, Params, State, int, Mapping[str, Any]], tuple[Params, State]]
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
-from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.rule import HParams, Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
 SGD_DEFAULTS: dict[str, Any] = {
@@ -60,13 +60,7 @@ def sgd_init(params: Params, hparams: Mapping[str, Any]) -> State:
 
 
 def sgd_update(
-    params: Params,
-    grads: Params,
-    state: State,
-    step: int,
-    hparams: Mapping[str, Any],
-    *,
-    grad_norm: float | None = None,
+    params: Params, grads: Params, state: State, step: int, hparams: HParams, *, grad_norm: float | None = None
 ) -> tuple[Params, State]:
     """One SGD step on a parameter group (see the module docstring for the equations).
 
@@ -101,10 +95,4 @@ def sgd_update(
     return new_params, new_state
 
 
-SGD_RULE = UpdateRule(
-    name="sgd",
-    init=sgd_init,
-    update=sgd_update,
-    defaults=SGD_DEFAULTS,
-    state_keys=("momentum_buffer",),
-)
+SGD_RULE = UpdateRule("sgd", sgd_init, sgd_update, SGD_DEFAULTS, state_keys=("momentum_buffer",))

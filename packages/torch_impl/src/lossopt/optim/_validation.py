@@ -57,16 +57,55 @@ class SparseGradientError(ValueError, RuntimeError):
     """
 
 
-def host_value(counter: torch.Tensor) -> float:
-    """The value of a per-parameter ``step`` counter kept on the CPU (``capturable=False``).
+def check_kernel_flags(foreach: object, fused: object, differentiable: object) -> None:
+    """At most one of ``fused`` and ``foreach``; no ``fused`` under autograd (the fused kernels have none)."""
+    if fused and foreach:
+        raise ValueError(
+            f"Invalid fused/foreach: fused={fused}, foreach={foreach} (at most one of them may be True; foreach "
+            "and fused cannot both be True, as fused=True already is the multi-tensor kernel)"
+        )
+    if fused and differentiable:
+        raise ValueError("Invalid fused: True with differentiable=True (the fused kernels have no autograd; use one)")
 
-    Reading a CPU tensor is a host read, not a host-device synchronisation; the counters live on the
-    CPU exactly so that this read is free (as in ``torch.optim``). Device counters (``capturable``,
-    ``fused``) are never read: their kernels use tensor arithmetic.
-    """
-    if not counter.is_cpu:
-        raise RuntimeError(f"a step counter on {counter.device} would need a device sync to read; use capturable=True")
-    return float(counter)
+
+def check_betas(betas: object) -> tuple[float, float]:
+    """``betas`` is a pair of numbers, each in [0, 1); the message names the index."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2), each in [0, 1))")
+    for index, beta in enumerate(betas):
+        check_in_unit_interval(f"beta parameter at index {index}", beta)
+    return float(betas[0]), float(betas[1])
+
+
+def check_adam_family(lr: object, betas: object, eps: object, weight_decay: object) -> tuple[float, float]:
+    """The checks of the Adam family's shared hyperparameters; returns ``betas`` as a checked pair."""
+    check_non_negative("learning rate", lr)
+    checked = check_betas(betas)
+    check_non_negative("epsilon value", eps)
+    check_non_negative("weight_decay value", weight_decay)
+    return checked
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_schedule_clip(
+    warmup_steps: object, max_grad_norm: object, use_cyclical_lr: object, cycle_length: object
+) -> None:
+    """Validate the schedule and clipping hyperparameters; raise ``ValueError`` naming the bad one."""
+    if not _is_int(warmup_steps) or warmup_steps < 0:  # type: ignore[operator]
+        raise ValueError(f"Invalid warmup_steps: {warmup_steps!r} (must be an integer >= 0)")
+    if max_grad_norm is not None:
+        if isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, (int, float)):
+            raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} (must be None or a finite number > 0)")
+        check_int64("max_grad_norm", max_grad_norm)
+        if not (math.isfinite(max_grad_norm) and max_grad_norm > 0):
+            raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} (must be None or a finite number > 0)")
+    if not isinstance(use_cyclical_lr, bool):
+        raise ValueError(f"Invalid use_cyclical_lr: {use_cyclical_lr!r} (must be True or False)")
+    if not _is_int(cycle_length) or cycle_length < 1:  # type: ignore[operator]
+        raise ValueError(f"Invalid cycle_length: {cycle_length!r} (must be an integer >= 1)")
 
 
 def check_flags(**flags: object) -> None:

@@ -40,8 +40,8 @@ from collections.abc import Sequence
 
 import torch
 
-from lossopt.optim import _cpu_kernels
-from lossopt.optim._tensor_groups import group_by_device_and_dtype
+from lossopt.optim.kernels import cpu
+from lossopt.optim.kernels._tensor_groups import group_by_device_and_dtype
 
 CLIP_EPS = 1e-6
 
@@ -58,9 +58,9 @@ def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     for indices in group_by_device_and_dtype(grads):
         group = [grads[i] for i in indices]
         compiling = torch.compiler.is_compiling()
-        taken, others = ([], list(range(len(group)))) if compiling else _cpu_kernels.partition([group])
+        taken, others = ([], list(range(len(group)))) if compiling else cpu.partition([group])
         if taken:  # CPU float32/float64: one parallel pass, float64 sums
-            sum_of_squares = _cpu_kernels.sum_of_squares([group[i] for i in taken])
+            sum_of_squares = cpu.sum_of_squares([group[i] for i in taken])
             norms.append(torch.tensor(math.sqrt(sum_of_squares), dtype=group[0].dtype))
         if others:
             norms.extend(torch._foreach_norm([group[i] for i in others], 2))

@@ -21,7 +21,7 @@ def grad_multiplier(
 ) -> torch.Tensor | None:
     """:math:`\\kappa / S` as a tensor (either factor absent counts as 1); ``None`` when both are absent.
 
-    ``grad_norm`` is the norm of the unscaled gradients (``_begin_step`` divides it by :math:`S`).
+    ``grad_norm`` is the norm of the unscaled gradients (``RuleOptimizer._begin_step`` divides it by :math:`S`).
     """
     coefficient = None
     if grad_norm is not None and max_grad_norm is not None:

@@ -1,11 +1,11 @@
 /* lossopt's CPU kernels for fused=True: one pass over every tensor of a parameter group.
  *
- * Built on first use by lossopt/optim/_cpu_kernels.py (the C compiler torch.compile uses on the CPU;
+ * Built on first use by lossopt/optim/kernels/cpu_build.py (the C compiler torch.compile uses on the CPU;
  * -O3 -march=native -fno-math-errno -ffp-contract=off, OpenMP where the compiler has it) and called
  * through ctypes with the tensors' data pointers. Plain C99, no torch headers, so it builds in well
  * under a second. The equations, their tags and the papers are in the Python docstrings of
- * lossopt.optim.adam (AdamW / Adam, torch's fused kernel's arithmetic) and lossopt.optim.adabelief
- * (_adabelief_fused_update, which this mirrors operation for operation).
+ * lossopt.optim.adam (AdamW / Adam, torch's fused kernel's arithmetic), lossopt.optim.sgd and
+ * lossopt.optim.adabelief (adabelief_update, whose arithmetic this follows operation for operation).
  *
  * Work split: every tensor is cut into blocks of BLOCK elements (aligned to 64-byte cache lines when
  * the tensor is) and the blocks of all tensors together are shared out statically among the threads,
@@ -43,8 +43,8 @@ static void block_range(const int64_t *prefix, int64_t n, const int64_t *sizes, 
 
 /* AdamW (decoupled != 0) / Adam with L2 decay, torch's fused CPU kernel's arithmetic, except that the
  * gradient is multiplied by *gmul (the clip coefficient times GradScaler's 1/S) and never written back.
- * steps: per-tensor float32 counters, incremented here; found_inf (nullable): nonzero skips the whole
- * call (counters included). Returns 0, or -1 when out of memory (nothing was changed then). */
+ * steps: per-tensor float32 counters, already incremented for this step; found_inf (nullable): nonzero
+ * skips the whole call. Returns 0, or -1 when out of memory (nothing was changed then). */
 #define ADAM_KERNEL(NAME, T, SQRT)                                                                       \
   int NAME(int64_t n, T **p, T **g, T **m, T **v, T **vmax, const int64_t *sizes, float **steps,        \
            const double *lr_ptr, double beta1, double beta2, double eps, double weight_decay,           \
@@ -61,7 +61,6 @@ static void block_range(const int64_t *prefix, int64_t n, const int64_t *sizes, 
     }                                                                                                    \
     const double lr = *lr_ptr;                                                                           \
     for (int64_t i = 0; i < n; ++i) {                                                                    \
-      *steps[i] += 1.0f; /* t <- t + 1 */                                                                \
       const double t = (double)*steps[i];                                                                \
       const double bc1 = bias_correction ? 1.0 - pow(beta1, t) : 1.0; /* (6) c1 = 1 - beta1^t */          \
       const double bc2 = bias_correction ? 1.0 - pow(beta2, t) : 1.0; /* (6) c2 = 1 - beta2^t */          \

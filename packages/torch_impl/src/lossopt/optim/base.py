@@ -1,0 +1,326 @@
+"""The torch.optim glue every lossopt optimizer shares, written once.
+
+A rule (``lossopt.optim.adam``, ``sgd``, ``radam``, ``adabelief``) subclasses :class:`RuleOptimizer`
+and supplies its hyperparameters, their checks, its state (:meth:`~RuleOptimizer.new_state`), its
+per-step scalars (:meth:`~RuleOptimizer.scalars`), its per-tensor update (:attr:`~RuleOptimizer.update`,
+read beside the spec) and the fused kernels it can run on (:attr:`~RuleOptimizer.fused_kernels`).
+Everything else is here:
+
+- ``defaults``, ``__setstate__`` (keys older or ``torch.optim`` state dicts lack), ``add_param_group``
+  and ``load_state_dict`` (checks and migrations: :mod:`lossopt.optim.group_state`);
+- the step prologue, once per ``step()``: the closure (once, with gradients enabled), the global
+  gradient norm over every group (c1), ``torch.amp.GradScaler``'s ``grad_scale`` / ``found_inf``,
+  ``skip_nonfinite``, and each group's schedule clock (s3), which gives the step's learning rate;
+- the collection of a group's tensors and the creation of their state, step counters included;
+- :meth:`~RuleOptimizer.kernels`, the one place that chooses how a group is updated: the fused kernels
+  the rule lists (each takes what it can: :mod:`lossopt.optim.kernels.fused`), then the multi-tensor
+  kernel, or the per-tensor one (:mod:`lossopt.optim.kernels.execute`).
+
+No host-device synchronisation: the norm, the clip coefficient, ``found_inf`` and a tensor ``lr`` stay
+tensors; step counters live on the CPU (read there for free) unless the group keeps them on the
+device (``capturable``, torch's fused kernels, ``skip_nonfinite``), where the scalars are computed
+with tensor arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import torch
+from torch.optim import Optimizer
+
+from lossopt._torch_compat import has_foreach_ops
+from lossopt.optim import group_state
+from lossopt.optim._validation import SparseGradientError, check_flags, check_kernel_flags, check_schedule_clip
+from lossopt.optim.clip import global_grad_norm
+from lossopt.optim.group_state import CLOCK, SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE, SKIPPED_STEPS
+from lossopt.optim.kernels import execute
+from lossopt.optim.kernels._amp import grad_multiplier
+from lossopt.optim.kernels._nonfinite import combine, nonfinite
+from lossopt.optim.kernels._tensor_groups import default_foreach, local_shards, local_value
+from lossopt.optim.kernels.execute import Batch, StepInputs
+from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
+
+Kernel = Callable[[Any, Batch, StepInputs], Batch | None]
+
+
+class RuleOptimizer(Optimizer):
+    """A ``torch.optim.Optimizer`` whose update is a lossopt rule; see the module docstring."""
+
+    flag_defaults: ClassVar[Mapping[str, Any]] = {}
+    """The rule's flags with the values a state dict that lacks them means (``__setstate__``, loading)."""
+    counts_steps: ClassVar[bool] = True
+    """Whether the state holds a ``step`` counter (0-dim float32 tensor, as ``torch.optim``)."""
+    device_counters: ClassVar[bool] = False
+    """``capturable`` / ``fused`` groups keep the counters on the parameters' device (torch's Adam)."""
+    fused_amp_scaling: ClassVar[bool] = False
+    """With ``fused=True`` the optimizer consumes ``GradScaler``'s scale and ``found_inf``."""
+    float32_arithmetic: ClassVar[bool] = False
+    """float16/bfloat16 parameters: float32 state, updated in float32 and rounded once into the parameter."""
+    host_arithmetic: ClassVar[bool] = True
+    """Host counters are read (no device sync) and the scalars computed in Python, as ``torch.optim``; else
+    they are computed as tensors from the counters, never read (RAdam, AdaBelief: the branch is data)."""
+    first_step_differs: ClassVar[bool] = False
+    """The update of a tensor whose state is new differs (SGD's buffer ``b <- g``): ``s.first``."""
+    foreach_ops: ClassVar[tuple[str, ...]] = ("add_", "mul_", "addcmul_", "addcdiv_", "lerp_", "sqrt")
+    """The ``torch._foreach_*`` ops the multi-tensor kernel needs; without them, the per-tensor one runs."""
+    required_state: ClassVar[tuple[str, ...]] = ()
+    """What a parameter's saved state must hold, when it holds anything (checked by ``load_state_dict``)."""
+    fused_kernels: ClassVar[tuple[Kernel, ...]] = ()
+    """``fused=True``: kernels tried in order, each taking the tensors it can; the rest run foreach."""
+    update: Callable[..., None]
+    """The per-tensor update ``update(p, g, *states, s)``, in the spec's statement order."""
+
+    def __init__(self, params: Iterable[torch.Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
+        check_flags(
+            **{k: defaults[k] for k in self.flag_defaults if k in defaults}, skip_nonfinite=defaults[SKIP_NONFINITE]
+        )
+        check_kernel_flags(defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable", False))
+        check_schedule_clip(
+            defaults["warmup_steps"], defaults["max_grad_norm"], defaults["use_cyclical_lr"], defaults["cycle_length"]
+        )
+        super().__init__(params, defaults)
+        self._default_group_keys()
+        if defaults.get("fused") and self.fused_amp_scaling:
+            self._step_supports_amp_scaling = True
+
+    # ----------------------------------------------------------------- what each rule supplies
+
+    state_names: ClassVar[tuple[str, ...]] = ()
+    """The per-parameter state tensors the update takes, in its argument order (``None`` where not kept)."""
+    kept_when: ClassVar[Mapping[str, str]] = {}
+    """State tensors kept only while a group flag is on (``{"max_exp_avg_sq": "amsgrad"}``), as torch.optim."""
+
+    def new_state(self, name: str, param: torch.Tensor, group: Mapping[str, Any]) -> torch.Tensor | None:
+        """A fresh state tensor ``name`` for ``param`` (zeros of its shape; float32 for a float16/bfloat16
+        parameter of a rule with ``float32_arithmetic``), or ``None`` where the group keeps none."""
+        if name in self.kept_when and not group[self.kept_when[name]]:
+            return None
+        dtype = torch.float32 if self.float32_arithmetic and param.dtype in execute.LOW_PRECISION else param.dtype
+        return torch.zeros_like(param, dtype=dtype, memory_format=torch.preserve_format)
+
+    def coupled_decay(self, group: Mapping[str, Any]) -> float:
+        """The L2 coefficient added to the gradient, :math:`g + \\lambda \\theta` (0: none)."""
+        return 0.0
+
+    def scalars(self, group: Mapping[str, Any], t: Any, lr: Any, skip: torch.Tensor | None) -> dict[str, Any]:
+        """This step's scalars from the step ``t`` (a float, or a float64 tensor of one step per tensor)."""
+        raise NotImplementedError
+
+    def check_group(self, group: Mapping[str, Any]) -> None:
+        """Checks of a group's hyperparameters that ``add_param_group`` runs (none by default)."""
+
+    # ----------------------------------------------------------------- torch.optim glue
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        self.check_group({**self.defaults, **param_group})
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        group.setdefault(CLOCK, 0)
+        group_state.place_clock(group, group_state.clock_on_device(group))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in self.flag_defaults.items():
+                group.setdefault(key, value)
+        self._default_group_keys()
+
+    def _default_group_keys(self) -> None:
+        for group in self.param_groups:
+            for key, value in {**SCHEDULE_CLIP_DEFAULTS, CLOCK: 0, SKIP_NONFINITE: False}.items():
+                group.setdefault(key, value)
+            group_state.place_clock(group, group_state.clock_on_device(group))
+            if group[SKIP_NONFINITE]:
+                group_state.place_skip_counter(group)
+        group_state.place_step_counters(self.param_groups, self.state, self.device_counters)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """``torch.optim.Optimizer.load_state_dict`` after checking the saved state's layout.
+
+        Loads ``torch.optim``'s state dicts of the same rule (hyperparameters from the state dict; the
+        keys it lacks keep this optimizer's values; the schedule clock resumes at the largest ``step``).
+        Raises ``ValueError`` saying what to do when a parameter's saved state lacks a key this class needs.
+        """
+        group_state.check_saved_state(state_dict, type(self).__name__, self.required_state)
+        current = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        super().load_state_dict(state_dict)
+        if self.float32_arithmetic:
+            group_state.restore_float32_state(state_dict, self.param_groups, self.state)
+        group_state.restore_missing_group_keys(state_dict["param_groups"], current, self.param_groups, self.state)
+        for group in self.param_groups:
+            for key, value in self.flag_defaults.items():
+                group.setdefault(key, value)
+        self._default_group_keys()
+
+    def set_schedule_step(self, steps_taken: int) -> None:
+        """Set every group's clock as if ``steps_taken`` steps had run (the next ``step()`` is t = steps_taken + 1)."""
+        for group in self.param_groups:
+            if isinstance(group[CLOCK], torch.Tensor):
+                group[CLOCK].fill_(float(steps_taken))
+            else:
+                group[CLOCK] = int(steps_taken)
+
+    # ----------------------------------------------------------------- the step
+
+    last_grad_norm: torch.Tensor | None = None
+
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """Perform one update; ``closure`` re-evaluates the model and returns the loss (it runs once)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        differentiable = any(group.get("differentiable", False) for group in self.param_groups)
+        with torch.set_grad_enabled(differentiable):
+            grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
+            for group in self.param_groups:
+                lr = self._scheduled_lr(group, found_inf)  # (0) lr_t = lr w c (even without gradients)
+                clipping = group["max_grad_norm"] is not None
+                multiplier = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)
+                self._update_group(group, lr, multiplier, found_inf)
+        return loss
+
+    def _update_group(
+        self,
+        group: dict[str, Any],
+        lr: float | torch.Tensor,
+        multiplier: torch.Tensor | None = None,
+        found_inf: torch.Tensor | None = None,
+    ) -> None:
+        """One update of ``group`` at rate ``lr``: gradients times ``multiplier`` (the clip coefficient times
+        :math:`1/S`), skipped where ``found_inf`` is nonzero; the counters advance (and go back on a skip)."""
+        batch = self._collect(group)
+        if batch is None:
+            return
+        if found_inf is not None:  # 0 or 1 (torch's fused kernels skip on exactly 1)
+            found_inf = torch.ne(local_value(found_inf), 0).to(torch.float32)  # type: ignore[arg-type]
+        inputs = StepInputs(group, lr, local_value(multiplier), found_inf)
+        if batch.steps:
+            torch._foreach_add_(batch.steps, 1.0)  # t <- t + 1
+        rest: Batch | None = batch
+        for kernel in self.kernels(group):
+            rest = kernel(self, rest, inputs)  # type: ignore[arg-type]  # not None: the loop ends first
+            if rest is None:
+                break
+        if found_inf is not None and batch.steps:  # a skipped step: the counters go back
+            torch._foreach_sub_(batch.steps, [found_inf.to(s.device, non_blocking=True) for s in batch.steps])
+
+    def kernels(self, group: Mapping[str, Any]) -> list[Kernel]:
+        """How ``group`` is updated this step: the one place a kernel is chosen (see the module docstring)."""
+        chosen: list[Kernel] = list(self.fused_kernels) if group.get("fused") else []
+        wanted = group.get("foreach")
+        multi = (wanted if wanted is not None else default_foreach(group["params"])) or bool(chosen)
+        if multi and not group.get("differentiable", False) and _has_foreach_ops(self.foreach_ops):
+            chosen.append(execute.foreach)
+        else:  # a torch without these ops, autograd through the update, or foreach=False: the same result
+            chosen.append(execute.per_tensor)
+        return chosen
+
+    def _begin_step(self) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """``(grad_norm, grad_scale, found_inf)`` for this step, all tensors on the device (no host read).
+
+        ``grad_scale`` / ``found_inf`` are what ``torch.amp.GradScaler.step`` sets on an optimizer with
+        ``_step_supports_amp_scaling``: the gradients still carry the scale :math:`S` (``None`` when the
+        user called ``scaler.unscale_``), so the norm (c1) is divided by it. With ``skip_nonfinite`` on any
+        group the norm is computed even without clipping, and a non-finite norm skips the whole step.
+        """
+        grad_scale: torch.Tensor | None = getattr(self, "grad_scale", None)
+        scaler_found_inf: torch.Tensor | None = getattr(self, "found_inf", None)
+        clipping = any(group["max_grad_norm"] is not None for group in self.param_groups)
+        skip = any(group.get(SKIP_NONFINITE, False) for group in self.param_groups)
+        norm = None
+        if clipping or skip:
+            grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+            norm = global_grad_norm(grads)  # (c1)
+            if grad_scale is not None:
+                norm = norm / grad_scale.to(norm.device, non_blocking=True)  # (c1) of the unscaled gradients
+            if clipping:
+                self.last_grad_norm = norm
+        found_inf = combine(scaler_found_inf, nonfinite(norm) if skip and norm is not None else None)
+        return (norm if clipping else None), grad_scale, found_inf
+
+    def _scheduled_lr(self, group: dict[str, Any], found_inf: torch.Tensor | None) -> float | torch.Tensor:
+        """Advance ``group``'s clock by one and return this step's rate, (s3) :math:`\\gamma w_t c_t`.
+
+        A host float with a host clock; with a device clock (``capturable``, ``skip_nonfinite``, or any
+        step that ``found_inf`` may skip) a tensor computed without reading it back, the clock set back
+        by ``found_inf`` (it stands still on a skipped step, and ``skipped_steps`` counts the skip).
+        """
+        if found_inf is not None and not isinstance(group[CLOCK], torch.Tensor):
+            group_state.place_clock(group, True)  # a host clock cannot stand still without reading found_inf
+        clock = group[CLOCK]
+        scheduled = group["warmup_steps"] != 0 or group["use_cyclical_lr"]
+        if not isinstance(clock, torch.Tensor):
+            group[CLOCK] = clock = clock + 1
+            if not scheduled:
+                return group["lr"]  # type: ignore[no-any-return]
+            factor = lr_factor(
+                clock,
+                warmup_steps=group["warmup_steps"],
+                use_cyclical_lr=group["use_cyclical_lr"],
+                cycle_length=group["cycle_length"],
+            )
+            return group["lr"] * factor  # type: ignore[no-any-return]  # (s3) lr_t = lr w c
+        clock.add_(1)
+        lr: float | torch.Tensor = group["lr"]
+        if scheduled:  # in float64 on the device: the float32 clock counts exactly
+            lr = warmup_cyclical_factor(
+                clock.to(torch.float64), group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
+            ) * group["lr"]  # fmt: skip
+        if found_inf is not None:
+            skipped = found_inf.to(clock.device, non_blocking=True)
+            clock.sub_(skipped)  # the clock stands still on a skipped step
+            if group.get(SKIP_NONFINITE, False):
+                group_state.place_skip_counter(group)
+                group[SKIPPED_STEPS].add_(skipped)
+        return lr
+
+    def _collect(self, group: dict[str, Any]) -> Batch | None:
+        """The group's tensors with gradients (local shards of DTensors), their state created on first use."""
+        names = self.state_names
+        on_device = group_state.counters_on_device(group, self.device_counters)
+        params, grads, fresh, steps = [], [], [], []
+        states: list[list[torch.Tensor | None]] = [[] for _ in names]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                shape = tuple(p.shape)
+                raise SparseGradientError(
+                    f"Invalid gradient: a sparse gradient for a parameter of shape {shape} ({type(self).__name__} "
+                    f"does not support sparse gradients; it needs a dense one for the parameter of shape {shape})"
+                )
+            state = self.state[p]
+            created = False
+            for tensors, name in zip(states, names, strict=True):
+                if name not in state:
+                    new = self.new_state(name, p, group)
+                    if new is not None:
+                        state[name] = new
+                        created = True
+                tensors.append(state.get(name))
+            if self.counts_steps:
+                if "step" not in state:
+                    state["step"] = torch.zeros((), dtype=torch.float32, device=p.device if on_device else "cpu")
+                elif on_device and state["step"].device != p.device:  # saved with the counters on the CPU
+                    state["step"] = state["step"].to(p.device)
+                steps.append(state["step"])
+            params.append(p)
+            grads.append(p.grad)
+            fresh.append(created)
+        if not params:
+            return None
+        states = [tensors if tensors[0] is None else local_shards(tensors) for tensors in states]  # type: ignore[misc,arg-type]
+        return Batch(local_shards(params), local_shards(grads), states, steps, fresh, host_counters=not on_device)
+
+
+_FOREACH_OPS_PRESENT: dict[tuple[str, ...], bool] = {}
+
+
+def _has_foreach_ops(names: tuple[str, ...]) -> bool:
+    """:func:`lossopt._torch_compat.has_foreach_ops`, answered once per set of names (a dict lookup traces)."""
+    if names not in _FOREACH_OPS_PRESENT:
+        _FOREACH_OPS_PRESENT[names] = has_foreach_ops(*names)
+    return _FOREACH_OPS_PRESENT[names]

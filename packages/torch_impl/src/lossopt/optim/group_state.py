@@ -1,0 +1,165 @@
+"""Where a group keeps its clocks and counters, and how a saved state is checked and migrated on load.
+
+- The schedule clock, ``group["schedule_step"]``: the number of ``step()`` calls so far (a Python
+  ``int``, or a float32 tensor on the group's device when ``capturable=True`` or
+  ``skip_nonfinite=True``, or once a ``GradScaler`` hands a fused optimizer its ``found_inf``: a clock
+  that must stand still on a step skipped on the device). Every group's clock advances on every
+  ``step()``; a group added later starts its own warmup. It travels in ``state_dict``.
+- ``group["skipped_steps"]`` (``skip_nonfinite``): a float32 tensor counting the skipped steps.
+- The per-parameter ``step`` counters: float32 tensors on the CPU, or on the parameter's device for a
+  capturable or fused group of a rule with device counters (Adam, AdamW) and for ``skip_nonfinite``.
+- Loading: the saved state of every parameter must hold the keys the rule needs (else the error says
+  what to do); a Python-number ``step`` (the original design's RAdam, torch < 1.12) becomes a counter
+  tensor; counters go where this class keeps them; float32 moments of float16/bfloat16 parameters
+  stay float32 (``torch.optim.Optimizer.load_state_dict`` casts them to the parameter's dtype); the keys
+  a saved group lacks (a ``torch.optim`` state dict) keep this optimizer's values, the clock resuming
+  at the largest ``step`` held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from itertools import chain
+from typing import Any
+
+import torch
+
+SCHEDULE_CLIP_DEFAULTS: dict[str, Any] = {
+    "warmup_steps": 0,
+    "max_grad_norm": None,
+    "use_cyclical_lr": False,
+    "cycle_length": 1000,
+}
+CLOCK = "schedule_step"
+SKIP_NONFINITE = "skip_nonfinite"
+SKIPPED_STEPS = "skipped_steps"
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+Group = MutableMapping[str, Any]
+
+
+def extras(
+    warmup_steps: object,
+    max_grad_norm: object,
+    skip_nonfinite: object,
+    use_cyclical_lr: object = False,
+    cycle_length: object = 1000,
+) -> dict[str, Any]:
+    """The ``defaults`` entries every rule takes: the schedule, clipping and ``skip_nonfinite``."""
+    return {
+        "warmup_steps": warmup_steps,
+        "max_grad_norm": max_grad_norm,
+        "use_cyclical_lr": use_cyclical_lr,
+        "cycle_length": cycle_length,
+        SKIP_NONFINITE: skip_nonfinite,
+    }
+
+
+def _group_device(group: Mapping[str, Any]) -> torch.device:
+    return group["params"][0].device if group["params"] else torch.device("cpu")
+
+
+def clock_on_device(group: Mapping[str, Any]) -> bool:
+    """The clock is a device tensor with ``capturable`` and with ``skip_nonfinite`` (it must stand still on a skip)."""
+    return bool(group.get("capturable", False)) or bool(group.get(SKIP_NONFINITE, False))
+
+
+def counters_on_device(group: Mapping[str, Any], device_counters: bool) -> bool:
+    """Whether the group's ``step`` counters live on the parameters' device (see the module docstring)."""
+    capturable_or_fused = bool(group.get("capturable", False)) or bool(group.get("fused", False))
+    return (device_counters and capturable_or_fused) or bool(group.get(SKIP_NONFINITE, False))
+
+
+def place_clock(group: Group, on_device: bool) -> None:
+    """The clock as an ``int`` (host) or a float32 tensor on the group's device."""
+    clock = group[CLOCK]
+    if on_device:
+        group[CLOCK] = torch.as_tensor(clock, dtype=torch.float32).to(_group_device(group))
+    elif isinstance(clock, torch.Tensor):
+        group[CLOCK] = int(clock.item())  # only when loading a device clock into a host-clock optimizer
+
+
+def place_skip_counter(group: Group) -> None:
+    """``group["skipped_steps"]``: a float32 tensor on the group's device, 0 at first."""
+    counter = group.get(SKIPPED_STEPS, 0)
+    device = _group_device(group)
+    if not isinstance(counter, torch.Tensor) or counter.device != device or counter.dtype != torch.float32:
+        group[SKIPPED_STEPS] = torch.as_tensor(counter, dtype=torch.float32).to(device)
+
+
+def place_step_counters(groups: Sequence[Group], state: Mapping[Any, MutableMapping[str, Any]], device: bool) -> None:
+    """Every ``step`` as a float32 tensor where this class keeps it (a Python number becomes a tensor;
+    a counter loaded on another device is moved, once, at load time)."""
+    for group in groups:
+        on_device = counters_on_device(group, device)
+        for p in group["params"]:
+            saved = state.get(p)
+            if not saved or "step" not in saved:
+                continue
+            where = p.device if on_device else torch.device("cpu")
+            step = saved["step"]
+            if not isinstance(step, torch.Tensor):
+                saved["step"] = torch.tensor(float(step), dtype=torch.float32, device=where)
+            elif step.device != where:
+                saved["step"] = step.to(device=where, dtype=torch.float32)
+
+
+def check_saved_state(state_dict: Mapping[str, Any], name: str, required: Sequence[str]) -> None:
+    """Raise ``ValueError`` saying what to do when a saved parameter state lacks a key in ``required``
+    (a state dict of another optimizer, e.g. Adam's ``exp_avg_sq`` given to AdaBelief, which keeps
+    ``exp_avg_var``), or holds a ``step`` that is neither a number nor a tensor."""
+    saved_state = state_dict.get("state", {})
+    for g, group in enumerate(state_dict.get("param_groups", [])):
+        for i, pid in enumerate(group.get("params", [])):
+            saved = saved_state.get(pid)
+            if not saved:
+                continue
+            missing = [key for key in required if key not in saved]
+            if missing:
+                raise ValueError(
+                    f"Invalid state_dict for {name}: the state of parameter {i} of group {g} lacks "
+                    f"{missing} (it holds {sorted(saved)}), so it was saved by another optimizer or "
+                    f"layout. Load it into the optimizer class that saved it; or, to keep its "
+                    f"hyperparameters and restart the moments from zero, load it with its state "
+                    f"emptied: optimizer.load_state_dict({{**state_dict, 'state': {{}}}})"
+                )
+            step = saved.get("step", 0)
+            if isinstance(step, bool) or not isinstance(step, (int, float, torch.Tensor)):
+                raise ValueError(
+                    f"Invalid state_dict for {name}: parameter {i} of group {g} has step={step!r} "
+                    f"(must be a number or a one-element tensor counting the steps taken)"
+                )
+
+
+def restore_float32_state(
+    state_dict: Mapping[str, Any], groups: Sequence[Group], state: MutableMapping[Any, MutableMapping[str, Any]]
+) -> None:
+    """Undo ``Optimizer.load_state_dict``'s cast of float32 moments to a float16/bfloat16 parameter's dtype."""
+    saved_ids = chain.from_iterable(group["params"] for group in state_dict["param_groups"])
+    params = chain.from_iterable(group["params"] for group in groups)
+    for pid, p in zip(saved_ids, params, strict=True):
+        if p.dtype not in _LOW_PRECISION:
+            continue
+        for key, value in state_dict["state"].get(pid, {}).items():
+            if key != "step" and isinstance(value, torch.Tensor) and value.is_floating_point():
+                state[p][key] = value.to(device=p.device, dtype=torch.float32, copy=True)
+
+
+def restore_missing_group_keys(
+    saved_groups: Sequence[Mapping[str, Any]],
+    current: Sequence[Mapping[str, Any]],
+    groups: Sequence[Group],
+    state: Mapping[Any, Mapping[str, Any]],
+) -> None:
+    """After ``load_state_dict``: keys the saved groups lacked keep this optimizer's values.
+
+    A missing clock (a ``torch.optim`` state dict) is set from the largest per-parameter ``step``
+    in the loaded state, so a warmup resumes where that run was.
+    """
+    for group, saved, mine in zip(groups, saved_groups, current, strict=True):
+        for key, value in mine.items():
+            if key not in saved:
+                group[key] = value
+        if CLOCK not in saved:
+            steps = [float(state[p]["step"]) for p in group["params"] if "step" in state.get(p, {})]
+            group[CLOCK] = int(max(steps, default=0))
