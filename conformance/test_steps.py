@@ -4,9 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.assertions import assert_matches_spec
-from conformance.optimizer_harness import (
-    format_hparams,
+from conformance.assertions import assert_matches_spec, format_call
+from conformance.registry import OPTIMIZER_INFOS
+from conformance.strategies import parameter_groups
+from conformance.tolerances import tolerance_for
+from lossopt_spec.audit.bridge import (
     held_state,
     load_spec_state,
     rounded,
@@ -14,9 +16,6 @@ from conformance.optimizer_harness import (
     spec_state_as_tensors,
     to_tensors,
 )
-from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies import parameter_groups
-from conformance.tolerances import tolerance_for
 
 CASES = [(info, impl, dtype) for info in OPTIMIZER_INFOS.values() for impl in info.impls for dtype in info.dtypes]
 
@@ -39,7 +38,7 @@ def test_single_step_matches_spec(info, impl, dtype, device, data):
     )
     optimizer.step()
     context = {"step": step, "impl": impl, "dtype": dtype, "device": device}
-    call = format_hparams(info.name, hparams)
+    call = format_call(info.name, hparams)
     tol = tolerance_for(dtype, "step", info.tolerance_overrides)
     for i, (param, want) in enumerate(zip(params, expected_params, strict=True)):
         assert_matches_spec(param, want, entry=info.name, check=f"param{i}", tolerance=tol, context=context, call=call)
