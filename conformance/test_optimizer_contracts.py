@@ -22,7 +22,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.assertions import assert_matches_spec, format_call
+from conformance.assertions import assert_matches_spec
+from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.registry import OPTIMIZER_INFOS
 from conformance.strategies import float_arrays, parameter_groups
 from conformance.tolerances import tolerance_for
@@ -67,7 +68,7 @@ def test_every_kernel_agrees_with_the_per_tensor_loop(name, device, data):
                 check=f"param{i} ({impl} vs single)",
                 tolerance=tol,
                 context={"step": 3, "impl": impl, "device": device},
-                call=format_call(name, hparams),
+                call=format_hparams(name, hparams),
             )
 
 
@@ -103,7 +104,7 @@ def test_groups_with_their_own_lrs_and_one_global_clip_norm_match_the_spec(name,
                     check=f"group{k}.param{i}",
                     tolerance=tolerance_for("float64", "step", info.tolerance_overrides),
                     context={"step": step, "device": device},
-                    call=format_call(name, hparams) + f" with group lrs {lrs}",
+                    call=format_hparams(name, hparams) + f" with group lrs {lrs}",
                 )
     all_grads = [p.grad for g in groups for p in g]
     expected_norm = torch.linalg.vector_norm(torch.cat([g.flatten() for g in all_grads]))
@@ -142,7 +143,7 @@ def test_frozen_params_are_untouched_and_0_dim_and_zero_size_params_step(name, d
                 check=f"param{i} shape={shapes[i]}",
                 tolerance=tolerance_for("float64", "step"),
                 context={"impl": impl, "device": device},
-                call=format_call(name, hparams),
+                call=format_hparams(name, hparams),
             )
 
 
@@ -174,7 +175,7 @@ def test_lr_scheduler_multiplies_the_warmup(name, device):
             check="param0",
             tolerance=tolerance_for("float64", "step"),
             context={"step": step, "device": device},
-            call=format_call(name, hparams) + " + StepLR(step_size=2, gamma=0.5)",
+            call=format_hparams(name, hparams) + " + StepLR(step_size=2, gamma=0.5)",
         )
 
 
@@ -234,7 +235,7 @@ def test_non_finite_gradient_norm_with_clipping_matches_the_spec(name, device):
                     check=f"param{i} (grad norm {bad})",
                     tolerance=tolerance_for("float64", "step"),
                     context={"impl": impl, "device": device},
-                    call=format_call(name, hparams),
+                    call=format_hparams(name, hparams),
                 )
 
 

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.assertions import assert_matches_spec, format_call
+from conformance.assertions import assert_matches_spec
+from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.registry import OPTIMIZER_INFOS
 from conformance.strategies import parameter_groups
 from conformance.tolerances import tolerance_for
@@ -38,7 +39,7 @@ def test_single_step_matches_spec(info, impl, dtype, device, data):
     )
     optimizer.step()
     context = {"step": step, "impl": impl, "dtype": dtype, "device": device}
-    call = format_call(info.name, hparams)
+    call = format_hparams(info.name, hparams)
     tol = tolerance_for(dtype, "step", info.tolerance_overrides)
     for i, (param, want) in enumerate(zip(params, expected_params, strict=True)):
         assert_matches_spec(param, want, entry=info.name, check=f"param{i}", tolerance=tol, context=context, call=call)

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from conformance.assertions import assert_matches_spec, format_call
+from conformance.assertions import assert_matches_spec
+from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.golden_files import all_cases, case_id, compute, load
 from conformance.tolerances import tolerance_for
 from lossopt_spec.audit.bridge import rounded, set_grads, to_tensors
@@ -48,7 +49,7 @@ def test_torch_follows_golden_trajectory(info, case, impl, dtype, device):
     params = to_tensors(problem.initial_params, dtype, device)
     optimizer = info.torch_cls(params, **sidecar["hparams"], **info.impls[impl])
     tol = tolerance_for(dtype, "trajectory", {**info.tolerance_overrides, **case.tolerance_overrides})
-    call = format_call(info.name, sidecar["hparams"]) + f" on {case.problem}(seed={case.seed})"
+    call = format_hparams(info.name, sidecar["hparams"]) + f" on {case.problem}(seed={case.seed})"
     for step in range(1, case.steps + 1):
         # gradients from the spec's problem at the parameters torch holds: only the optimizer is under test
         set_grads(params, problem.grad(rounded(params)))
