@@ -19,13 +19,14 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
-from conformance import (
-    embedding_strategies,
-    rectified_strategies,
-    segmentation_strategies,
-    strategies,
-    strategies_classification,
-    strategies_regression,
+from conformance.strategies import (
+    classification,
+    common,
+    embedding,
+    multitask,
+    optimizers,
+    regression,
+    segmentation,
 )
 from conformance.tolerances import Overrides, Tolerance
 from lossopt_spec.losses import LossSpec
@@ -151,103 +152,103 @@ LOSS_INFOS: dict[str, LossInfo] = {
         LossInfo(
             name="mse",
             torch_fn=lossopt.functional.mse_loss,
-            inputs=strategies.same_shape_pair(),
+            inputs=common.same_shape_pair(),
         ),
         LossInfo(
             name="sigmoid_focal",
             torch_fn=lossopt.functional.sigmoid_focal_loss,
-            inputs=strategies_classification.sigmoid_focal_inputs(),
-            kwargs=strategies_classification.sigmoid_focal_kwargs(),
+            inputs=classification.sigmoid_focal_inputs(),
+            kwargs=classification.sigmoid_focal_kwargs(),
         ),
-        LossInfo(name="mae", torch_fn=lossopt.functional.mae_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(name="mae", torch_fn=lossopt.functional.mae_loss, inputs=common.same_shape_pair()),
         LossInfo(
             name="huber",
             torch_fn=lossopt.functional.huber_loss,
-            inputs=strategies.same_shape_pair(),
-            kwargs=strategies_regression.huber_kwargs(),
+            inputs=common.same_shape_pair(),
+            kwargs=regression.huber_kwargs(),
         ),
-        LossInfo(name="log_cosh", torch_fn=lossopt.functional.log_cosh_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(name="log_cosh", torch_fn=lossopt.functional.log_cosh_loss, inputs=common.same_shape_pair()),
         LossInfo(
             name="quantile",
             torch_fn=lossopt.functional.quantile_loss,
-            inputs=strategies_regression.quantile_inputs(),
-            kwargs_for=strategies_regression.quantile_kwargs,
+            inputs=regression.quantile_inputs(),
+            kwargs_for=regression.quantile_kwargs,
         ),
         LossInfo(
             name="cross_entropy",
             torch_fn=lossopt.functional.cross_entropy_loss,
-            inputs=strategies_classification.cross_entropy_inputs(),
-            kwargs=strategies_classification.cross_entropy_kwargs(),
-            mean_denominator=strategies_classification.cross_entropy_mean_denominator,
+            inputs=classification.cross_entropy_inputs(),
+            kwargs=classification.cross_entropy_kwargs(),
+            mean_denominator=classification.cross_entropy_mean_denominator,
         ),
         LossInfo(
             name="focal",
             torch_fn=lossopt.functional.focal_loss,
-            inputs=strategies_classification.focal_inputs(),
-            kwargs_for=strategies_classification.focal_kwargs,
-            mean_denominator=strategies_classification.focal_mean_denominator,
+            inputs=classification.focal_inputs(),
+            kwargs_for=classification.focal_kwargs,
+            mean_denominator=classification.focal_mean_denominator,
         ),
         LossInfo(
             name="hinge",
             torch_fn=lossopt.functional.hinge_loss,
-            inputs=strategies_classification.hinge_inputs(),
-            kwargs=strategies_classification.hinge_kwargs(),
+            inputs=classification.hinge_inputs(),
+            kwargs=classification.hinge_kwargs(),
         ),
         # Losses II: segmentation (options that depend on the shapes are drawn with the inputs)
         LossInfo(
             name="dice",
             torch_fn=lossopt.functional.dice_loss,
-            inputs=segmentation_strategies.segmentation_inputs(),
+            inputs=segmentation.segmentation_inputs(),
             batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="iou",
             torch_fn=lossopt.functional.iou_loss,
-            inputs=segmentation_strategies.segmentation_inputs(),
+            inputs=segmentation.segmentation_inputs(),
             batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="tversky",
             torch_fn=lossopt.functional.tversky_loss,
-            inputs=segmentation_strategies.segmentation_inputs(),
-            kwargs=segmentation_strategies.tversky_kwargs(),
+            inputs=segmentation.segmentation_inputs(),
+            kwargs=segmentation.tversky_kwargs(),
             batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="bce_dice",
             torch_fn=lossopt.functional.bce_dice_loss,
-            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
-            kwargs=segmentation_strategies.bce_dice_kwargs(),
+            inputs=segmentation.segmentation_inputs(modes=("binary", "multilabel")),
+            kwargs=segmentation.bce_dice_kwargs(),
             batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         LossInfo(
             name="focal_dice",
             torch_fn=lossopt.functional.focal_dice_loss,
-            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
-            kwargs=segmentation_strategies.focal_dice_kwargs(),
+            inputs=segmentation.segmentation_inputs(modes=("binary", "multilabel")),
+            kwargs=segmentation.focal_dice_kwargs(),
             batched=(),  # batch=True (global overlap) is not a sum over samples
         ),
         # Losses II: embedding and distribution losses
         LossInfo(
             name="contrastive",
             torch_fn=lossopt.functional.contrastive_loss,
-            inputs=embedding_strategies.labelled_embeddings(),
-            kwargs=embedding_strategies.contrastive_kwargs(),
+            inputs=embedding.labelled_embeddings(),
+            kwargs=embedding.contrastive_kwargs(),
             differentiable=("embeddings",),
             batched=(),  # every pair of the batch: not a sum over samples
         ),
         LossInfo(
             name="triplet",
             torch_fn=lossopt.functional.triplet_loss,
-            inputs=embedding_strategies.triplets(),
-            kwargs_for=embedding_strategies.triplet_kwargs_for,
+            inputs=embedding.triplets(),
+            kwargs_for=embedding.triplet_kwargs_for,
             differentiable=("anchor", "positive", "negative"),
             batched=("anchor", "positive", "negative"),
         ),
         LossInfo(
             name="cosine_embedding",
             torch_fn=lossopt.functional.cosine_embedding_loss,
-            inputs=embedding_strategies.cosine_pairs(),
+            inputs=embedding.cosine_pairs(),
             kwargs=st.fixed_dictionaries({"margin": st.sampled_from([-0.5, 0.0, 0.5])}),
             differentiable=("x1", "x2"),
             batched=("x1", "x2", "y"),
@@ -255,7 +256,7 @@ LOSS_INFOS: dict[str, LossInfo] = {
         LossInfo(
             name="kl_divergence",
             torch_fn=lossopt.functional.kl_divergence_loss,
-            inputs=embedding_strategies.distributions(),
+            inputs=embedding.distributions(),
             differentiable=("input",),
             reductions=("none", "batchmean", "sum", "mean"),
             batched=("input", "target"),
@@ -264,7 +265,7 @@ LOSS_INFOS: dict[str, LossInfo] = {
         LossInfo(
             name="multi_task",
             torch_fn=lossopt.functional.multi_task_loss,
-            inputs=embedding_strategies.multi_task_inputs(),
+            inputs=multitask.multi_task_inputs(),
             reductions=(),
             generic=False,
         ),
@@ -339,8 +340,8 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
     for info in [
         OptimizerInfo(
             name="sgd",
-            hparams=strategies.advanced_sgd_hparams(),
-            states=strategies.sgd_states,
+            hparams=optimizers.advanced_sgd_hparams(),
+            states=optimizers.sgd_states,
             impls={"single": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}},
             golden=(
                 GoldenCase("plain", {"lr": 0.05}, "quadratic"),
@@ -364,22 +365,22 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
         ),
         OptimizerInfo(
             name="adamw",
-            hparams=strategies.adam_hparams(),
-            states=strategies.adam_states,
+            hparams=optimizers.adam_hparams(),
+            states=optimizers.adam_states,
             impls=ADAM_IMPLS,
             golden=ADAMW_GOLDEN,
         ),
         OptimizerInfo(
             name="adam",
-            hparams=strategies.adam_hparams(),
-            states=strategies.adam_states,
+            hparams=optimizers.adam_hparams(),
+            states=optimizers.adam_states,
             impls=ADAM_IMPLS,
             golden=ADAM_GOLDEN,
         ),
         OptimizerInfo(
             name="radam",
-            hparams=rectified_strategies.radam_hparams(),
-            states=rectified_strategies.radam_states,
+            hparams=optimizers.radam_hparams(),
+            states=optimizers.radam_states,
             impls=RECTIFIED_IMPLS,
             golden=(
                 # every case starts in the un-adapted branch (rho_t <= 5 for t <= 5 with beta2 = 0.999,
@@ -408,8 +409,8 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
         ),
         OptimizerInfo(
             name="adabelief",
-            hparams=rectified_strategies.adabelief_hparams(),
-            states=rectified_strategies.adabelief_states,
+            hparams=optimizers.adabelief_hparams(),
+            states=optimizers.adabelief_states,
             impls=RECTIFIED_IMPLS,
             golden=(
                 GoldenCase("default", {"lr": 0.01}, "quadratic", steps=200),

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from conformance.assertions import assert_matches_spec
 from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies import parameter_groups
+from conformance.strategies.common import parameter_groups
 from conformance.tolerances import tolerance_for
 from lossopt_spec.audit.bridge import (
     held_state,

@@ -1,5 +1,7 @@
-"""Hypothesis strategies for RAdam and AdaBelief hyperparameters and reachable states.
+"""Hypothesis strategies for optimizer hyperparameters and the states each rule can reach.
 
+Hyperparameters cover every flag of the rule; states are fresh (zeros, or no buffer) or drawn
+within what the rule can reach (``v >= 0``, ``vmax >= v``, ...). For RAdam and AdaBelief,
 ``beta2`` is drawn so that both branches of the rectification are exercised whatever step is
 drawn: with ``beta2 <= 0.5`` (:math:`\\rho_\\infty \\le 3`) the rule never rectifies; with 0.9,
 0.99 or 0.999 it takes the un-adapted step at small :math:`t` and the rectified one after.
@@ -12,7 +14,82 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.strategies import float_arrays
+from conformance.strategies.common import float_arrays
+
+
+@st.composite
+def sgd_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """SGD hyperparameters covering momentum, dampening, Nesterov, weight decay and maximize."""
+    momentum = draw(st.sampled_from([0.0, 0.5, 0.9, 0.99]))
+    nesterov = momentum > 0 and draw(st.booleans())
+    return {
+        "lr": draw(st.sampled_from([1e-4, 1e-2, 0.1, 1.0])),
+        "momentum": momentum,
+        "dampening": 0.0 if nesterov else draw(st.sampled_from([0.0, 0.1, 0.9])),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-4, 0.1])),
+        "nesterov": nesterov,
+        "maximize": draw(st.booleans()),
+    }
+
+
+@st.composite
+def sgd_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state reachable by SGD: no buffer (first step or no momentum) or a drawn buffer per parameter."""
+    if hparams["momentum"] == 0 or draw(st.booleans()):
+        return [{"momentum_buffer": None} for _ in params]
+    return [{"momentum_buffer": draw(float_arrays(p.shape, bound=10.0))} for p in params]
+
+
+@st.composite
+def schedule_clip_hparams(draw: st.DrawFn, *, cyclical: bool) -> dict[str, Any]:
+    """Warmup, clipping (and, for SGD, the cosine cycle): off or on, thresholds that do and don't clip."""
+    hparams: dict[str, Any] = {
+        "warmup_steps": draw(st.sampled_from([0, 0, 1, 7, 100, 2000])),
+        "max_grad_norm": draw(st.sampled_from([None, None, 0.5, 5.0, 1e4])),
+    }
+    if cyclical:
+        hparams["use_cyclical_lr"] = draw(st.booleans())
+        hparams["cycle_length"] = draw(st.sampled_from([1, 3, 50, 1000]))
+    return hparams
+
+
+@st.composite
+def advanced_sgd_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """:func:`sgd_hparams` plus warmup, clipping and the cyclical learning rate."""
+    return {**draw(sgd_hparams()), **draw(schedule_clip_hparams(cyclical=True))}
+
+
+@st.composite
+def adam_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Adam / AdamW hyperparameters: betas, eps, weight decay, AMSGrad, maximize, bias correction, warmup, clipping."""
+    return {
+        "lr": draw(st.sampled_from([1e-4, 1e-3, 0.1, 1.0])),
+        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.9, 0.999]))),
+        "eps": draw(st.sampled_from([1e-8, 1e-3, 0.1])),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        "amsgrad": draw(st.booleans()),
+        "maximize": draw(st.booleans()),
+        "use_bias_correction": draw(st.booleans()),
+        **draw(schedule_clip_hparams(cyclical=False)),
+    }
+
+
+@st.composite
+def adam_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state reachable by Adam: fresh (zeros) or drawn moments with v >= 0 and, for AMSGrad, vmax >= v."""
+    fresh = draw(st.booleans())
+    states = []
+    for p in params:
+        if fresh:
+            m, v = np.zeros(p.shape), np.zeros(p.shape)
+        else:
+            m = draw(float_arrays(p.shape, bound=10.0))
+            v = np.abs(draw(float_arrays(p.shape, bound=100.0)))
+        vmax = None
+        if hparams["amsgrad"]:
+            vmax = v + (0.0 if fresh else np.abs(draw(float_arrays(p.shape, bound=10.0))))
+        states.append({"step": 0.0, "exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": vmax})
+    return states
 
 
 @st.composite
