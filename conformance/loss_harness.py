@@ -16,7 +16,7 @@ import torch
 from hypothesis import strategies as st
 
 from conformance.assertions import format_call
-from conformance.registry import LossInfo
+from conformance.entries import LossInfo
 from lossopt_spec.audit.bridge import TORCH_DTYPES, to_numpy
 
 

@@ -56,7 +56,7 @@ def test_spec_sgd_matches_torch_optim_sgd(group, hparams, steps):
             )
 
 
-# --- Optimizers I: adam / adamw, and the schedule + clipping of every rule ---------------------------------
+# --- adam / adamw, and the schedule + clipping of every rule ----------------------------------------------
 
 _TORCH_ADAM = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 
