@@ -40,13 +40,48 @@ def sgd_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any
     return [{"momentum_buffer": draw(float_arrays(p.shape, bound=10.0))} for p in params]
 
 
+def _warmup_and_clip(draw: st.DrawFn, warmup_steps: list[int]) -> dict[str, Any]:
+    """Warmup and clipping, each off or on (``None``), with clip thresholds that do and do not clip."""
+    return {
+        "warmup_steps": draw(st.sampled_from(warmup_steps)),
+        "max_grad_norm": draw(st.sampled_from([None, None, 0.5, 5.0, 1e4])),
+    }
+
+
+def _adaptive_hparams(draw: st.DrawFn, *, lrs: list[float], beta2s: list[float], epss: list[float]) -> dict[str, Any]:
+    """``lr``, ``betas``, ``eps`` and ``weight_decay`` of an Adam-family rule (drawn in this order)."""
+    return {
+        "lr": draw(st.sampled_from(lrs)),
+        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from(beta2s))),
+        "eps": draw(st.sampled_from(epss)),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+    }
+
+
+def _moment_states(
+    draw: st.DrawFn, params: list[np.ndarray], *, second: str, maximum: str, amsgrad: bool, floor: float
+) -> list[dict[str, Any]]:
+    """Fresh (zeros) or drawn moments: ``exp_avg``, ``second >= floor`` and, for AMSGrad, the running
+    ``maximum >= second`` (``None`` without AMSGrad)."""
+    fresh = draw(st.booleans())
+    states = []
+    for p in params:
+        if fresh:
+            m, v = np.zeros(p.shape), np.zeros(p.shape)
+        else:
+            m = draw(float_arrays(p.shape, bound=10.0))
+            v = np.abs(draw(float_arrays(p.shape, bound=100.0))) + floor
+        v_max = None
+        if amsgrad:
+            v_max = v + (0.0 if fresh else np.abs(draw(float_arrays(p.shape, bound=10.0))))
+        states.append({"step": 0.0, "exp_avg": m, second: v, maximum: v_max})
+    return states
+
+
 @st.composite
 def schedule_clip_hparams(draw: st.DrawFn, *, cyclical: bool) -> dict[str, Any]:
     """Warmup, clipping (and, for SGD, the cosine cycle): off or on, thresholds that do and don't clip."""
-    hparams: dict[str, Any] = {
-        "warmup_steps": draw(st.sampled_from([0, 0, 1, 7, 100, 2000])),
-        "max_grad_norm": draw(st.sampled_from([None, None, 0.5, 5.0, 1e4])),
-    }
+    hparams = _warmup_and_clip(draw, [0, 0, 1, 7, 100, 2000])
     if cyclical:
         hparams["use_cyclical_lr"] = draw(st.booleans())
         hparams["cycle_length"] = draw(st.sampled_from([1, 3, 50, 1000]))
@@ -63,10 +98,7 @@ def advanced_sgd_hparams(draw: st.DrawFn) -> dict[str, Any]:
 def adam_hparams(draw: st.DrawFn) -> dict[str, Any]:
     """Adam / AdamW hyperparameters: betas, eps, weight decay, AMSGrad, maximize, bias correction, warmup, clipping."""
     return {
-        "lr": draw(st.sampled_from([1e-4, 1e-3, 0.1, 1.0])),
-        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.9, 0.999]))),
-        "eps": draw(st.sampled_from([1e-8, 1e-3, 0.1])),
-        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        **_adaptive_hparams(draw, lrs=[1e-4, 1e-3, 0.1, 1.0], beta2s=[0.0, 0.9, 0.999], epss=[1e-8, 1e-3, 0.1]),
         "amsgrad": draw(st.booleans()),
         "maximize": draw(st.booleans()),
         "use_bias_correction": draw(st.booleans()),
@@ -77,38 +109,26 @@ def adam_hparams(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def adam_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
     """A state reachable by Adam: fresh (zeros) or drawn moments with v >= 0 and, for AMSGrad, vmax >= v."""
-    fresh = draw(st.booleans())
-    states = []
-    for p in params:
-        if fresh:
-            m, v = np.zeros(p.shape), np.zeros(p.shape)
-        else:
-            m = draw(float_arrays(p.shape, bound=10.0))
-            v = np.abs(draw(float_arrays(p.shape, bound=100.0)))
-        vmax = None
-        if hparams["amsgrad"]:
-            vmax = v + (0.0 if fresh else np.abs(draw(float_arrays(p.shape, bound=10.0))))
-        states.append({"step": 0.0, "exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": vmax})
-    return states
+    return _moment_states(
+        draw, params, second="exp_avg_sq", maximum="max_exp_avg_sq", amsgrad=hparams["amsgrad"], floor=0.0
+    )
+
+
+RECTIFIED_LRS = [1e-4, 1e-3, 1e-2, 0.1]
+RECTIFIED_BETA2S = [0.0, 0.5, 0.9, 0.99, 0.999]  # both branches of the rectification (module docstring)
 
 
 @st.composite
 def warmup_clip_hparams(draw: st.DrawFn) -> dict[str, Any]:
     """Warmup and clipping, each off or on, with thresholds that do and do not clip."""
-    return {
-        "warmup_steps": draw(st.sampled_from([0, 0, 1, 7, 100])),
-        "max_grad_norm": draw(st.sampled_from([None, None, 0.5, 5.0, 1e4])),
-    }
+    return _warmup_and_clip(draw, [0, 0, 1, 7, 100])
 
 
 @st.composite
 def radam_hparams(draw: st.DrawFn) -> dict[str, Any]:
     """Every RAdam flag combination (degenerated_to_sgd x decoupled_weight_decay x maximize), warmup, clipping."""
     return {
-        "lr": draw(st.sampled_from([1e-4, 1e-3, 1e-2, 0.1])),
-        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999]))),
-        "eps": draw(st.sampled_from([1e-8, 1e-3, 0.1])),
-        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        **_adaptive_hparams(draw, lrs=RECTIFIED_LRS, beta2s=RECTIFIED_BETA2S, epss=[1e-8, 1e-3, 0.1]),
         "degenerated_to_sgd": draw(st.booleans()),
         "decoupled_weight_decay": draw(st.booleans()),
         "maximize": draw(st.booleans()),
@@ -125,10 +145,7 @@ def adabelief_hparams(draw: st.DrawFn) -> dict[str, Any]:
     """
     weight_decouple = draw(st.booleans())
     return {
-        "lr": draw(st.sampled_from([1e-4, 1e-3, 1e-2, 0.1])),
-        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999]))),
-        "eps": draw(st.sampled_from([1e-16, 1e-8, 1e-3])),
-        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        **_adaptive_hparams(draw, lrs=RECTIFIED_LRS, beta2s=RECTIFIED_BETA2S, epss=[1e-16, 1e-8, 1e-3]),
         "amsgrad": draw(st.booleans()),
         "weight_decouple": weight_decouple,
         "fixed_decay": weight_decouple and draw(st.booleans()),
@@ -161,16 +178,6 @@ def radam_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, A
 @st.composite
 def adabelief_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
     """A state reachable by AdaBelief: fresh (zeros) or drawn, with s >= eps and, for amsgrad, s_hat >= s."""
-    fresh = draw(st.booleans())
-    states = []
-    for p in params:
-        if fresh:
-            m, s = np.zeros(p.shape), np.zeros(p.shape)
-        else:
-            m = draw(float_arrays(p.shape, bound=10.0))
-            s = np.abs(draw(float_arrays(p.shape, bound=100.0))) + hparams["eps"]
-        s_max = None
-        if hparams["amsgrad"]:
-            s_max = s + (0.0 if fresh else np.abs(draw(float_arrays(p.shape, bound=10.0))))
-        states.append({"step": 0.0, "exp_avg": m, "exp_avg_var": s, "max_exp_avg_var": s_max})
-    return states
+    return _moment_states(
+        draw, params, second="exp_avg_var", maximum="max_exp_avg_var", amsgrad=hparams["amsgrad"], floor=hparams["eps"]
+    )
