@@ -58,6 +58,11 @@ def _adaptive_hparams(draw: st.DrawFn, *, lrs: list[float], beta2s: list[float],
     }
 
 
+def _flags(draw: st.DrawFn, *names: str) -> dict[str, bool]:
+    """Each flag on or off, drawn in the order named."""
+    return {name: draw(st.booleans()) for name in names}
+
+
 def _moment_states(
     draw: st.DrawFn, params: list[np.ndarray], *, second: str, maximum: str, amsgrad: bool, floor: float
 ) -> list[dict[str, Any]]:
@@ -99,9 +104,7 @@ def adam_hparams(draw: st.DrawFn) -> dict[str, Any]:
     """Adam / AdamW hyperparameters: betas, eps, weight decay, AMSGrad, maximize, bias correction, warmup, clipping."""
     return {
         **_adaptive_hparams(draw, lrs=[1e-4, 1e-3, 0.1, 1.0], beta2s=[0.0, 0.9, 0.999], epss=[1e-8, 1e-3, 0.1]),
-        "amsgrad": draw(st.booleans()),
-        "maximize": draw(st.booleans()),
-        "use_bias_correction": draw(st.booleans()),
+        **_flags(draw, "amsgrad", "maximize", "use_bias_correction"),
         **draw(schedule_clip_hparams(cyclical=False)),
     }
 
@@ -129,9 +132,7 @@ def radam_hparams(draw: st.DrawFn) -> dict[str, Any]:
     """Every RAdam flag combination (degenerated_to_sgd x decoupled_weight_decay x maximize), warmup, clipping."""
     return {
         **_adaptive_hparams(draw, lrs=RECTIFIED_LRS, beta2s=RECTIFIED_BETA2S, epss=[1e-8, 1e-3, 0.1]),
-        "degenerated_to_sgd": draw(st.booleans()),
-        "decoupled_weight_decay": draw(st.booleans()),
-        "maximize": draw(st.booleans()),
+        **_flags(draw, "degenerated_to_sgd", "decoupled_weight_decay", "maximize"),
         **draw(warmup_clip_hparams()),
     }
 
@@ -149,9 +150,7 @@ def adabelief_hparams(draw: st.DrawFn) -> dict[str, Any]:
         "amsgrad": draw(st.booleans()),
         "weight_decouple": weight_decouple,
         "fixed_decay": weight_decouple and draw(st.booleans()),
-        "rectify": draw(st.booleans()),
-        "degenerated_to_sgd": draw(st.booleans()),
-        "maximize": draw(st.booleans()),
+        **_flags(draw, "rectify", "degenerated_to_sgd", "maximize"),
         **draw(warmup_clip_hparams()),
     }
 
