@@ -20,7 +20,6 @@ and fails (non-zero exit: the release is blocked) on any failure.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
@@ -29,6 +28,10 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
+if str(ROOT) not in sys.path:  # for conformance.report below: the `nox` script leaves the noxfile's folder off sys.path
+    sys.path.insert(0, str(ROOT))
+from conformance.report.runs import placeholder_run, write_record  # noqa: E402  (standard library only)
+
 DEFAULT_TORCH = "2.13.0"  # the oldest supported release: what `tests` and `golden` run against
 TORCH_VERSIONS = ["2.13.0", "2.14.1"]  # oldest supported, newest installable here
 DEVICES = ["cpu", "cuda"]
@@ -72,26 +75,8 @@ def _cell_record(torch: str, device: str) -> Path:
 
 def _write_placeholder(torch: str, device: str, status: str, reason: str) -> None:
     """A run record for a cell that runs no pytest (skipped) or before pytest replaces it (error)."""
-    record = {
-        "schema": 1,
-        "cell": f"torch {torch}, {device}",
-        "torch": torch,
-        "devices": [device],
-        "python": sys.version.split()[0],
-        "platform": sys.platform,
-        "started": None,
-        "finished": None,
-        "duration_s": None,
-        "status": status,
-        "reason": reason,
-        "exit_status": None,
-        "tests": {"passed": 0, "failed": 0, "skipped": 0, "error": 0},
-        "skips": {},
-        "failures": [],
-        "cells": [],
-    }
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    _cell_record(torch, device).write_text(json.dumps(record, indent=2) + "\n")
+    record = placeholder_run(torch_version=torch, device=device, status=status, reason=reason)
+    write_record(record, _cell_record(torch, device))
 
 
 @nox.session

@@ -17,13 +17,10 @@ import torch
 
 from conformance import report
 from conformance.tolerances import Tolerance
+from lossopt_spec.audit.bridge import to_numpy
+from lossopt_spec.tolerances import finite_errors, within
 
-
-def to_numpy(value: torch.Tensor | np.ndarray | float) -> np.ndarray:
-    """A float64 NumPy copy of a tensor (any device or dtype), array or number."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return np.asarray(value, dtype=np.float64)
+__all__ = ["assert_matches_spec", "format_call", "format_context", "format_value", "to_numpy"]
 
 
 def format_value(value: Any) -> str:
@@ -75,9 +72,7 @@ def assert_matches_spec(
     where = f"{format_context(context)} call: {call}"
     if got.shape != want.shape:
         raise AssertionError(f"{entry}: {check} has shape {got.shape} vs spec {want.shape} {where}")
-    with np.errstate(invalid="ignore", over="ignore"):
-        close = np.isfinite(want) & (np.abs(got - want) <= tolerance.atol + tolerance.rtol * np.abs(want))
-    close |= (got == want) | (np.isnan(got) & np.isnan(want))  # infinities must be equal, NaN where NaN
+    close = within(got, want, tolerance)  # infinities must be equal, NaN where NaN
     _record(got, want, close, actual, entry=entry, check=check, tolerance=tolerance, context=context)
     if close.all():
         return
@@ -102,9 +97,8 @@ def _record(
 ) -> None:
     """Errors of one comparison into the report: over finite pairs, and infinite where a pair is not close."""
     finite = np.isfinite(got) & np.isfinite(want)
+    diff, rel = finite_errors(got, want)
     with np.errstate(all="ignore"):
-        diff = np.where(finite, np.abs(got - want), 0.0)
-        rel = np.where(finite & (want != 0), diff / np.abs(want), 0.0)
         used = np.where(diff > 0, diff / (tolerance.atol + tolerance.rtol * np.abs(np.where(finite, want, 0.0))), 0.0)
     unmatched = bool((~close & ~finite).any())  # NaN vs number, inf vs -inf: no finite error describes it
     worst = np.inf if unmatched else 0.0

@@ -19,7 +19,8 @@ import numpy as np
 import scipy
 
 import lossopt_spec
-from conformance.registry import OPTIMIZER_INFOS, GoldenCase, OptimizerInfo
+from conformance.entries import GoldenCase, OptimizerInfo
+from conformance.registry import OPTIMIZER_INFOS
 from lossopt_spec.problems import PROBLEMS
 from lossopt_spec.trajectory import run_trajectory
 

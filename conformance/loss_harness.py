@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from conformance.assertions import format_call, to_numpy
-from conformance.registry import LossInfo
-from conformance.tolerances import TORCH_DTYPES
+from conformance.assertions import format_call
+from conformance.entries import LossInfo
+from lossopt_spec.audit.bridge import TORCH_DTYPES, to_numpy
 
 
 def draw_case(info: LossInfo, data: st.DataObject) -> tuple[dict[str, Any], dict[str, Any]]:

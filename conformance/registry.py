@@ -1,126 +1,32 @@
 """The conformance registry: one entry per loss and optimizer, keyed by the project-wide name.
 
-An entry joins the spec side (looked up by name in ``lossopt_spec``), the torch side (looked up
-by name in ``lossopt.factory``, plus the functional form for losses), the Hypothesis strategies
-that draw its inputs, and per-entry tolerance overrides (each with a comment saying why). The
-spec and torch sides are looked up lazily so that a missing name fails ``test_registry.py`` with
-a message naming it, instead of breaking the import of the whole suite.
+An entry (:mod:`conformance.entries`) joins the spec side (looked up by name in ``lossopt_spec``),
+the torch side (looked up by name in ``lossopt.factory``, plus the functional form for losses),
+the Hypothesis strategies that draw its inputs (:mod:`conformance.strategies`), and per-entry
+tolerance overrides, which live only here, each with a comment saying why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from hypothesis import strategies as st
-from torch import nn
 
 import lossopt
-import lossopt_spec
-from conformance import (
-    embedding_strategies,
-    rectified_strategies,
-    segmentation_strategies,
-    strategies,
-    strategies_classification,
-    strategies_regression,
+from conformance.entries import GoldenCase, LossInfo, OptimizerInfo
+from conformance.strategies import (
+    classification,
+    common,
+    embedding,
+    multitask,
+    optimizers,
+    regression,
+    segmentation,
 )
-from conformance.tolerances import Overrides, Tolerance
-from lossopt_spec.losses import LossSpec
-from lossopt_spec.optim import UpdateRule
+from conformance.tolerances import Tolerance
 
-
-@dataclass(frozen=True)
-class LossInfo:
-    """A loss under conformance.
-
-    Attributes:
-        name: the project-wide name.
-        torch_fn: the functional form, called as ``torch_fn(**inputs, **kwargs, reduction=...)``.
-        inputs: strategy of a dict of float64 input arrays, keyword names as the functions take them.
-            (Losses II:) integer arrays stay integer and non-array values pass through unchanged,
-            see ``loss_harness.torch_inputs``.
-        kwargs: strategy of the loss's other keyword arguments (besides ``reduction``).
-        differentiable: the inputs whose gradient the spec gives (``<name>_loss_grad`` w.r.t. the first;
-            with several, the spec returns a tuple in this order and every one is checked).
-        reductions: the reductions the loss takes.
-        dtypes: the dtypes its values and gradients are checked at.
-        tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
-        generic: False opts the entry out of the generic value, gradient, module and reduction tests
-            (inputs that are not arrays, such as ``multi_task``'s dicts); it then needs a dedicated test.
-        kwargs_for: when set, ``kwargs_for(inputs)`` replaces ``kwargs``: keyword arguments that depend
-            on the drawn inputs (quantile levels, one per last-axis prediction).
-        mean_denominator: ``mean_denominator(inputs, kwargs)``, the documented divisor of ``"mean"``
-            (a weighted count); ``None``: the number of elements of ``"none"``.
-        batched: the inputs whose first axis is the batch (a batch split cuts these); ``()`` for a loss
-            whose sum is not additive over the batch (Losses II: global Dice, pairs of the batch).
-    """
-
-    name: str
-    torch_fn: Callable[..., torch.Tensor]
-    inputs: st.SearchStrategy[dict[str, Any]]
-    kwargs: st.SearchStrategy[dict[str, Any]] = field(default_factory=lambda: st.just({}))
-    differentiable: tuple[str, ...] = ("predictions",)
-    reductions: tuple[str, ...] = ("none", "mean", "sum")
-    dtypes: tuple[str, ...] = ("float64", "float32", "bfloat16")
-    tolerance_overrides: Overrides = field(default_factory=dict)
-    generic: bool = True
-    kwargs_for: Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]] | None = None
-    mean_denominator: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
-    batched: tuple[str, ...] = ("predictions", "targets")
-
-    @property
-    def spec(self) -> LossSpec:
-        return lossopt_spec.LOSSES[self.name]
-
-    @property
-    def module(self) -> type[nn.Module]:
-        return lossopt.LOSSES[self.name]
-
-
-@dataclass(frozen=True)
-class GoldenCase:
-    """One golden trajectory: an optimizer configuration run on a problem from a seed."""
-
-    config: str
-    hparams: Mapping[str, Any]
-    problem: str
-    seed: int = 0
-    steps: int = 50
-    tolerance_overrides: Overrides = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OptimizerInfo:
-    """An optimizer under conformance.
-
-    Attributes:
-        name: the project-wide name.
-        hparams: strategy of keyword arguments, valid for both the spec rule and the torch class.
-        states: ``states(params, hparams)``: strategy of spec states reachable by the rule.
-        impls: implementation name -> the constructor flags that select it.
-        golden: the golden trajectories of this optimizer.
-        dtypes: the dtypes steps and trajectories are checked at.
-        tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
-    """
-
-    name: str
-    hparams: st.SearchStrategy[dict[str, Any]]
-    states: Callable[[list[Any], dict[str, Any]], st.SearchStrategy[list[dict[str, Any]]]]
-    impls: Mapping[str, Mapping[str, Any]]
-    golden: tuple[GoldenCase, ...] = ()
-    dtypes: tuple[str, ...] = ("float64", "float32")
-    tolerance_overrides: Overrides = field(default_factory=dict)
-
-    @property
-    def spec(self) -> UpdateRule:
-        return lossopt_spec.OPTIMIZERS[self.name]
-
-    @property
-    def torch_cls(self) -> type[torch.optim.Optimizer]:
-        return lossopt.OPTIMIZERS[self.name]
+__all__ = ["LOSS_INFOS", "OPTIMIZER_INFOS", "GoldenCase", "LossInfo", "OptimizerInfo"]
 
 
 # RAdam and AdaBelief: per-tensor loop, multi-tensor (default) and the compiled single pass
@@ -145,109 +51,111 @@ RECTIFIED_FLOAT32_TRAJECTORY = Tolerance(rtol=1e-5, atol=1e-5)
 # 2.1e-5 at |m| = 0.9 for radam and 1.2e-5 at |m| = 0.09 for adabelief, all kernels): atol 1e-4.
 RECTIFIED_FLOAT32_ROSENBROCK = Tolerance(rtol=1e-5, atol=1e-4)
 
+
+def _segmentation_entry(
+    name: str,
+    torch_fn: Callable[..., Any],
+    *,
+    kwargs: st.SearchStrategy[dict[str, Any]] | None = None,
+    binary_only: bool = False,
+) -> LossInfo:
+    """A segmentation loss: binary and multilabel masks (and class indices unless ``binary_only``).
+
+    ``batched=()``: with ``batch=True`` (one global overlap) the sum is not a sum over samples, so
+    the batch-split checks do not apply.
+    """
+    if binary_only:
+        inputs = segmentation.segmentation_inputs(modes=("binary", "multilabel"))
+    else:
+        inputs = segmentation.segmentation_inputs()
+    return LossInfo(
+        name=name,
+        torch_fn=torch_fn,
+        inputs=inputs,
+        kwargs=st.just({}) if kwargs is None else kwargs,
+        batched=(),
+    )
+
+
 LOSS_INFOS: dict[str, LossInfo] = {
     info.name: info
     for info in [
         LossInfo(
             name="mse",
             torch_fn=lossopt.functional.mse_loss,
-            inputs=strategies.same_shape_pair(),
+            inputs=common.same_shape_pair(),
         ),
         LossInfo(
             name="sigmoid_focal",
             torch_fn=lossopt.functional.sigmoid_focal_loss,
-            inputs=strategies_classification.sigmoid_focal_inputs(),
-            kwargs=strategies_classification.sigmoid_focal_kwargs(),
+            inputs=classification.sigmoid_focal_inputs(),
+            kwargs=classification.sigmoid_focal_kwargs(),
         ),
-        LossInfo(name="mae", torch_fn=lossopt.functional.mae_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(name="mae", torch_fn=lossopt.functional.mae_loss, inputs=common.same_shape_pair()),
         LossInfo(
             name="huber",
             torch_fn=lossopt.functional.huber_loss,
-            inputs=strategies.same_shape_pair(),
-            kwargs=strategies_regression.huber_kwargs(),
+            inputs=common.same_shape_pair(),
+            kwargs=regression.huber_kwargs(),
         ),
-        LossInfo(name="log_cosh", torch_fn=lossopt.functional.log_cosh_loss, inputs=strategies.same_shape_pair()),
+        LossInfo(name="log_cosh", torch_fn=lossopt.functional.log_cosh_loss, inputs=common.same_shape_pair()),
         LossInfo(
             name="quantile",
             torch_fn=lossopt.functional.quantile_loss,
-            inputs=strategies_regression.quantile_inputs(),
-            kwargs_for=strategies_regression.quantile_kwargs,
+            inputs=regression.quantile_inputs(),
+            kwargs_for=regression.quantile_kwargs,
         ),
         LossInfo(
             name="cross_entropy",
             torch_fn=lossopt.functional.cross_entropy_loss,
-            inputs=strategies_classification.cross_entropy_inputs(),
-            kwargs=strategies_classification.cross_entropy_kwargs(),
-            mean_denominator=strategies_classification.cross_entropy_mean_denominator,
+            inputs=classification.cross_entropy_inputs(),
+            kwargs=classification.cross_entropy_kwargs(),
+            mean_denominator=classification.cross_entropy_mean_denominator,
         ),
         LossInfo(
             name="focal",
             torch_fn=lossopt.functional.focal_loss,
-            inputs=strategies_classification.focal_inputs(),
-            kwargs_for=strategies_classification.focal_kwargs,
-            mean_denominator=strategies_classification.focal_mean_denominator,
+            inputs=classification.focal_inputs(),
+            kwargs_for=classification.focal_kwargs,
+            mean_denominator=classification.focal_mean_denominator,
         ),
         LossInfo(
             name="hinge",
             torch_fn=lossopt.functional.hinge_loss,
-            inputs=strategies_classification.hinge_inputs(),
-            kwargs=strategies_classification.hinge_kwargs(),
+            inputs=classification.hinge_inputs(),
+            kwargs=classification.hinge_kwargs(),
         ),
-        # Losses II: segmentation (options that depend on the shapes are drawn with the inputs)
-        LossInfo(
-            name="dice",
-            torch_fn=lossopt.functional.dice_loss,
-            inputs=segmentation_strategies.segmentation_inputs(),
-            batched=(),  # batch=True (global overlap) is not a sum over samples
+        # segmentation: the options that depend on the shapes are drawn with the inputs
+        _segmentation_entry("dice", lossopt.functional.dice_loss),
+        _segmentation_entry("iou", lossopt.functional.iou_loss),
+        _segmentation_entry("tversky", lossopt.functional.tversky_loss, kwargs=segmentation.tversky_kwargs()),
+        _segmentation_entry(
+            "bce_dice", lossopt.functional.bce_dice_loss, kwargs=segmentation.bce_dice_kwargs(), binary_only=True
         ),
-        LossInfo(
-            name="iou",
-            torch_fn=lossopt.functional.iou_loss,
-            inputs=segmentation_strategies.segmentation_inputs(),
-            batched=(),  # batch=True (global overlap) is not a sum over samples
+        _segmentation_entry(
+            "focal_dice", lossopt.functional.focal_dice_loss, kwargs=segmentation.focal_dice_kwargs(), binary_only=True
         ),
-        LossInfo(
-            name="tversky",
-            torch_fn=lossopt.functional.tversky_loss,
-            inputs=segmentation_strategies.segmentation_inputs(),
-            kwargs=segmentation_strategies.tversky_kwargs(),
-            batched=(),  # batch=True (global overlap) is not a sum over samples
-        ),
-        LossInfo(
-            name="bce_dice",
-            torch_fn=lossopt.functional.bce_dice_loss,
-            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
-            kwargs=segmentation_strategies.bce_dice_kwargs(),
-            batched=(),  # batch=True (global overlap) is not a sum over samples
-        ),
-        LossInfo(
-            name="focal_dice",
-            torch_fn=lossopt.functional.focal_dice_loss,
-            inputs=segmentation_strategies.segmentation_inputs(modes=("binary", "multilabel")),
-            kwargs=segmentation_strategies.focal_dice_kwargs(),
-            batched=(),  # batch=True (global overlap) is not a sum over samples
-        ),
-        # Losses II: embedding and distribution losses
+        # embedding and distribution losses
         LossInfo(
             name="contrastive",
             torch_fn=lossopt.functional.contrastive_loss,
-            inputs=embedding_strategies.labelled_embeddings(),
-            kwargs=embedding_strategies.contrastive_kwargs(),
+            inputs=embedding.labelled_embeddings(),
+            kwargs=embedding.contrastive_kwargs(),
             differentiable=("embeddings",),
             batched=(),  # every pair of the batch: not a sum over samples
         ),
         LossInfo(
             name="triplet",
             torch_fn=lossopt.functional.triplet_loss,
-            inputs=embedding_strategies.triplets(),
-            kwargs_for=embedding_strategies.triplet_kwargs_for,
+            inputs=embedding.triplets(),
+            kwargs_for=embedding.triplet_kwargs_for,
             differentiable=("anchor", "positive", "negative"),
             batched=("anchor", "positive", "negative"),
         ),
         LossInfo(
             name="cosine_embedding",
             torch_fn=lossopt.functional.cosine_embedding_loss,
-            inputs=embedding_strategies.cosine_pairs(),
+            inputs=embedding.cosine_pairs(),
             kwargs=st.fixed_dictionaries({"margin": st.sampled_from([-0.5, 0.0, 0.5])}),
             differentiable=("x1", "x2"),
             batched=("x1", "x2", "y"),
@@ -255,23 +163,23 @@ LOSS_INFOS: dict[str, LossInfo] = {
         LossInfo(
             name="kl_divergence",
             torch_fn=lossopt.functional.kl_divergence_loss,
-            inputs=embedding_strategies.distributions(),
+            inputs=embedding.distributions(),
             differentiable=("input",),
             reductions=("none", "batchmean", "sum", "mean"),
             batched=("input", "target"),
         ),
-        # Losses II: dict inputs; value, gradient and invariants in conformance/test_multitask.py
+        # dict inputs: value, gradient and invariants in conformance/test_multitask.py
         LossInfo(
             name="multi_task",
             torch_fn=lossopt.functional.multi_task_loss,
-            inputs=embedding_strategies.multi_task_inputs(),
+            inputs=multitask.multi_task_inputs(),
             reductions=(),
             generic=False,
         ),
     ]
 }
 
-# --- Optimizers I (adamw, adam, AdvancedSGD's extras): implementations and golden cases -------------------
+# --- Adam / AdamW implementations, and the golden cases of adamw, adam and sgd's warmup, clip and cycle -----
 
 # per-tensor loop, torch._foreach_*, torch's fused kernel, and the capturable (all-tensor counters) foreach path
 ADAM_IMPLS: Mapping[str, Mapping[str, Any]] = {
@@ -339,8 +247,8 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
     for info in [
         OptimizerInfo(
             name="sgd",
-            hparams=strategies.advanced_sgd_hparams(),
-            states=strategies.sgd_states,
+            hparams=optimizers.advanced_sgd_hparams(),
+            states=optimizers.sgd_states,
             impls={"single": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}},
             golden=(
                 GoldenCase("plain", {"lr": 0.05}, "quadratic"),
@@ -364,22 +272,22 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
         ),
         OptimizerInfo(
             name="adamw",
-            hparams=strategies.adam_hparams(),
-            states=strategies.adam_states,
+            hparams=optimizers.adam_hparams(),
+            states=optimizers.adam_states,
             impls=ADAM_IMPLS,
             golden=ADAMW_GOLDEN,
         ),
         OptimizerInfo(
             name="adam",
-            hparams=strategies.adam_hparams(),
-            states=strategies.adam_states,
+            hparams=optimizers.adam_hparams(),
+            states=optimizers.adam_states,
             impls=ADAM_IMPLS,
             golden=ADAM_GOLDEN,
         ),
         OptimizerInfo(
             name="radam",
-            hparams=rectified_strategies.radam_hparams(),
-            states=rectified_strategies.radam_states,
+            hparams=optimizers.radam_hparams(),
+            states=optimizers.radam_states,
             impls=RECTIFIED_IMPLS,
             golden=(
                 # every case starts in the un-adapted branch (rho_t <= 5 for t <= 5 with beta2 = 0.999,
@@ -408,8 +316,8 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
         ),
         OptimizerInfo(
             name="adabelief",
-            hparams=rectified_strategies.adabelief_hparams(),
-            states=rectified_strategies.adabelief_states,
+            hparams=optimizers.adabelief_hparams(),
+            states=optimizers.adabelief_states,
             impls=RECTIFIED_IMPLS,
             golden=(
                 GoldenCase("default", {"lr": 0.01}, "quadratic", steps=200),

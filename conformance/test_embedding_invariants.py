@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import to_numpy
-from conformance.embedding_strategies import labelled_embeddings, triplets
 from conformance.loss_harness import torch_inputs
 from conformance.registry import LOSS_INFOS
+from conformance.strategies.embedding import labelled_embeddings, triplets
 from lossopt import functional as F
 from lossopt_spec import losses as spec
 

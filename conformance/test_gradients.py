@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from conformance.assertions import assert_matches_spec, to_numpy
 from conformance.loss_harness import call_text, draw_case, spec_gradients, spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
-from conformance.strategies import upstream_gradients
-from conformance.tolerances import TORCH_DTYPES, tolerance_for
+from conformance.strategies.common import upstream_gradients
+from conformance.tolerances import tolerance_for
+from lossopt_spec.audit.bridge import TORCH_DTYPES
 
 GENERIC = [info for info in LOSS_INFOS.values() if info.generic]  # the others have dedicated tests
 CASES = [(info, reduction, dtype) for info in GENERIC for reduction in info.reductions for dtype in info.dtypes]

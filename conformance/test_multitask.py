@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec, to_numpy
 from conformance.registry import LOSS_INFOS
-from conformance.tolerances import TORCH_DTYPES, tolerance_for
+from conformance.tolerances import tolerance_for
 from lossopt import MultiTaskLoss, UncertaintyWeightedMultiTaskLoss, create_loss_function
 from lossopt import functional as F
 from lossopt_spec import losses as spec
+from lossopt_spec.audit.bridge import TORCH_DTYPES
 
 INFO = LOSS_INFOS["multi_task"]
 

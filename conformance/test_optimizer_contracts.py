@@ -23,10 +23,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec
-from conformance.optimizer_harness import format_hparams, rounded, set_grads, to_tensors
+from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies import float_arrays, parameter_groups
+from conformance.strategies.common import float_arrays, parameter_groups
 from conformance.tolerances import tolerance_for
+from lossopt_spec.audit.bridge import rounded, set_grads, to_tensors
 from lossopt_spec.optim.clip import update_groups
 
 NAMES = sorted(OPTIMIZER_INFOS)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conformance.loss_harness import spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
-from conformance.segmentation_strategies import segmentation_inputs
+from conformance.strategies.segmentation import segmentation_inputs
 from lossopt import functional as F
 
 OVERLAP = ["dice", "iou", "tversky"]

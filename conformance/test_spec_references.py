@@ -16,8 +16,8 @@ from adabelief_pytorch import AdaBelief as AuthorsAdaBelief
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.rectified_strategies import adabelief_hparams, radam_hparams
-from conformance.strategies import parameter_groups, same_shape_pair, sgd_hparams, upstream_gradients
+from conformance.strategies.common import parameter_groups, same_shape_pair, upstream_gradients
+from conformance.strategies.optimizers import adabelief_hparams, radam_hparams, sgd_hparams
 from lossopt_spec.losses import mse_loss, mse_loss_grad
 from lossopt_spec.optim import ADABELIEF_RULE, OPTIMIZERS, RADAM_RULE, SGD_RULE
 from lossopt_spec.optim.rectify import rho
@@ -56,7 +56,7 @@ def test_spec_sgd_matches_torch_optim_sgd(group, hparams, steps):
             )
 
 
-# --- Optimizers I: adam / adamw, and the schedule + clipping of every rule ---------------------------------
+# --- adam / adamw, and the schedule + clipping of every rule ----------------------------------------------
 
 _TORCH_ADAM = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 

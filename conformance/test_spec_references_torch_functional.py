@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn import functional
 
-from conformance.strategies import same_shape_pair, upstream_gradients
-from conformance.strategies_classification import cross_entropy_inputs, focal_inputs
+from conformance.strategies.classification import cross_entropy_inputs, focal_inputs
+from conformance.strategies.common import same_shape_pair, upstream_gradients
 from lossopt_spec.losses import (
     cross_entropy_loss,
     cross_entropy_loss_grad,

@@ -5,8 +5,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec
-from conformance.optimizer_harness import (
-    format_hparams,
+from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
+from conformance.registry import OPTIMIZER_INFOS
+from conformance.strategies.common import parameter_groups
+from conformance.tolerances import tolerance_for
+from lossopt_spec.audit.bridge import (
     held_state,
     load_spec_state,
     rounded,
@@ -14,9 +17,6 @@ from conformance.optimizer_harness import (
     spec_state_as_tensors,
     to_tensors,
 )
-from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies import parameter_groups
-from conformance.tolerances import tolerance_for
 
 CASES = [(info, impl, dtype) for info in OPTIMIZER_INFOS.values() for impl in info.impls for dtype in info.dtypes]
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from conformance.assertions import assert_matches_spec
+from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.golden_files import all_cases, case_id, compute, load
-from conformance.optimizer_harness import format_hparams, rounded, set_grads, to_tensors
 from conformance.tolerances import tolerance_for
+from lossopt_spec.audit.bridge import rounded, set_grads, to_tensors
 from lossopt_spec.problems import PROBLEMS
 
 CASES = all_cases()

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conformance.strategies import float_arrays, shapes
+from conformance.strategies.common import float_arrays, shapes
 
 GAMMAS = (0.0, 0.25, 0.5, 1.0, 2.0, 3.5)  # gamma < 1 included: the gradient must stay finite there
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the segmentation losses (Losses II).
+"""Hypothesis strategies for the segmentation losses (Dice, IoU, Tversky, BCE + Dice, focal + Dice).
 
 The options that depend on the arrays (mode, number of classes, class weights, ``ignore_index``,
 ``include_background``) are drawn with them, into the ``inputs`` dict; ``loss_harness`` passes
@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conformance.strategies import float_arrays, shapes
+from conformance.strategies.common import float_arrays, shapes
 
 IGNORE = 255
 SMOOTHS = (1e-6, 0.5, 1.0)  # > 0: an all-ignored class is 0/0 at smooth = 0 (tested on its own)

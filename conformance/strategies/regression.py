@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.strategies import float_arrays, same_shape_pair, shapes
+from conformance.strategies.common import float_arrays, same_shape_pair, shapes
 
 LEVELS = st.one_of(
     st.sampled_from([0.01, 0.1, 0.5, 0.9, 0.99]), st.floats(0.001, 0.999, allow_nan=False, allow_subnormal=False)

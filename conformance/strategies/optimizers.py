@@ -1,0 +1,182 @@
+"""Hypothesis strategies for optimizer hyperparameters and the states each rule can reach.
+
+Hyperparameters cover every flag of the rule; states are fresh (zeros, or no buffer) or drawn
+within what the rule can reach (``v >= 0``, ``vmax >= v``, ...). For RAdam and AdaBelief,
+``beta2`` is drawn so that both branches of the rectification are exercised whatever step is
+drawn: with ``beta2 <= 0.5`` (:math:`\\rho_\\infty \\le 3`) the rule never rectifies; with 0.9,
+0.99 or 0.999 it takes the un-adapted step at small :math:`t` and the rectified one after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.strategies.common import float_arrays
+
+
+@st.composite
+def sgd_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """SGD hyperparameters covering momentum, dampening, Nesterov, weight decay and maximize."""
+    momentum = draw(st.sampled_from([0.0, 0.5, 0.9, 0.99]))
+    nesterov = momentum > 0 and draw(st.booleans())
+    return {
+        "lr": draw(st.sampled_from([1e-4, 1e-2, 0.1, 1.0])),
+        "momentum": momentum,
+        "dampening": 0.0 if nesterov else draw(st.sampled_from([0.0, 0.1, 0.9])),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-4, 0.1])),
+        "nesterov": nesterov,
+        "maximize": draw(st.booleans()),
+    }
+
+
+@st.composite
+def sgd_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state reachable by SGD: no buffer (first step or no momentum) or a drawn buffer per parameter."""
+    if hparams["momentum"] == 0 or draw(st.booleans()):
+        return [{"momentum_buffer": None} for _ in params]
+    return [{"momentum_buffer": draw(float_arrays(p.shape, bound=10.0))} for p in params]
+
+
+def _warmup_and_clip(draw: st.DrawFn, warmup_steps: list[int]) -> dict[str, Any]:
+    """Warmup and clipping, each off or on (``None``), with clip thresholds that do and do not clip."""
+    return {
+        "warmup_steps": draw(st.sampled_from(warmup_steps)),
+        "max_grad_norm": draw(st.sampled_from([None, None, 0.5, 5.0, 1e4])),
+    }
+
+
+def _adaptive_hparams(draw: st.DrawFn, *, lrs: list[float], beta2s: list[float], epss: list[float]) -> dict[str, Any]:
+    """``lr``, ``betas``, ``eps`` and ``weight_decay`` of an Adam-family rule (drawn in this order)."""
+    return {
+        "lr": draw(st.sampled_from(lrs)),
+        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from(beta2s))),
+        "eps": draw(st.sampled_from(epss)),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+    }
+
+
+def _flags(draw: st.DrawFn, *names: str) -> dict[str, bool]:
+    """Each flag on or off, drawn in the order named."""
+    return {name: draw(st.booleans()) for name in names}
+
+
+def _moment_states(
+    draw: st.DrawFn, params: list[np.ndarray], *, second: str, maximum: str, amsgrad: bool, floor: float
+) -> list[dict[str, Any]]:
+    """Fresh (zeros) or drawn moments: ``exp_avg``, ``second >= floor`` and, for AMSGrad, the running
+    ``maximum >= second`` (``None`` without AMSGrad)."""
+    fresh = draw(st.booleans())
+    states = []
+    for p in params:
+        if fresh:
+            m, v = np.zeros(p.shape), np.zeros(p.shape)
+        else:
+            m = draw(float_arrays(p.shape, bound=10.0))
+            v = np.abs(draw(float_arrays(p.shape, bound=100.0))) + floor
+        v_max = None
+        if amsgrad:
+            v_max = v + (0.0 if fresh else np.abs(draw(float_arrays(p.shape, bound=10.0))))
+        states.append({"step": 0.0, "exp_avg": m, second: v, maximum: v_max})
+    return states
+
+
+@st.composite
+def schedule_clip_hparams(draw: st.DrawFn, *, cyclical: bool) -> dict[str, Any]:
+    """Warmup, clipping (and, for SGD, the cosine cycle): off or on, thresholds that do and don't clip."""
+    hparams = _warmup_and_clip(draw, [0, 0, 1, 7, 100, 2000])
+    if cyclical:
+        hparams["use_cyclical_lr"] = draw(st.booleans())
+        hparams["cycle_length"] = draw(st.sampled_from([1, 3, 50, 1000]))
+    return hparams
+
+
+@st.composite
+def advanced_sgd_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """:func:`sgd_hparams` plus warmup, clipping and the cyclical learning rate."""
+    return {**draw(sgd_hparams()), **draw(schedule_clip_hparams(cyclical=True))}
+
+
+@st.composite
+def adam_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Adam / AdamW hyperparameters: betas, eps, weight decay, AMSGrad, maximize, bias correction, warmup, clipping."""
+    return {
+        **_adaptive_hparams(draw, lrs=[1e-4, 1e-3, 0.1, 1.0], beta2s=[0.0, 0.9, 0.999], epss=[1e-8, 1e-3, 0.1]),
+        **_flags(draw, "amsgrad", "maximize", "use_bias_correction"),
+        **draw(schedule_clip_hparams(cyclical=False)),
+    }
+
+
+@st.composite
+def adam_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state reachable by Adam: fresh (zeros) or drawn moments with v >= 0 and, for AMSGrad, vmax >= v."""
+    return _moment_states(
+        draw, params, second="exp_avg_sq", maximum="max_exp_avg_sq", amsgrad=hparams["amsgrad"], floor=0.0
+    )
+
+
+RECTIFIED_LRS = [1e-4, 1e-3, 1e-2, 0.1]
+RECTIFIED_BETA2S = [0.0, 0.5, 0.9, 0.99, 0.999]  # both branches of the rectification (module docstring)
+
+
+@st.composite
+def warmup_clip_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Warmup and clipping, each off or on, with thresholds that do and do not clip."""
+    return _warmup_and_clip(draw, [0, 0, 1, 7, 100])
+
+
+@st.composite
+def radam_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Every RAdam flag combination (degenerated_to_sgd x decoupled_weight_decay x maximize), warmup, clipping."""
+    return {
+        **_adaptive_hparams(draw, lrs=RECTIFIED_LRS, beta2s=RECTIFIED_BETA2S, epss=[1e-8, 1e-3, 0.1]),
+        **_flags(draw, "degenerated_to_sgd", "decoupled_weight_decay", "maximize"),
+        **draw(warmup_clip_hparams()),
+    }
+
+
+@st.composite
+def adabelief_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Every valid AdaBelief flag combination (amsgrad x weight_decouple x fixed_decay x rectify x degenerated_to_sgd).
+
+    ``fixed_decay`` without ``weight_decouple`` is an error (tested in lossopt's own tests), so
+    it is drawn only with ``weight_decouple``.
+    """
+    weight_decouple = draw(st.booleans())
+    return {
+        **_adaptive_hparams(draw, lrs=RECTIFIED_LRS, beta2s=RECTIFIED_BETA2S, epss=[1e-16, 1e-8, 1e-3]),
+        "amsgrad": draw(st.booleans()),
+        "weight_decouple": weight_decouple,
+        "fixed_decay": weight_decouple and draw(st.booleans()),
+        **_flags(draw, "rectify", "degenerated_to_sgd", "maximize"),
+        **draw(warmup_clip_hparams()),
+    }
+
+
+@st.composite
+def radam_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state reachable by RAdam: fresh (zeros) or drawn moments with v >= 0 and m^2 <= v.
+
+    :math:`m^2 \\le v` holds on every trajectory with :math:`\\beta_1^2 \\le \\beta_2` (Cauchy-Schwarz on the two
+    running averages); it keeps the normalized step :math:`m / \\sqrt{v}` at most 1, as in training.
+    """
+    fresh = draw(st.booleans())
+    states = []
+    for p in params:
+        if fresh:
+            m, v = np.zeros(p.shape), np.zeros(p.shape)
+        else:
+            v = np.abs(draw(float_arrays(p.shape, bound=100.0)))
+            m = draw(float_arrays(p.shape, bound=1.0)) * np.sqrt(v)
+        states.append({"step": 0.0, "exp_avg": m, "exp_avg_sq": v})
+    return states
+
+
+@st.composite
+def adabelief_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state reachable by AdaBelief: fresh (zeros) or drawn, with s >= eps and, for amsgrad, s_hat >= s."""
+    return _moment_states(
+        draw, params, second="exp_avg_var", maximum="max_exp_avg_var", amsgrad=hparams["amsgrad"], floor=hparams["eps"]
+    )
