@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy.special import expit, log_softmax
 
-from lossopt_spec.losses._reduction import check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
 
 
 def _float_pair(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from lossopt_spec.losses._reduction import check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
 
 CONTRASTIVE_MODES = ("supcon", "margin")
 KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
@@ -33,7 +33,8 @@ def _check_embeddings(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.nd
     return embeddings, labels
 
 
-def _check_contrastive(mode: str, margin: float, temperature: float, eps: float) -> None:
+def check_contrastive(mode: str, margin: float, temperature: float, eps: float) -> None:
+    """The contrastive loss's ``mode`` (``"supcon"`` | ``"margin"``), margin >= 0, temperature > 0, eps > 0."""
     if mode not in CONTRASTIVE_MODES:
         raise ValueError(f"mode must be one of {CONTRASTIVE_MODES}; got {mode!r}")
     if not margin >= 0:
@@ -117,7 +118,7 @@ def contrastive_loss(
     saying which formulation uses them; each mode uses one.
     """
     check_reduction(reduction)
-    _check_contrastive(mode, margin, temperature, eps)
+    check_contrastive(mode, margin, temperature, eps)
     e, labels = _check_embeddings(embeddings, labels)
     if mode == "margin":
         i, j = np.triu_indices(e.shape[0], 1)
@@ -159,7 +160,7 @@ def contrastive_loss_grad(
     :math:`-\\max(0, m - d)(e_i - e_j) / d` for a dissimilar one, the opposite for :math:`e_j` (1').
     """
     check_reduction(reduction)
-    _check_contrastive(mode, margin, temperature, eps)
+    check_contrastive(mode, margin, temperature, eps)
     e, labels = _check_embeddings(embeddings, labels)
     n = e.shape[0]
     if mode == "margin":

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lossopt_spec.losses._reduction import check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
 
 
 def _as_pair(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +192,7 @@ def log_cosh_loss_grad(
     return grad
 
 
-def _quantile_levels(quantile: float | Sequence[float] | np.ndarray) -> np.ndarray:
+def quantile_levels(quantile: float | Sequence[float] | np.ndarray) -> np.ndarray:
     """The quantile levels as a float64 array (0-d or 1-d), each in the open interval (0, 1)."""
     levels = np.asarray(quantile, dtype=np.float64)
     if levels.ndim > 1:
@@ -247,7 +247,7 @@ def quantile_loss(
     Differs from the original design: its ``diff = predictions - targets`` inverts the residual,
     so its ``quantile=0.9`` fits the 10th percentile (KNOWN_DEFECTS #7); the two agree at 0.5.
     """
-    levels = _quantile_levels(quantile)
+    levels = quantile_levels(quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
     check_reduction(reduction)
     residual = targets - predictions  # (5) u = y - y_hat
@@ -273,7 +273,7 @@ def quantile_loss_grad(
     taking, at a tie, the derivative from below (:math:`-q`), as torch's
     ``where(y_hat > y, 1 - q, -q)`` does; both are in the subdifferential :math:`[-q, 1 - q]`.
     """
-    levels = _quantile_levels(quantile)
+    levels = quantile_levels(quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
     check_reduction(reduction)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)

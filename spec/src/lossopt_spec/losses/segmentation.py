@@ -46,7 +46,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lossopt_spec.losses._reduction import reduce, reduce_grad
 from lossopt_spec.losses.classification import (
     check_gamma,
     check_sigmoid_alpha,
@@ -54,6 +53,7 @@ from lossopt_spec.losses.classification import (
     sigmoid_focal_loss,
     sigmoid_focal_loss_grad,
 )
+from lossopt_spec.losses.reduction import reduce, reduce_grad
 
 MODES = ("binary", "multilabel", "multiclass")
 

@@ -14,9 +14,9 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
-from lossopt.functional._arguments import check_index, check_real, finite_number
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
-from lossopt.functional._reduction import check_floating, check_reduction, check_same_shape, compute_dtype, reduce
+from lossopt.functional.arguments import check_index, check_real, finite_number
+from lossopt.functional.reduction import check_floating, check_reduction, check_same_shape, compute_dtype, reduce
 
 
 def _float_pair(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -285,8 +285,9 @@ def cross_entropy_loss(
     return value.to(out_dtype)
 
 
-def _focal_alpha(alpha: float | torch.Tensor, classes: int, like: torch.Tensor) -> float | torch.Tensor:
-    """A float, or a (C,) tensor of per-class weights (values checked under the value-check policy)."""
+def check_focal_alpha(alpha: float | torch.Tensor, classes: int, like: torch.Tensor) -> float | torch.Tensor:
+    """The softmax focal ``alpha``: a number >= 0 (every class) as a float, or a ``(C,)`` tensor of per-class
+    weights >= 0 moved to ``like``'s device and dtype (its values checked under the value-check policy)."""
     if isinstance(alpha, torch.Tensor) and alpha.ndim > 0:
         if tuple(alpha.shape) != (classes,):
             raise ValueError(
@@ -401,7 +402,7 @@ def focal_loss(
         dtype = str(targets.dtype).removeprefix("torch.")
         raise ValueError(f"focal_loss takes class-index targets (an integer array); got dtype {dtype}")
     classes = x.shape[1] if x.ndim > 1 else x.shape[0]
-    alphas = _focal_alpha(alpha, classes, x)
+    alphas = check_focal_alpha(alpha, classes, x)
     t = _index_targets(x, targets, ignore_index)
     if x.ndim == 1:
         x, t = x.unsqueeze(0), t.unsqueeze(0)

@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from lossopt.functional._arguments import check_bool, check_real
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import value_checks_apply
-from lossopt.functional._reduction import check_floating, check_reduction, compute_dtype, reduce
+from lossopt.functional.arguments import check_bool, check_real
+from lossopt.functional.reduction import check_floating, check_reduction, compute_dtype, reduce
 
 CONTRASTIVE_MODES = ("supcon", "margin")
 KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
@@ -40,7 +40,8 @@ def _check_embeddings(embeddings: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError(f"embeddings must hold at least 2 samples to form pairs; got N={embeddings.shape[0]}")
 
 
-def _check_contrastive(mode: str, margin: float, temperature: float, eps: float) -> None:
+def check_contrastive(mode: str, margin: float, temperature: float, eps: float) -> None:
+    """The contrastive loss's ``mode`` (``"supcon"`` | ``"margin"``), margin >= 0, temperature > 0, eps > 0."""
     if mode not in CONTRASTIVE_MODES:
         raise ValueError(f"mode must be one of {CONTRASTIVE_MODES}; got {mode!r}")
     for name, value in (("margin", margin), ("temperature", temperature), ("eps", eps)):
@@ -131,7 +132,7 @@ def contrastive_loss(
         0.125
     """
     check_reduction(reduction)
-    _check_contrastive(mode, margin, temperature, eps)
+    check_contrastive(mode, margin, temperature, eps)
     _check_embeddings(embeddings, labels)
     out_dtype = embeddings.dtype
     e = embeddings.to(compute_dtype(embeddings.dtype))

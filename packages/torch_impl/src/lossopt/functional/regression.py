@@ -18,9 +18,9 @@ import torch
 from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
-from lossopt.functional._arguments import as_tensor_argument, finite_number
 from lossopt.functional._checks import value_checks_apply
-from lossopt.functional._reduction import check_floating, check_reduction, check_same_shape, compute_dtype
+from lossopt.functional.arguments import as_tensor_argument, finite_number
+from lossopt.functional.reduction import check_floating, check_reduction, check_same_shape, compute_dtype
 
 
 def _as_pair(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,7 +242,7 @@ def log_cosh_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: s
     return value.to(out_dtype)
 
 
-def _quantile_levels(quantile: float | Sequence[float] | torch.Tensor) -> float | torch.Tensor:
+def quantile_levels(quantile: float | Sequence[float] | torch.Tensor) -> float | torch.Tensor:
     """A float level, or a 1-D float64 tensor of levels; each in (0, 1) (tensor values under the value-check policy)."""
     if isinstance(quantile, int | float):
         if not 0 < quantile < 1:
@@ -252,7 +252,7 @@ def _quantile_levels(quantile: float | Sequence[float] | torch.Tensor) -> float 
     if levels.ndim > 1:
         raise ValueError(f"quantile must be a number or a 1-D sequence of numbers; got shape {tuple(levels.shape)}")
     if levels.ndim == 0:
-        return _quantile_levels(float(levels))
+        return quantile_levels(float(levels))
     if value_checks_apply(levels):
         bad = ~((levels > 0) & (levels < 1))
         if bool(bad.any()):
@@ -346,7 +346,7 @@ def quantile_loss(
         >>> quantile_loss(torch.tensor([0.0, 3.0]), torch.tensor([1.0, 1.0]), quantile=0.9, reduction="none")
         tensor([0.9000, 0.2000])
     """
-    levels = _quantile_levels(quantile)
+    levels = quantile_levels(quantile)
     predictions_, targets_, levels = _quantile_pair(predictions, targets, levels)
     check_reduction(reduction)
     value: torch.Tensor = _Pinball.apply(predictions_, targets_, levels, reduction)  # type: ignore[no-untyped-call]

@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from lossopt.functional._arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
-from lossopt.functional._reduction import check_reduction, compute_dtype, reduce
+from lossopt.functional.arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
+from lossopt.functional.reduction import check_reduction, compute_dtype, reduce
 
 MODES = ("binary", "multilabel", "multiclass")
 
@@ -45,9 +45,19 @@ def check_options(mode: str, smooth: float, ignore_index: int | None, include_ba
 
 
 def check_non_negative(name: str, value: float) -> None:
+    """``value`` is a finite real number >= 0 (``ValueError`` / ``TypeError`` naming ``name``)."""
     check_real(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0; got {value!r}")
+
+
+def check_tversky(alpha: float, beta: float, gamma: float) -> None:
+    """Tversky's weights of false positives and negatives (>= 0) and its focal exponent (> 0)."""
+    check_non_negative("alpha", alpha)
+    check_non_negative("beta", beta)
+    check_real("gamma", gamma)
+    if not gamma > 0:
+        raise ValueError(f"gamma must be > 0; got {gamma!r}")
 
 
 def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
@@ -420,11 +430,7 @@ def tversky_loss(
         >>> round(float(tversky_loss(logits, torch.tensor([[1.0, 0.0]]), alpha=0.3, beta=0.7, smooth=0.0)), 4)
         0.5
     """
-    check_non_negative("alpha", alpha)
-    check_non_negative("beta", beta)
-    check_real("gamma", gamma)
-    if not gamma > 0:
-        raise ValueError(f"gamma must be > 0; got {gamma!r}")
+    check_tversky(alpha, beta, gamma)
     return _overlap_loss(
         predictions,
         targets,

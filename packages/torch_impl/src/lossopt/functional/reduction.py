@@ -1,6 +1,6 @@
 """Reductions shared by every loss: ``"none"``, ``"mean"`` and ``"sum"``; and input checks.
 
-Mirrors ``lossopt_spec.losses._reduction``. Half-precision inputs are computed and reduced in
+Mirrors ``lossopt_spec.losses.reduction``. Half-precision inputs are computed and reduced in
 float32 (:func:`compute_dtype`) and the result is returned in the input's dtype, so a sum over a
 512x512 float16 mask cannot overflow.
 """
