@@ -1,9 +1,9 @@
-"""Segmentation losses: Dice, IoU (Jaccard), Tversky (and focal Tversky), BCE + Dice, focal + Dice.
+"""The overlap sums every segmentation loss is computed from, and the loss built on them.
 
-Mirrors ``lossopt_spec.losses.segmentation``; equation tags match. The overlap sums (1) and their
-backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities and
-the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or kept;
-the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
+Mirrors ``lossopt_spec.losses.segmentation.overlap``; equation tags match. The overlap sums (1) and
+their backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities
+and the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or
+kept; the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
 ``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices, float targets
 (probabilities in [0, 1]) and class weights are value-checked under
 ``lossopt.functional.set_value_checks`` (CPU tensors by default).
@@ -12,6 +12,8 @@ the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,10 +21,39 @@ import torch
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional.arguments import as_tensor_argument, check_bool, check_index, check_real
-from lossopt.functional.classification import check_gamma, check_sigmoid_alpha, sigmoid_focal_loss
+from lossopt.functional.classification import sigmoid_focal_loss
 from lossopt.functional.reduction import check_reduction, compute_dtype, reduce
 
 MODES = ("binary", "multilabel", "multiclass")
+
+# A score S(I, P, T) of the overlap sums; autograd gives its derivatives.
+Score = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class SegmentationOptions:
+    """The options every segmentation loss takes, as its public signature names them (see ``dice_loss``)."""
+
+    mode: str
+    smooth: float
+    batch: bool
+    ignore_index: int | None
+    weight: torch.Tensor | None
+    include_background: bool
+    reduction: str
+
+
+@dataclass(frozen=True)
+class OverlapTerms:
+    """What a loss adds up per sample and class: ``overlap_weight * (1 - score)^gamma`` plus
+    ``pixel_weight`` times the mean per-pixel loss, BCE or, with ``focal=(alpha, gamma)``, the sigmoid
+    focal loss (no pixel term when ``pixel_weight`` is 0)."""
+
+    score: Score
+    gamma: float = 1.0
+    overlap_weight: float = 1.0
+    pixel_weight: float = 0.0
+    focal: tuple[float | None, float] | None = None
 
 
 def check_options(mode: str, smooth: float, ignore_index: int | None, include_background: bool) -> None:
@@ -49,15 +80,6 @@ def check_non_negative(name: str, value: float) -> None:
     check_real(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0; got {value!r}")
-
-
-def check_tversky(alpha: float, beta: float, gamma: float) -> None:
-    """Tversky's weights of false positives and negatives (>= 0) and its focal exponent (> 0)."""
-    check_non_negative("alpha", alpha)
-    check_non_negative("beta", beta)
-    check_real("gamma", gamma)
-    if not gamma > 0:
-        raise ValueError(f"gamma must be > 0; got {gamma!r}")
 
 
 def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
@@ -229,335 +251,43 @@ def _class_weights(
     return kept * (kept.numel() / kept.sum())
 
 
-def _overlap_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    score: str,
-    *,
-    alpha: float = 0.5,
-    beta: float = 0.5,
-    gamma: float,
-    pixel_weight: float,
-    overlap_weight: float,
-    mode: str,
-    smooth: float,
-    batch: bool,
-    ignore_index: int | None,
-    weight: torch.Tensor | None,
-    include_background: bool,
-    reduction: str,
-    focal: tuple[float | None, float] | None = None,
+def overlap_loss(
+    predictions: torch.Tensor, targets: torch.Tensor, terms: OverlapTerms, options: SegmentationOptions
 ) -> torch.Tensor:
     """``pixel_weight * pixel + overlap_weight * (1 - S)^gamma`` per sample and class, weighted and reduced.
 
     The pixel term is BCE (folded into :class:`_Overlaps`) or, with ``focal=(alpha, gamma)``, the
     sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`, its own autograd).
     """
-    check_reduction(reduction)
-    check_options(mode, smooth, ignore_index, include_background)
+    mode, batch, include_background = options.mode, options.batch, options.include_background
+    check_reduction(options.reduction)
+    check_options(mode, options.smooth, options.ignore_index, include_background)
     check_bool("batch", batch)
     out_dtype = predictions.dtype
-    x, t, mask = _flatten(predictions, targets, mode, ignore_index)
+    x, t, mask = _flatten(predictions, targets, mode, options.ignore_index)
     c = x.shape[1]
     if not include_background and c < 2:
         raise ValueError(f"include_background=False needs at least 2 classes; predictions have C={c}")
-    w = _class_weights(weight, c, include_background, x)
+    w = _class_weights(options.weight, c, include_background, x)
+    pixel_weight, focal = terms.pixel_weight, terms.focal
     with_bce = pixel_weight != 0.0 and focal is None
     intersection, predicted, target, bce = _Overlaps.apply(x, t, mask, mode == "multiclass", with_bce)  # type: ignore[no-untyped-call]
     if pixel_weight != 0.0 and focal is not None:
         bce = sigmoid_focal_loss(x, t, focal[0], focal[1], reduction="none").sum(dim=2)  # (8) focal per pixel
     if batch:
         intersection, predicted, target, bce = (v.sum(dim=0) for v in (intersection, predicted, target, bce))
-    if score == "dice":
-        s = (2.0 * intersection + smooth) / (predicted + target + smooth)  # (2) D = (2 I + s) / (P + T + s)
-    elif score == "iou":
-        s = (intersection + smooth) / (predicted + target - intersection + smooth)  # (3) J = (I + s) / (P + T - I + s)
-    else:
-        den = intersection + alpha * (predicted - intersection) + beta * (target - intersection) + smooth
-        s = (intersection + smooth) / den  # (4) TI = (I + s) / (I + alpha FP + beta FN + s)
+    s = terms.score(intersection, predicted, target)  # (2), (3) or (4)
     base = (1.0 - s).clamp_min(0.0)
-    if gamma == 1.0:
+    if terms.gamma == 1.0:
         overlap = base  # (5) l = (1 - S)^gamma
     else:
         positive = base > 0  # (5) with the gradient 0 at S = 1 (finite for gamma < 1)
-        overlap = torch.where(positive, torch.where(positive, base, 1.0) ** gamma, 0.0)
-    per_class = overlap_weight * overlap
+        overlap = torch.where(positive, torch.where(positive, base, 1.0) ** terms.gamma, 0.0)
+    per_class = terms.overlap_weight * overlap
     if pixel_weight != 0.0:
         count = x.shape[2] * (x.shape[0] if batch else 1)
         per_class = per_class + bce * (pixel_weight / count)  # (7) l = w_p pixel + w_d l_overlap
     if not include_background:
         per_class = per_class[..., 1:]
     elementwise = per_class if w is None else per_class * w
-    return reduce(elementwise, reduction).to(out_dtype)
-
-
-def dice_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
-    """Dice loss (Milletari et al. 2016, arXiv:1606.04797) per sample and class.
-
-    .. math::
-
-        D_{nc} = \\frac{2 I_{nc} + s}{P_{nc} + T_{nc} + s}, \\qquad \\ell_{nc} = 1 - D_{nc}     \\tag{2}
-
-    with :math:`I = \\sum m p t`, :math:`P = \\sum m p`, :math:`T = \\sum m t` over the pixels (1).
-
-    Args:
-        predictions: logits, ``(N, *spatial)`` in mode ``"binary"``, else ``(N, C, *spatial)``.
-        targets: float in [0, 1] of the logits' shape, or integer ``(N, *spatial)`` in ``"multiclass"``.
-        smooth: :math:`s \\ge 0`, in numerator and denominator. An empty target with an exactly
-            empty prediction gives loss 0; with ``smooth=0``, NaN.
-        reduction: ``"none"`` (``(N, C')``, or ``(C',)`` with ``batch``) | ``"mean"`` | ``"sum"``.
-        mode: ``"binary"`` (sigmoid) | ``"multilabel"`` (sigmoid per class) | ``"multiclass"`` (softmax).
-        batch: sum the overlaps over the batch too (the design document's global Dice, per class).
-        ignore_index: a target value whose pixels count nowhere (``"multiclass"`` only).
-        weight: ``(C,)`` non-negative class weights, normalised to mean 1 over the classes kept.
-        include_background: keep class 0 (``False`` drops it).
-
-    Returns:
-        ``(N, C')`` / ``(C',)`` for ``"none"``, else 0-d, in ``predictions.dtype``.
-
-    Differs from the original design: its Dice is one scalar over the flattened batch and ignores
-    ``reduction``; here the default is per sample and class, ``batch=True`` is the design's.
-
-    Example:
-        >>> import torch
-        >>> from lossopt.functional import dice_loss
-        >>> logits = torch.tensor([[[10.0, -10.0], [-10.0, 10.0]]])  # (N=1, 2, 2)
-        >>> round(float(dice_loss(logits, torch.tensor([[[1.0, 0.0], [0.0, 1.0]]]))), 4)
-        0.0
-    """
-    return _overlap_loss(
-        predictions,
-        targets,
-        "dice",
-        gamma=1.0,
-        pixel_weight=0.0,
-        overlap_weight=1.0,
-        mode=mode,
-        smooth=smooth,
-        batch=batch,
-        ignore_index=ignore_index,
-        weight=weight,
-        include_background=include_background,
-        reduction=reduction,
-    )
-
-
-def iou_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
-    """IoU (Jaccard) loss with soft sets, per sample and class.
-
-    .. math::
-
-        J_{nc} = \\frac{I + s}{P + T - I + s}, \\qquad \\ell_{nc} = 1 - J_{nc}     \\tag{3}
-
-    With ``smooth=0``, :math:`J = D / (2 - D)`. Arguments as :func:`dice_loss`.
-
-    Example:
-        >>> import torch
-        >>> from lossopt.functional import iou_loss
-        >>> logits = torch.zeros(1, 2)  # p = 0.5 on both pixels, one target pixel: J = 0.5 / 1.5
-        >>> round(float(iou_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
-        0.6667
-    """
-    return _overlap_loss(
-        predictions,
-        targets,
-        "iou",
-        gamma=1.0,
-        pixel_weight=0.0,
-        overlap_weight=1.0,
-        mode=mode,
-        smooth=smooth,
-        batch=batch,
-        ignore_index=ignore_index,
-        weight=weight,
-        include_background=include_background,
-        reduction=reduction,
-    )
-
-
-def tversky_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float = 0.3,
-    beta: float = 0.7,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    gamma: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
-    """Tversky loss (Salehi et al. 2017, arXiv:1706.05721), focal with ``gamma`` (Abraham & Khan 2019).
-
-    .. math::
-
-        TI = \\frac{I + s}{I + \\alpha (P - I) + \\beta (T - I) + s}, \\qquad \\ell = (1 - TI)^{\\gamma}
-        \\tag{4, 5}
-
-    ``alpha`` weights false positives, ``beta`` false negatives (both >= 0); ``alpha = beta = 0.5``
-    is Dice with smooth ``2 * smooth``. ``gamma`` is the exponent itself (the paper's
-    :math:`1/\\gamma`; ``gamma=0.75`` is its setting); the gradient at ``TI = 1`` is 0.
-
-    Example:
-        >>> import torch
-        >>> from lossopt.functional import tversky_loss
-        >>> logits = torch.zeros(1, 2)  # p = 0.5 0.5, t = 1 0: I = 0.5, FP = 0.5, FN = 0.5
-        >>> round(float(tversky_loss(logits, torch.tensor([[1.0, 0.0]]), alpha=0.3, beta=0.7, smooth=0.0)), 4)
-        0.5
-    """
-    check_tversky(alpha, beta, gamma)
-    return _overlap_loss(
-        predictions,
-        targets,
-        "tversky",
-        alpha=alpha,
-        beta=beta,
-        gamma=gamma,
-        pixel_weight=0.0,
-        overlap_weight=1.0,
-        mode=mode,
-        smooth=smooth,
-        batch=batch,
-        ignore_index=ignore_index,
-        weight=weight,
-        include_background=include_background,
-        reduction=reduction,
-    )
-
-
-def _check_sigmoid_mode(name: str, mode: str) -> None:
-    if mode == "multiclass":
-        raise ValueError(
-            f"{name} takes mode 'binary' or 'multilabel' (sigmoid outputs); got mode='multiclass' "
-            "(one-hot encode the targets and use mode='multilabel')"
-        )
-
-
-def bce_dice_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    bce_weight: float = 0.5,
-    dice_weight: float = 0.5,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
-    """Binary cross-entropy with logits plus Dice, per sample and class.
-
-    .. math::
-
-        \\ell_{nc} = w_b \\frac{1}{M} \\sum_i \\mathrm{BCE}(x_{nci}, t_{nci}) + w_d (1 - D_{nc})     \\tag{7}
-
-    Modes ``"binary"`` and ``"multilabel"``. Differs from the original design: both terms are per
-    sample and class, so ``reduction`` means something.
-
-    Example:
-        >>> import torch
-        >>> from lossopt.functional import bce_dice_loss
-        >>> logits = torch.zeros(1, 2)  # BCE log 2 per pixel; D = 2 * 0.5 / 2: 0.5 * 0.6931 + 0.5 * 0.5
-        >>> round(float(bce_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
-        0.5966
-    """
-    _check_sigmoid_mode("bce_dice_loss", mode)
-    check_non_negative("bce_weight", bce_weight)
-    check_non_negative("dice_weight", dice_weight)
-    return _overlap_loss(
-        predictions,
-        targets,
-        "dice",
-        gamma=1.0,
-        pixel_weight=bce_weight,
-        overlap_weight=dice_weight,
-        mode=mode,
-        smooth=smooth,
-        batch=batch,
-        ignore_index=None,
-        weight=weight,
-        include_background=include_background,
-        reduction=reduction,
-    )
-
-
-def focal_dice_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float | None = None,
-    gamma: float = 2.0,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    focal_weight: float = 1.0,
-    dice_weight: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
-    """Sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`) plus Dice, per sample and class.
-
-    .. math::
-
-        \\ell_{nc} = w_f \\frac{1}{M} \\sum_i FL(x_{nci}, t_{nci}) + w_d (1 - D_{nc})     \\tag{8}
-
-    Modes ``"binary"`` and ``"multilabel"``. Differs from the original design: ``alpha`` is the
-    sigmoid focal loss's (torchvision's) weight of the positive label, so the design's
-    ``alpha=1.0`` (no weighting there) is ``alpha=None`` here, the default; the two terms are
-    added with weights ``focal_weight`` and ``dice_weight`` (1 and 1).
-
-    Example:
-        >>> import torch
-        >>> from lossopt.functional import focal_dice_loss
-        >>> logits = torch.zeros(1, 2)  # FL = 0.5^2 log 2 per pixel; Dice loss 0.5
-        >>> round(float(focal_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
-        0.6733
-    """
-    _check_sigmoid_mode("focal_dice_loss", mode)
-    check_sigmoid_alpha(alpha)
-    check_gamma(gamma)
-    check_non_negative("focal_weight", focal_weight)
-    check_non_negative("dice_weight", dice_weight)
-    return _overlap_loss(
-        predictions,
-        targets,
-        "dice",
-        gamma=1.0,
-        pixel_weight=focal_weight,
-        overlap_weight=dice_weight,
-        focal=(alpha, gamma),
-        mode=mode,
-        smooth=smooth,
-        batch=batch,
-        ignore_index=None,
-        weight=weight,
-        include_background=include_background,
-        reduction=reduction,
-    )
+    return reduce(elementwise, options.reduction).to(out_dtype)
