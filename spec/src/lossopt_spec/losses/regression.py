@@ -10,18 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
-
-
-def _as_pair(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    predictions = np.asarray(predictions, dtype=np.float64)
-    targets = np.asarray(targets, dtype=np.float64)
-    if predictions.shape != targets.shape:
-        raise ValueError(
-            f"predictions and targets must have the same shape; got predictions {predictions.shape} "
-            f"and targets {targets.shape}"
-        )
-    return predictions, targets
+from lossopt_spec.losses.reduction import check_reduction, float_pair, reduce, reduce_grad
 
 
 def mse_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mean") -> np.ndarray:
@@ -46,7 +35,7 @@ def mse_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mea
 
     Differs from torch: shapes must match exactly; torch broadcasts with a ``UserWarning``.
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     residual = predictions - targets
     elementwise = residual * residual  # (1) l = (y_hat - y)^2
     return reduce(elementwise, reduction)
@@ -67,7 +56,7 @@ def mse_loss_grad(
 
     times the upstream gradient of each element (``grad_output``, divided by :math:`n` for ``"mean"``).
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * 2.0 * (predictions - targets)  # (1') dl/dy_hat = 2 (y_hat - y)
     return grad
@@ -83,7 +72,7 @@ def mae_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mea
     Same arguments, shapes and differences from torch as :func:`mse_loss`
     (``torch.nn.functional.l1_loss`` broadcasts with a warning).
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     elementwise = np.abs(predictions - targets)  # (2) l = |y_hat - y|
     return reduce(elementwise, reduction)
 
@@ -96,7 +85,7 @@ def mae_loss_grad(
     grad_output: np.ndarray | None = None,
 ) -> np.ndarray:
     """VJP of :func:`mae_loss`: :math:`\\mathrm{sign}(\\hat y_i - y_i)`, 0 where the residual is 0 (as torch). (2')"""
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * np.sign(predictions - targets)  # (2') dl/dy_hat = sign(y_hat - y)
     return grad
@@ -124,7 +113,7 @@ def huber_loss(predictions: np.ndarray, targets: np.ndarray, delta: float = 1.0,
     which equals Huber only at delta = 1 (KNOWN_DEFECTS #8); this is the true Huber loss.
     """
     check_delta(delta)
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     residual = predictions - targets
     magnitude = np.abs(residual)
     elementwise = np.where(
@@ -143,7 +132,7 @@ def huber_loss_grad(
 ) -> np.ndarray:
     """VJP of :func:`huber_loss`: :math:`\\mathrm{clip}(r, -\\delta, \\delta)`. (3')"""
     check_delta(delta)
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * np.clip(predictions - targets, -delta, delta)  # (3') dl/dy_hat = clip(r)
     return grad
@@ -170,7 +159,7 @@ def log_cosh_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str =
     Differs from the original design: ``log(cosh(x))`` overflows to ``inf`` for
     :math:`|x| \\gtrsim 89.5` in float32 (KNOWN_DEFECTS #6); this form is finite for every finite input.
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     magnitude = np.abs(predictions - targets)
     clipped = np.minimum(magnitude, LOG_COSH_SWITCH)
     half_sinh = np.sinh(0.5 * clipped)
@@ -186,7 +175,7 @@ def log_cosh_loss_grad(
     grad_output: np.ndarray | None = None,
 ) -> np.ndarray:
     """VJP of :func:`log_cosh_loss`: :math:`\\tanh(\\hat y - y)`. (4')"""
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * np.tanh(predictions - targets)  # (4') dl/dy_hat = tanh(r)
     return grad
@@ -209,7 +198,7 @@ def quantile_levels(quantile: float | Sequence[float] | np.ndarray) -> np.ndarra
 def _quantile_pair(predictions: np.ndarray, targets: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For several levels, ``predictions`` is ``(*, Q)`` and ``targets`` ``(*)``: targets gain a last axis."""
     if levels.ndim == 0:
-        return _as_pair(predictions, targets)
+        return float_pair(predictions, targets)
     predictions = np.asarray(predictions, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64)
     expected = (*targets.shape, levels.size)

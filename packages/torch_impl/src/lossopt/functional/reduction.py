@@ -49,3 +49,13 @@ def check_floating(name: str, tensor: torch.Tensor) -> None:
         raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
     if not tensor.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor; got dtype {tensor.dtype}")
+
+
+def float_pair(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both in the compute dtype of ``predictions`` (a floating-point tensor of the targets' shape)."""
+    check_floating("predictions", predictions)
+    if not isinstance(targets, torch.Tensor):
+        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_same_shape(predictions, targets)
+    dtype = compute_dtype(predictions.dtype)
+    return predictions.to(dtype), targets.to(dtype)
