@@ -34,6 +34,11 @@ def reduce(elementwise: torch.Tensor, reduction: str) -> torch.Tensor:
     return elementwise.mean()
 
 
+def shape_of(tensor: torch.Tensor) -> tuple[int, ...]:
+    """``tensor.shape`` as a plain tuple, for messages (``(2, 3)``, not ``torch.Size([2, 3])``)."""
+    return tuple(tensor.shape)
+
+
 def check_same_shape(predictions: torch.Tensor, targets: torch.Tensor) -> None:
     """Raise ``ValueError`` naming both shapes when they differ."""
     if predictions.shape != targets.shape:

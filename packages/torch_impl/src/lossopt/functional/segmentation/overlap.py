@@ -22,7 +22,7 @@ from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional.arguments import as_tensor_argument, check_bool, check_index, check_real
 from lossopt.functional.classification import sigmoid_focal_loss
-from lossopt.functional.reduction import check_reduction, compute_dtype, reduce
+from lossopt.functional.reduction import check_reduction, compute_dtype, reduce, shape_of
 
 MODES = ("binary", "multilabel", "multiclass")
 
@@ -82,10 +82,6 @@ def check_non_negative(name: str, value: float) -> None:
         raise ValueError(f"{name} must be >= 0; got {value!r}")
 
 
-def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
-    return tuple(tensor.shape)
-
-
 def _flatten(
     predictions: torch.Tensor, targets: torch.Tensor, mode: str, ignore_index: int | None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -101,13 +97,13 @@ def _flatten(
     if mode == "multiclass":
         if predictions.dim() < 2:
             raise ValueError(
-                f"predictions must have shape (N, C, *spatial) in mode 'multiclass'; got {_shape(predictions)}"
+                f"predictions must have shape (N, C, *spatial) in mode 'multiclass'; got {shape_of(predictions)}"
             )
         expected = (predictions.shape[0], *predictions.shape[2:])
-        if _shape(targets) != expected:
+        if shape_of(targets) != expected:
             raise ValueError(
-                f"targets must have shape (N, *spatial) = {expected} for predictions {_shape(predictions)} in mode "
-                f"'multiclass'; got targets {_shape(targets)}"
+                f"targets must have shape (N, *spatial) = {expected} for predictions {shape_of(predictions)} in mode "
+                f"'multiclass'; got targets {shape_of(targets)}"
             )
         if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool:
             raise ValueError(f"targets must hold integer class indices in mode 'multiclass'; got dtype {targets.dtype}")
@@ -130,11 +126,11 @@ def _flatten(
             labels = labels.masked_fill(ignored, 0)
         return predictions.reshape(n, c, m).to(dtype), labels, mask
     if predictions.dim() < (1 if mode == "binary" else 2):
-        raise ValueError(f"predictions must have shape (N, C, *spatial) in mode {mode!r}; got {_shape(predictions)}")
+        raise ValueError(f"predictions must have shape (N, C, *spatial) in mode {mode!r}; got {shape_of(predictions)}")
     if targets.shape != predictions.shape:
         raise ValueError(
-            f"targets must have the shape of predictions in mode {mode!r}; got predictions {_shape(predictions)} "
-            f"and targets {_shape(targets)}"
+            f"targets must have the shape of predictions in mode {mode!r}; got predictions {shape_of(predictions)} "
+            f"and targets {shape_of(targets)}"
         )
     if targets.is_floating_point():  # soft or hard labels: probabilities (bool and integer 0/1 masks pass)
         check_unit_interval("targets", targets)  # reads them on the host: CPU tensors only by default
@@ -241,8 +237,8 @@ def _class_weights(
     if weight is None:
         return None
     weight = as_tensor_argument("weight", weight).to(device=like.device, dtype=like.dtype)
-    if _shape(weight) != (c,):
-        raise ValueError(f"weight must have shape (C,) = ({c},); got {_shape(weight)}")
+    if shape_of(weight) != (c,):
+        raise ValueError(f"weight must have shape (C,) = ({c},); got {shape_of(weight)}")
     kept = weight if include_background else weight[1:]
     if value_checks_apply(kept) and (bool((kept < 0).any()) or not bool(kept.sum() > 0)):
         raise ValueError(
