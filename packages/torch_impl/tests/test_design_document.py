@@ -219,7 +219,7 @@ def cases() -> list[Any]:
 def test_the_document_has_the_blocks_this_test_knows():
     headings = {heading for heading, code in code_blocks() if uses_api(code)}
     assert headings == SPLIT_BLOCKS | WHOLE_BLOCKS, "a block of the document is new or gone: update the fixtures"
-    # the blocks that only sketch implementations (the snippets KNOWN_DEFECTS.md corrects) are not API uses
+    # the blocks that only sketch implementations (snippets lossopt corrects, docs/differences.toml) are not API uses
     sketches = [heading for heading, code in code_blocks() if not uses_api(code)]
     assert "Advanced AdamW with Warmup and Gradient Clipping" in sketches
     assert "Focal Loss for Class Imbalance" in sketches

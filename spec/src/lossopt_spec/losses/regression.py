@@ -110,7 +110,7 @@ def huber_loss(predictions: np.ndarray, targets: np.ndarray, delta: float = 1.0,
     equal to ``torch.nn.functional.huber_loss(..., delta=delta)``.
 
     Differs from the original design: its ``F.smooth_l1_loss(beta=delta)`` is Huber / delta,
-    which equals Huber only at delta = 1 (KNOWN_DEFECTS #8); this is the true Huber loss.
+    which equals Huber only at delta = 1; this is the true Huber loss.
     """
     check_delta(delta)
     predictions, targets = float_pair(predictions, targets)
@@ -157,7 +157,7 @@ def log_cosh_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str =
     (the alternative :math:`a + \\log(1 + e^{-2a}) - \\log 2` loses it to cancellation).
 
     Differs from the original design: ``log(cosh(x))`` overflows to ``inf`` for
-    :math:`|x| \\gtrsim 89.5` in float32 (KNOWN_DEFECTS #6); this form is finite for every finite input.
+    :math:`|x| \\gtrsim 89.5` in float32; this form is finite for every finite input.
     """
     predictions, targets = float_pair(predictions, targets)
     magnitude = np.abs(predictions - targets)
@@ -234,7 +234,7 @@ def quantile_loss(
     (``loss(..., reduction="none").mean(axis=tuple(range(ndim - 1)))`` gives each level's mean).
 
     Differs from the original design: its ``diff = predictions - targets`` inverts the residual,
-    so its ``quantile=0.9`` fits the 10th percentile (KNOWN_DEFECTS #7); the two agree at 0.5.
+    so its ``quantile=0.9`` fits the 10th percentile; the two agree at 0.5.
     """
     levels = quantile_levels(quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)

@@ -94,7 +94,7 @@ def huber_loss(
     and float32 reduction of half inputs.
 
     Differs from the original design: its ``F.smooth_l1_loss(beta=delta)`` is Huber / delta, equal
-    to Huber only at delta = 1 (KNOWN_DEFECTS #8).
+    to Huber only at delta = 1.
 
     Example:
         >>> import torch
@@ -218,7 +218,7 @@ def log_cosh_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: s
     :math:`10^{-8} \\le |r| \\le 10^4` (tested).
 
     Differs from the original design: ``log(cosh(x))`` overflows for :math:`|x| \\gtrsim 89.5` in
-    float32 (KNOWN_DEFECTS #6).
+    float32; this form is finite for every finite input.
 
     Example:
         >>> import torch
@@ -328,7 +328,7 @@ def quantile_loss(
     No gradient flows to ``targets`` or ``quantile``.
 
     Differs from the original design: its ``diff = predictions - targets`` inverts the residual, so
-    its ``quantile=0.9`` fits the 10th percentile (KNOWN_DEFECTS #7).
+    its ``quantile=0.9`` fits the 10th percentile; the two agree at 0.5.
 
     Example:
         >>> import torch

@@ -253,8 +253,8 @@ def focal_loss(
     ``1 - alpha`` the negative one.
 
     Differs from the original design: its ``(1 - pt) ** gamma`` with ``pt = exp(-ce)`` has an
-    infinite derivative at :math:`p_t = 1` for :math:`\\gamma < 1`, which becomes NaN gradients
-    (KNOWN_DEFECTS #10); the gradient below (6') is finite for every gamma >= 0. It also computes
+    infinite derivative at :math:`p_t = 1` for :math:`\\gamma < 1`, which becomes NaN gradients;
+    the gradient below (6') is finite for every gamma >= 0. It also computes
     :math:`q` as ``-expm1(l)``, accurate where :math:`p_t` is near 1, and adds ``ignore_index``
     and per-class ``alpha``.
     """

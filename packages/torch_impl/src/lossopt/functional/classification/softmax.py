@@ -207,8 +207,8 @@ def focal_loss(
         ignore_index: the class index that contributes nothing.
 
     Differs from the original design: ``(1 - pt) ** gamma`` through autograd gives NaN gradients
-    for gamma < 1 where :math:`p_t = 1` (KNOWN_DEFECTS #10); ``ignore_index`` and per-class
-    ``alpha`` added.
+    for gamma < 1 where :math:`p_t = 1` (here the gradient is finite for every gamma >= 0);
+    ``ignore_index`` and per-class ``alpha`` added.
 
     Example:
         >>> import torch

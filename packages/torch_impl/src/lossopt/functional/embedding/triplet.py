@@ -34,8 +34,8 @@ def _check_triplet(
 def _distance(x: torch.Tensor, y: torch.Tensor, p: float, eps: float) -> torch.Tensor:
     """(1) d(a, b) = ||a - b + eps||_p: torch's pairwise_distance computes exactly this, in one kernel.
 
-    For p > 2 its sum of |d|^p overflows float32 once |d| > 2^(128/p) (p = 93: |d| > 2.6, found by the
-    input fuzzer: inf for ordinary embeddings); there the norm is taken of d / max|d| and scaled back
+    For p > 2 its sum of |d|^p overflows float32 once |d| > 2^(128/p) (p = 93: |d| > 2.6, so inf for
+    ordinary embeddings); there the norm is taken of d / max|d| and scaled back
     (a 1-homogeneous function: the gradient of the detached scale is exactly 0).
     """
     distance: torch.Tensor
