@@ -26,11 +26,12 @@ def check_label_smoothing(label_smoothing: float) -> None:
         raise ValueError(f"label_smoothing must be a number in [0, 1]; got {label_smoothing!r}")
 
 
-def _logits(predictions: np.ndarray) -> np.ndarray:
-    predictions = np.asarray(predictions, dtype=np.float64)
-    if predictions.ndim < 1:
-        raise ValueError(f"predictions must be logits of shape (N, C, d1, ...) or (C,); got shape {predictions.shape}")
-    return predictions
+def _logits(predictions: np.ndarray) -> tuple[np.ndarray, int]:
+    """The logits as float64 and their number of classes."""
+    x = np.asarray(predictions, dtype=np.float64)
+    if x.ndim < 1:
+        raise ValueError(f"predictions must be logits of shape (N, C, d1, ...) or (C,); got shape {x.shape}")
+    return x, x.shape[1] if x.ndim > 1 else x.shape[0]
 
 
 def _class_weight(weight: np.ndarray | None, classes: int) -> np.ndarray:
@@ -62,8 +63,7 @@ def _cross_entropy_terms(
     label_smoothing: float,
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """(log p, a, denominator of "mean", valid): the loss is l = -sum_c a_c log p_c per element."""
-    x = _logits(predictions)
-    classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    x, classes = _logits(predictions)
     w = _class_weight(weight, classes)
     if is_index(targets):
         t = index_targets(x, targets, ignore_index)
@@ -208,12 +208,11 @@ def _focal_terms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(log p, targets made safe, valid, alpha_t, log p_t) for (N, C, d1, ...) logits."""
     check_gamma(gamma)
-    x = _logits(predictions)
+    x, classes = _logits(predictions)
     if not is_index(targets):
         raise ValueError(
             f"focal_loss takes class-index targets (an integer array); got dtype {np.asarray(targets).dtype}"
         )
-    classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     alphas = check_focal_alpha(alpha, classes)
     t = index_targets(x, targets, ignore_index)
     x, t, _ = _batched(x, t)

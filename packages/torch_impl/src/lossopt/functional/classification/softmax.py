@@ -24,13 +24,16 @@ def check_label_smoothing(label_smoothing: float) -> None:
     check_real("label_smoothing", label_smoothing)
 
 
-def _logits(predictions: torch.Tensor) -> torch.Tensor:
+def _logits(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The logits in the compute dtype and their number of classes (``targets`` must be a tensor)."""
     check_floating("predictions", predictions)
     if predictions.ndim < 1:
         raise ValueError(
             f"predictions must be logits of shape (N, C, d1, ...) or (C,); got shape {tuple(predictions.shape)}"
         )
-    return predictions.to(compute_dtype(predictions.dtype))
+    x = predictions.to(compute_dtype(predictions.dtype))
+    check_targets_tensor(targets)
+    return x, x.shape[1] if x.ndim > 1 else x.shape[0]
 
 
 def _class_weight(weight: torch.Tensor | None, classes: int, like: torch.Tensor) -> torch.Tensor | None:
@@ -89,9 +92,7 @@ def cross_entropy_loss(
     check_label_smoothing(label_smoothing)
     check_index("ignore_index", ignore_index)
     out_dtype = predictions.dtype
-    x = _logits(predictions)
-    check_targets_tensor(targets)
-    classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    x, classes = _logits(predictions, targets)
     w = _class_weight(weight, classes, x)
     if is_index(targets):
         t = index_targets(x, targets, ignore_index)
@@ -221,12 +222,10 @@ def focal_loss(
     check_gamma(gamma)
     check_index("ignore_index", ignore_index)
     out_dtype = predictions.dtype
-    x = _logits(predictions)
-    check_targets_tensor(targets)
+    x, classes = _logits(predictions, targets)
     if not is_index(targets):
         dtype = str(targets.dtype).removeprefix("torch.")
         raise ValueError(f"focal_loss takes class-index targets (an integer array); got dtype {dtype}")
-    classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     alphas = check_focal_alpha(alpha, classes, x)
     t = index_targets(x, targets, ignore_index)
     if x.ndim == 1:
