@@ -1,8 +1,8 @@
-"""The loss modules by name, but the multi-task loss: the losses a task of :class:`~lossopt.MultiTaskLoss` can name.
+"""The loss modules a task of :class:`~lossopt.MultiTaskLoss` can name: every loss but the multi-task one.
 
-Keys are :data:`lossopt.names.LOSS_NAMES`, in that order; ``lossopt.LOSSES`` is this table plus
-the multi-task loss. It sits below :mod:`lossopt.nn.multitask`, which builds its tasks' named losses
-from it.
+Keys are :data:`lossopt.names.LOSS_NAMES` but ``"multi_task"``, in that order; ``lossopt.LOSSES`` is
+this table plus the multi-task loss. It sits below :mod:`lossopt.nn.multitask`, which builds its
+tasks' named losses from it.
 """
 
 from __future__ import annotations
