@@ -30,7 +30,7 @@ LOSS_BASELINES: dict[str, tuple[Callable[..., torch.Tensor], dict[str, Any]]] = 
     "cross_entropy": (functional.cross_entropy, {}),
     "focal": (functional.cross_entropy, {}),  # the target: within 1.15x of cross-entropy, fwd + bwd
     "hinge": (functional.multi_margin_loss, {}),  # torch's multi-class hinge (Weston-Watkins; ours: Crammer-Singer)
-    # Losses II, binary segmentation on (16, 1, 256, 256) logits: torch has no Dice; the target
+    # binary segmentation on (16, 1, 256, 256) logits: torch has no Dice; the target
     # for dice, tversky and bce_dice is 1.3x of BCE with logits forward+backward on the same tensors
     "dice": (functional.binary_cross_entropy_with_logits, {}),
     "iou": (functional.binary_cross_entropy_with_logits, {}),
@@ -40,7 +40,7 @@ LOSS_BASELINES: dict[str, tuple[Callable[..., torch.Tensor], dict[str, Any]]] = 
 }
 
 
-SEGMENTATION_SHAPE = (16, 1, 256, 256)  # Losses II: binary masks
+SEGMENTATION_SHAPE = (16, 1, 256, 256)  # binary masks
 
 
 def randn_pair(device: str, shape: tuple[int, ...] = (1024, 1024)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,7 +90,7 @@ BYTES_PER_PARAM: dict[str, int] = {
 }
 
 
-# Losses II: losses whose arguments are not (predictions, targets), timed in test_bench_losses2.py.
+# Losses timed on named cases (most take other arguments than (predictions, targets)), in test_bench_loss_cases.py.
 # (name, variant) -> (inputs(device), lossopt call, torch baseline call); both calls take **inputs.
 LossCall = Callable[..., torch.Tensor]
 

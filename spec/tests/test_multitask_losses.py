@@ -76,7 +76,7 @@ def test_a_bare_callable_has_a_value_but_no_spec_gradient():
 @pytest.mark.parametrize(
     ("predictions", "targets", "weights", "task_losses", "message"),
     [
-        # design defect 11: "seg_mask" silently got MSE
+        # the design gives a task whose name has no known prefix ("seg_mask") the MSE loss silently
         (
             {"seg_mask": 1},
             {"seg_mask": 1},

@@ -103,7 +103,7 @@ def test_quantile_mean_matches_scikit_learn_mean_pinball_loss(pair, quantile):
 
 
 def test_quantile_fits_the_quantile_not_its_mirror():
-    # minimising the mean pinball loss over a constant gives the q-quantile of the targets (KNOWN_DEFECTS #7)
+    # minimising the mean pinball loss over a constant gives the q-quantile of the targets (the design: 1 - q)
     targets = np.arange(1.0, 101.0)
     grid = np.linspace(0, 101, 1011)
     best = grid[np.argmin([quantile_loss(np.full(100, c), targets, 0.9) for c in grid])]

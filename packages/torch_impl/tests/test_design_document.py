@@ -6,8 +6,7 @@ Python block that reads one of the API's names (``create_optimizer``, ``Classifi
 in place of its relative imports and the few fixtures it assumes (``model``, ``predictions``,
 ``dataloader``, ``num_epochs``, ``logger``). Results must be finite and trainable: losses have
 finite, non-zero gradients, optimizers lower the training loss. The two feature blocks are split
-into their statements, which need different fixtures. A block whose losses or optimizers this
-build of lossopt does not have yet is skipped, naming them.
+into their statements, which need different fixtures.
 """
 
 from __future__ import annotations
@@ -23,9 +22,7 @@ import pytest
 import torch
 from torch import nn
 
-import lossopt
 from lossopt import compat
-from lossopt.factory import LOSS_ALIASES, LOSSES, OPTIMIZER_ALIASES, OPTIMIZERS, canonical_name
 
 DOCUMENT = Path(__file__).parent / "data" / "loss_and_optim_design.md"
 
@@ -43,9 +40,6 @@ API_NAMES = {
     *compat.DESIGN_OPTIMIZERS,
 }
 IMPORT = f"from lossopt import {', '.join(sorted(API_NAMES))}\nimport torch\nfrom torch import nn\n"
-# Losses a design call uses internally: the multi-task loss's default name-prefix rule picks
-# cross-entropy for "classification*" tasks and MSE for "regression*" ones.
-INTERNAL = {"multi_task": ("cross_entropy", "mse")}
 
 
 @pytest.fixture(autouse=True)
@@ -79,41 +73,6 @@ def uses_api(code: str) -> bool:
 def as_lossopt_imports(code: str) -> str:
     """``from .optimization_algorithms import create_optimizer`` -> ``from lossopt import create_optimizer``."""
     return re.sub(r"^(\s*)from \.\w+ import ", r"\1from lossopt import ", code, flags=re.MULTILINE)
-
-
-def requirements(code: str) -> list[str]:
-    """What the code needs that this build may lack, e.g. ``["loss 'focal'", "optimizer AdvancedAdamW"]``."""
-    missing: list[str] = []
-
-    def need_loss(name: str, via_functional: str | None = None) -> None:
-        present = name in LOSSES if via_functional is None else compat.find_functional(via_functional) is not None
-        if not present:
-            missing.append(f"loss {name!r}")
-        for inner in INTERNAL.get(name, ()):
-            need_loss(inner)
-
-    for node in ast.walk(ast.parse(code)):
-        is_optimizer = isinstance(node, ast.Name) and node.id in compat.DESIGN_OPTIMIZERS
-        if is_optimizer and isinstance(node.ctx, ast.Load) and compat.find_optimizer(node.id) is None:
-            missing.append(f"optimizer {node.id} ({compat.DESIGN_OPTIMIZERS[node.id]!r})")
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            qualname = f"{func.value.id}.{func.attr}"
-            if qualname in compat.DESIGN_LOSSES:
-                need_loss(compat.DESIGN_LOSSES[qualname].name, qualname)
-        if isinstance(func, ast.Name) and func.id in ("create_optimizer", "create_loss_function"):
-            keyword = "optimizer_type" if func.id == "create_optimizer" else "loss_type"
-            arg = node.args[0] if node.args else next(k.value for k in node.keywords if k.arg == keyword)
-            assert isinstance(arg, ast.Constant), f"{func.id} with a computed name: {ast.unparse(node)}"
-            if func.id == "create_optimizer":
-                name = canonical_name(arg.value, OPTIMIZER_ALIASES)
-                if name not in OPTIMIZERS:
-                    missing.append(f"optimizer {name!r}")
-            else:
-                need_loss(canonical_name(arg.value, LOSS_ALIASES))
-    return list(dict.fromkeys(missing))
 
 
 # ---------------------------------------------------------------------------------------- fixtures
@@ -260,7 +219,7 @@ def cases() -> list[Any]:
 def test_the_document_has_the_blocks_this_test_knows():
     headings = {heading for heading, code in code_blocks() if uses_api(code)}
     assert headings == SPLIT_BLOCKS | WHOLE_BLOCKS, "a block of the document is new or gone: update the fixtures"
-    # the blocks that only sketch implementations (the snippets KNOWN_DEFECTS.md corrects) are not API uses
+    # the blocks that only sketch implementations (snippets lossopt corrects, docs/differences.toml) are not API uses
     sketches = [heading for heading, code in code_blocks() if not uses_api(code)]
     assert "Advanced AdamW with Warmup and Gradient Clipping" in sketches
     assert "Focal Loss for Class Imbalance" in sketches
@@ -277,26 +236,6 @@ def test_relative_imports_become_lossopt_imports():
     assert as_lossopt_imports("    from .loss_functions import CustomLosses\n") == (
         "    from lossopt import CustomLosses\n"
     )
-
-
-def test_requirements_name_what_is_missing(monkeypatch):
-    import sys
-
-    module = sys.modules[__name__]
-    monkeypatch.setattr(module, "LOSSES", {"mse": lossopt.MSELoss})
-    monkeypatch.setattr(module, "OPTIMIZERS", {"sgd": lossopt.SGD})
-    monkeypatch.setattr(compat, "find_optimizer", lambda name: None)
-    monkeypatch.setattr(compat, "find_functional", lambda qualname: None)
-    code = 'create_loss_function("bce-dice")\nAdvancedAdamW([])\nCustomLosses.multi_task_loss(p, t, w)\n'
-    code += 'create_optimizer(optimizer_type="AdamW", params=[])'
-    assert sorted(requirements(code)) == [
-        "loss 'bce_dice'",
-        "loss 'cross_entropy'",
-        "loss 'multi_task'",
-        "optimizer 'adamw'",
-        "optimizer AdvancedAdamW ('adamw')",
-    ]
-    assert requirements('create_loss_function("MSE")\ncreate_optimizer("sgd", [])') == []
 
 
 def _check_loss(value: Any, leaves: list[torch.Tensor], where: str) -> None:
@@ -347,9 +286,6 @@ def _losses_logged(messages: list[str], epochs: int) -> list[list[float]]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("heading", "code"), cases())
 def test_design_document_block_runs(heading, code):
-    missing = requirements(code)
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}, not in this build of lossopt yet")
     if heading in SPLIT_BLOCKS:
         _run_statement(heading, code)
         return

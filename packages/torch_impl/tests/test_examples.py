@@ -197,7 +197,7 @@ def test_runs_start_from_the_same_weights_on_each_problem(monkeypatch):
 
 
 def test_design_warmup_settings_train(monkeypatch):
-    # KNOWN_DEFECTS item 1: the design's warmup leaves lr at 0 and the curve flat; a right warmup trains
+    # the design's warmup leaves lr at 0 and the curve flat; a right warmup trains
     monkeypatch.setitem(OPTIMIZERS, "adamw", OPTIMIZERS.get("adamw", StandInAdamW))
     settings = tuple(s for s in DESIGN_OPTIMIZERS if s.name == "adamw")
     result = LossOptimizationAnalysis.compare_optimizers(steps=150, problems=("regression",), settings=settings)

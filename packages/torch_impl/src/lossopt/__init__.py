@@ -81,13 +81,7 @@ _EXAMPLES = ("LossFunctionExamples", "OptimizationExamples", "TrainingExamples",
 
 
 def __getattr__(name: str) -> Any:
-    # The design document's optimizer classes (AdvancedAdamW, RAdam, ...) that lossopt.optim does
-    # not export at the top level yet: lossopt.compat resolves them (or names what is missing).
     # The design document's example classes load on first use, so `import lossopt` stays light.
-    from lossopt import compat
-
-    if name in compat.DESIGN_OPTIMIZERS:
-        return compat.optimizer_class(name)
     if name in _EXAMPLES:
         from lossopt import examples
 

@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -69,6 +70,13 @@ def _plots_wanted(args: argparse.Namespace) -> bool:
     return True
 
 
+def _write_plots(result: Any, args: argparse.Namespace) -> None:
+    """``result.plot(args.output)``, naming each file written, unless ``--no-plots``."""
+    if _plots_wanted(args):
+        for path in result.plot(args.output):
+            print(f"wrote {path}")
+
+
 def _demo(args: argparse.Namespace) -> int:
     from lossopt.examples.demo import run_demo
 
@@ -107,9 +115,7 @@ def _compare_optimizers(args: argparse.Namespace) -> int:
         print(f"  fastest: {result.fastest(problem)}")
     for line in result.missing:
         print(f"not in this build: {line}")
-    if _plots_wanted(args):
-        for path in result.plot(args.output):
-            print(f"wrote {path}")
+    _write_plots(result, args)
     return 0 if result.all_decreased() else 1
 
 
@@ -122,9 +128,7 @@ def _compare_losses(args: argparse.Namespace) -> int:
         print(f"  {label:20s} slope {slope:7.3f}  intercept {intercept:7.3f}  distance {result.fit_error(label):.3f}")
     for name in result.missing:
         print(f"not in this build: loss {name!r}")
-    if _plots_wanted(args):
-        for path in result.plot(args.output):
-            print(f"wrote {path}")
+    _write_plots(result, args)
     return 0
 
 

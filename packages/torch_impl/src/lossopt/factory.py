@@ -6,7 +6,6 @@ registries and the conformance registry.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import inspect
 from collections.abc import Callable, Iterable
@@ -16,51 +15,13 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from lossopt.nn import (
-    BCEDiceLoss,
-    ContrastiveLoss,
-    CosineEmbeddingLoss,
-    CrossEntropyLoss,
-    DiceLoss,
-    FocalDiceLoss,
-    FocalLoss,
-    HingeLoss,
-    HuberLoss,
-    IoULoss,
-    KLDivergenceLoss,
-    LogCoshLoss,
-    MAELoss,
-    MSELoss,
-    MultiTaskLoss,
-    QuantileLoss,
-    SigmoidFocalLoss,
-    TripletLoss,
-    TverskyLoss,
-)
+from lossopt.names import LOSS_ALIASES, canonical_name, lookup
+from lossopt.nn import MultiTaskLoss
+from lossopt.nn.registry import TASK_LOSSES
 from lossopt.optim import SGD, AdaBelief, Adam, AdamW, RAdam
 
-LOSSES: dict[str, type[nn.Module]] = {
-    "mse": MSELoss,
-    "sigmoid_focal": SigmoidFocalLoss,
-    "mae": MAELoss,
-    "huber": HuberLoss,
-    "log_cosh": LogCoshLoss,
-    "quantile": QuantileLoss,
-    "cross_entropy": CrossEntropyLoss,
-    "focal": FocalLoss,
-    "hinge": HingeLoss,
-    # Losses II: segmentation, embedding, multi-task
-    "dice": DiceLoss,
-    "iou": IoULoss,
-    "tversky": TverskyLoss,
-    "bce_dice": BCEDiceLoss,
-    "focal_dice": FocalDiceLoss,
-    "contrastive": ContrastiveLoss,
-    "triplet": TripletLoss,
-    "cosine_embedding": CosineEmbeddingLoss,
-    "kl_divergence": KLDivergenceLoss,
-    "multi_task": MultiTaskLoss,
-}
+# the losses a task can name, then the multi-task loss that combines them (lossopt.names.LOSS_NAMES)
+LOSSES: dict[str, type[nn.Module]] = {**TASK_LOSSES, "multi_task": MultiTaskLoss}
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
@@ -70,26 +31,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adabelief": AdaBelief,
 }
 
-
-# Other spellings users reach for, mapped to the registry name. An alias only works once the
-# name it points to is registered; the registries themselves hold canonical names only.
-LOSS_ALIASES: dict[str, str] = {
-    "ce": "cross_entropy",
-    "crossentropy": "cross_entropy",
-    "focal_loss": "focal",
-    "l2": "mse",
-    "mean_squared_error": "mse",
-    "l1": "mae",
-    "mean_absolute_error": "mae",
-    "logcosh": "log_cosh",
-    "pinball": "quantile",
-    "bcedice": "bce_dice",
-    "focaldice": "focal_dice",
-    "kl": "kl_divergence",
-    "kl_div": "kl_divergence",
-    "multitask": "multi_task",
-}
-
+# Other spellings of the optimizer names (the loss ones are lossopt.names.LOSS_ALIASES).
 OPTIMIZER_ALIASES: dict[str, str] = {
     "advancedadamw": "adamw",
     "advanced_adamw": "adamw",
@@ -98,31 +40,6 @@ OPTIMIZER_ALIASES: dict[str, str] = {
     "advancedsgd": "sgd",
     "advanced_sgd": "sgd",
 }
-
-
-def canonical_name(name: str, aliases: dict[str, str] | None = None) -> str:
-    """The registry spelling of ``name``: lower case, ``-`` and spaces read as ``_``, aliases resolved.
-
-    Example:
-        >>> from lossopt.factory import LOSS_ALIASES, canonical_name
-        >>> canonical_name("BCE-Dice"), canonical_name("L2", LOSS_ALIASES)
-        ('bce_dice', 'mse')
-    """
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    return (aliases or {}).get(key, key)
-
-
-def _lookup(kind: str, name: str, registry: dict[str, Any], aliases: dict[str, str] | None = None) -> Any:
-    if not isinstance(name, str):
-        raise TypeError(f"{kind} name must be a string; got {type(name).__name__}")
-    key = canonical_name(name, aliases)
-    if key in registry:
-        return registry[key]
-    valid = sorted(registry)
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    alias = f" ({name!r} means {key!r}, which this build of lossopt does not register)" if key != name.lower() else ""
-    raise ValueError(f"unknown {kind} {name!r}{alias}; valid names: {', '.join(valid)}{hint}")
 
 
 def _check_kwargs(kind: str, name: str, target: Any, kwargs: dict[str, Any], skip: int) -> None:
@@ -140,8 +57,9 @@ def create_loss_function(loss_type: str, **kwargs: Any) -> nn.Module:
 
     Names are case-insensitive, ``-`` and spaces read as ``_`` (``"bce-dice"`` is ``"bce_dice"``)
     and the spellings in :data:`LOSS_ALIASES` (``"ce"``, ``"l1"``, ``"kl"``, ...) name their
-    registry entry. An unknown name raises ``ValueError`` listing the valid names and the closest
-    one; an unknown keyword raises ``TypeError`` naming it (nothing is silently dropped).
+    registry entry (:func:`lossopt.names.canonical_name`). An unknown name raises ``ValueError``
+    listing the valid names and the closest one; an unknown keyword raises ``TypeError`` naming it
+    (nothing is silently dropped).
 
     Example:
         >>> from lossopt import create_loss_function
@@ -150,7 +68,7 @@ def create_loss_function(loss_type: str, **kwargs: Any) -> nn.Module:
         >>> create_loss_function("L2")
         MSELoss(reduction='mean')
     """
-    cls = _lookup("loss", loss_type, LOSSES, LOSS_ALIASES)
+    cls = lookup("loss", loss_type, LOSSES, LOSS_ALIASES)
     _check_kwargs("loss", loss_type, cls.__init__, kwargs, skip=1)
     module: nn.Module = cls(**kwargs)
     return module
@@ -253,7 +171,7 @@ def create_optimizer(
         >>> [(g["group_name"], g["weight_decay"]) for g in opt.param_groups]
         [('decay', 0.0001), ('no_decay', 0.0)]
     """
-    cls = _lookup("optimizer", optimizer_type, OPTIMIZERS, OPTIMIZER_ALIASES)
+    cls = lookup("optimizer", optimizer_type, OPTIMIZERS, OPTIMIZER_ALIASES)
     _check_kwargs("optimizer", optimizer_type, cls.__init__, kwargs, skip=2)
     if isinstance(params, nn.Module):
         if no_decay is not False:
@@ -268,3 +186,16 @@ def create_optimizer(
         )
     optimizer: Optimizer = cls(params, **kwargs)
     return optimizer
+
+
+__all__ = [
+    "LOSSES",
+    "LOSS_ALIASES",
+    "OPTIMIZERS",
+    "OPTIMIZER_ALIASES",
+    "canonical_name",
+    "create_loss_function",
+    "create_optimizer",
+    "default_no_decay",
+    "parameter_groups",
+]

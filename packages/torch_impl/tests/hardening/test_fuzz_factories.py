@@ -1,4 +1,4 @@
-"""Input fuzzing of ``create_loss_function`` / ``create_optimizer`` (issue 7, item 6).
+"""Input fuzzing of ``create_loss_function`` / ``create_optimizer``.
 
 Hypothesis draws a name (registered, an alias, a mangled spelling, an unknown string or not a string)
 and keyword values of every kind: wrong types, NaN, +-inf, negative, huge, strings, None, lists,
@@ -311,7 +311,7 @@ def test_nan_inputs_propagate(name):
 
 
 # --- what the fuzzer found: each input, pinned with the error it gets now ---------------------------
-# (old behaviour in the comment; the report of issue 7 lists the same)
+# (what the input did before the check, in the comment)
 
 _P = [torch.zeros(2, requires_grad=True)]
 FOUND: list[tuple[str, Callable[[], Any], type[Exception], str]] = [

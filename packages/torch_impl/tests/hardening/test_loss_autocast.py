@@ -1,6 +1,6 @@
-"""Losses under ``torch.autocast("cpu", dtype=torch.bfloat16)`` on the extreme inputs of the loss issues
-(issue 7, item 2): logits of +-1e4, residuals of 1e4, every target ignored, empty batches, probabilities
-at exactly 0 and 1 (as conformance/test_extreme_inputs.py and tests/test_losses2_extremes.py, which
+"""Losses under ``torch.autocast("cpu", dtype=torch.bfloat16)`` on extreme inputs: logits of +-1e4,
+residuals of 1e4, every target ignored, empty batches, probabilities at exactly 0 and 1 (as
+conformance/test_extreme_inputs.py and tests/test_segmentation_embedding_extreme_inputs.py, which
 check them outside autocast against the spec).
 
 Under autocast the inputs reach a loss as float32 (the output of an op autocast keeps in float32) or as

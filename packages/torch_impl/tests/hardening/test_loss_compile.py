@@ -1,5 +1,5 @@
 """Every registered loss compiles with ``torch.compile(fullgraph=True)`` (default inductor backend, CPU)
-and matches eager, values and gradients (issue 7, item 1).
+and matches eager, values and gradients.
 
 One small fixed input per call convention of the conformance registry (``torch_fn(**inputs, **kwargs,
 reduction=...)``): the segmentation losses in each mode they take, contrastive in both modes, hinge

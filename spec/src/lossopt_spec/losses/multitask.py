@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from lossopt_spec.losses.registry import task_loss
 from lossopt_spec.losses.regression import mse_loss, mse_loss_grad
 from lossopt_spec.losses.spec import LossSpec
 
@@ -107,13 +108,7 @@ def resolve_task_losses(tasks: list[str], task_losses: Mapping[str, TaskLoss] | 
 
 
 def _lookup(task: str, loss: TaskLoss) -> LossSpec | Callable[..., np.ndarray]:
-    if isinstance(loss, str):
-        from lossopt_spec.losses import LOSSES  # the registry imports this module
-
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r} for task {task!r}; valid names: {', '.join(sorted(LOSSES))}")
-        return LOSSES[loss]
-    return loss
+    return task_loss(task, loss) if isinstance(loss, str) else loss
 
 
 def multi_task_loss(

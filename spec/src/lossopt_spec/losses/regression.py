@@ -10,18 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lossopt_spec.losses._reduction import check_reduction, reduce, reduce_grad
-
-
-def _as_pair(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    predictions = np.asarray(predictions, dtype=np.float64)
-    targets = np.asarray(targets, dtype=np.float64)
-    if predictions.shape != targets.shape:
-        raise ValueError(
-            f"predictions and targets must have the same shape; got predictions {predictions.shape} "
-            f"and targets {targets.shape}"
-        )
-    return predictions, targets
+from lossopt_spec.losses.reduction import check_reduction, float_pair, reduce, reduce_grad
 
 
 def mse_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mean") -> np.ndarray:
@@ -46,7 +35,7 @@ def mse_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mea
 
     Differs from torch: shapes must match exactly; torch broadcasts with a ``UserWarning``.
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     residual = predictions - targets
     elementwise = residual * residual  # (1) l = (y_hat - y)^2
     return reduce(elementwise, reduction)
@@ -67,7 +56,7 @@ def mse_loss_grad(
 
     times the upstream gradient of each element (``grad_output``, divided by :math:`n` for ``"mean"``).
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * 2.0 * (predictions - targets)  # (1') dl/dy_hat = 2 (y_hat - y)
     return grad
@@ -83,7 +72,7 @@ def mae_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mea
     Same arguments, shapes and differences from torch as :func:`mse_loss`
     (``torch.nn.functional.l1_loss`` broadcasts with a warning).
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     elementwise = np.abs(predictions - targets)  # (2) l = |y_hat - y|
     return reduce(elementwise, reduction)
 
@@ -96,7 +85,7 @@ def mae_loss_grad(
     grad_output: np.ndarray | None = None,
 ) -> np.ndarray:
     """VJP of :func:`mae_loss`: :math:`\\mathrm{sign}(\\hat y_i - y_i)`, 0 where the residual is 0 (as torch). (2')"""
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * np.sign(predictions - targets)  # (2') dl/dy_hat = sign(y_hat - y)
     return grad
@@ -121,10 +110,10 @@ def huber_loss(predictions: np.ndarray, targets: np.ndarray, delta: float = 1.0,
     equal to ``torch.nn.functional.huber_loss(..., delta=delta)``.
 
     Differs from the original design: its ``F.smooth_l1_loss(beta=delta)`` is Huber / delta,
-    which equals Huber only at delta = 1 (KNOWN_DEFECTS #8); this is the true Huber loss.
+    which equals Huber only at delta = 1; this is the true Huber loss.
     """
     check_delta(delta)
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     residual = predictions - targets
     magnitude = np.abs(residual)
     elementwise = np.where(
@@ -143,7 +132,7 @@ def huber_loss_grad(
 ) -> np.ndarray:
     """VJP of :func:`huber_loss`: :math:`\\mathrm{clip}(r, -\\delta, \\delta)`. (3')"""
     check_delta(delta)
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * np.clip(predictions - targets, -delta, delta)  # (3') dl/dy_hat = clip(r)
     return grad
@@ -168,9 +157,9 @@ def log_cosh_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str =
     (the alternative :math:`a + \\log(1 + e^{-2a}) - \\log 2` loses it to cancellation).
 
     Differs from the original design: ``log(cosh(x))`` overflows to ``inf`` for
-    :math:`|x| \\gtrsim 89.5` in float32 (KNOWN_DEFECTS #6); this form is finite for every finite input.
+    :math:`|x| \\gtrsim 89.5` in float32; this form is finite for every finite input.
     """
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     magnitude = np.abs(predictions - targets)
     clipped = np.minimum(magnitude, LOG_COSH_SWITCH)
     half_sinh = np.sinh(0.5 * clipped)
@@ -186,13 +175,13 @@ def log_cosh_loss_grad(
     grad_output: np.ndarray | None = None,
 ) -> np.ndarray:
     """VJP of :func:`log_cosh_loss`: :math:`\\tanh(\\hat y - y)`. (4')"""
-    predictions, targets = _as_pair(predictions, targets)
+    predictions, targets = float_pair(predictions, targets)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)
     grad: np.ndarray = upstream * np.tanh(predictions - targets)  # (4') dl/dy_hat = tanh(r)
     return grad
 
 
-def _quantile_levels(quantile: float | Sequence[float] | np.ndarray) -> np.ndarray:
+def quantile_levels(quantile: float | Sequence[float] | np.ndarray) -> np.ndarray:
     """The quantile levels as a float64 array (0-d or 1-d), each in the open interval (0, 1)."""
     levels = np.asarray(quantile, dtype=np.float64)
     if levels.ndim > 1:
@@ -209,7 +198,7 @@ def _quantile_levels(quantile: float | Sequence[float] | np.ndarray) -> np.ndarr
 def _quantile_pair(predictions: np.ndarray, targets: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For several levels, ``predictions`` is ``(*, Q)`` and ``targets`` ``(*)``: targets gain a last axis."""
     if levels.ndim == 0:
-        return _as_pair(predictions, targets)
+        return float_pair(predictions, targets)
     predictions = np.asarray(predictions, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64)
     expected = (*targets.shape, levels.size)
@@ -245,9 +234,9 @@ def quantile_loss(
     (``loss(..., reduction="none").mean(axis=tuple(range(ndim - 1)))`` gives each level's mean).
 
     Differs from the original design: its ``diff = predictions - targets`` inverts the residual,
-    so its ``quantile=0.9`` fits the 10th percentile (KNOWN_DEFECTS #7); the two agree at 0.5.
+    so its ``quantile=0.9`` fits the 10th percentile; the two agree at 0.5.
     """
-    levels = _quantile_levels(quantile)
+    levels = quantile_levels(quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
     check_reduction(reduction)
     residual = targets - predictions  # (5) u = y - y_hat
@@ -273,7 +262,7 @@ def quantile_loss_grad(
     taking, at a tie, the derivative from below (:math:`-q`), as torch's
     ``where(y_hat > y, 1 - q, -q)`` does; both are in the subdifferential :math:`[-q, 1 - q]`.
     """
-    levels = _quantile_levels(quantile)
+    levels = quantile_levels(quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
     check_reduction(reduction)
     upstream = reduce_grad(predictions.shape, reduction, grad_output)

@@ -1,8 +1,8 @@
 """What the examples know about each registry name: its family, sample inputs, and how a training
 example feeds it; and the hyperparameters the optimizer examples use.
 
-Only names registered in :mod:`lossopt.factory` are ever used; the tables also list names other
-parts of lossopt add, so the examples grow as those land.
+Only names registered in :mod:`lossopt.factory` are ever used (:func:`registered_losses`); a
+catalogued name that is not registered is listed by :func:`missing_losses`.
 """
 
 from __future__ import annotations

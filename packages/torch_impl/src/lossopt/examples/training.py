@@ -57,6 +57,25 @@ def optimizer_kwargs(name: str) -> dict[str, Any]:
     return {}
 
 
+def _train(
+    model: nn.Module,
+    objective: Objective,
+    opt_name: str,
+    data: Dataset,
+    epochs: int,
+    batch_size: int,
+    desc: str,
+    show_progress: bool | None,
+) -> tuple[list[float], float]:
+    """:func:`fit` with the example setting of ``opt_name``: (epoch losses, when it started)."""
+    start = time.perf_counter()
+    opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
+    losses = fit(
+        model, objective, opt, data, epochs=epochs, batch_size=batch_size, desc=desc, show_progress=show_progress
+    )
+    return losses, start
+
+
 def fit(
     model: nn.Module,
     objective: Objective,
@@ -156,17 +175,15 @@ class TrainingExamples:
         loss_name = loss or first_registered(("focal", "cross_entropy", "mse"), LOSSES)
         data = classification_data(512, 20, 5, seed=seed, device=device)
         model = _mlp(20, 64, 5).to(device)
-        start = time.perf_counter()
-        opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(
+        losses, start = _train(
             model,
             task_objective("classification", loss_name, 5),
-            opt,
+            opt_name,
             data,
-            epochs=epochs,
-            batch_size=64,
-            desc=f"classification {loss_name}/{opt_name}",
-            show_progress=show_progress,
+            epochs,
+            64,
+            f"classification {loss_name}/{opt_name}",
+            show_progress,
         )
         with torch.no_grad():
             accuracy = float((model(data.x).argmax(dim=1) == data.y).float().mean())
@@ -189,17 +206,15 @@ class TrainingExamples:
         loss_name = loss or first_registered(("huber", "log_cosh", "mse"), LOSSES)
         data = regression_data(512, 10, 1, seed=seed, device=device)
         model = _mlp(10, 64, 1).to(device)
-        start = time.perf_counter()
-        opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(
+        losses, start = _train(
             model,
             task_objective("regression", loss_name),
-            opt,
+            opt_name,
             data,
-            epochs=epochs,
-            batch_size=64,
-            desc=f"regression {loss_name}/{opt_name}",
-            show_progress=show_progress,
+            epochs,
+            64,
+            f"regression {loss_name}/{opt_name}",
+            show_progress,
         )
         with torch.no_grad():
             assert isinstance(data.y, torch.Tensor)
@@ -222,17 +237,15 @@ class TrainingExamples:
         loss_name = loss or first_registered(("bce_dice", "dice", "mse"), LOSSES)
         data = segmentation_data(64, 24, seed=seed, device=device)
         model = segmentation_model().to(device)
-        start = time.perf_counter()
-        opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(
+        losses, start = _train(
             model,
             task_objective("segmentation", loss_name),
-            opt,
+            opt_name,
             data,
-            epochs=epochs,
-            batch_size=16,
-            desc=f"segmentation {loss_name}/{opt_name}",
-            show_progress=show_progress,
+            epochs,
+            16,
+            f"segmentation {loss_name}/{opt_name}",
+            show_progress,
         )
         with torch.no_grad():
             assert isinstance(data.y, torch.Tensor)
@@ -275,18 +288,7 @@ class TrainingExamples:
                     "regression"
                 ] * reg_loss(out["regression"], y["regression"])
 
-        start = time.perf_counter()
-        opt = create_optimizer(opt_name, model, **optimizer_kwargs(opt_name))
-        losses = fit(
-            model,
-            objective,
-            opt,
-            data,
-            epochs=epochs,
-            batch_size=64,
-            desc=f"multi-task {opt_name}",
-            show_progress=show_progress,
-        )
+        losses, start = _train(model, objective, opt_name, data, epochs, 64, f"multi-task {opt_name}", show_progress)
         with torch.no_grad():
             assert isinstance(data.y, dict)
             out = model(data.x)

@@ -1,7 +1,7 @@
 """Losses choose their own compute dtype; ``torch.autocast`` must not lower it.
 
 A loss computes in its input's dtype, float32 for float16/bfloat16 inputs
-(:func:`lossopt.functional._reduction.compute_dtype`). Under ``torch.autocast`` the ops on autocast's
+(:func:`lossopt.functional.reduction.compute_dtype`). Under ``torch.autocast`` the ops on autocast's
 lower-precision list (``mm``, ``bmm``, ``linalg.vecdot``, ...) would still run in bfloat16/float16: a
 sum of 1e4-sized terms that cancel (the BCE of ``bce_dice`` as ``sum softplus(x) - x . t``) then loses
 its last bits, 4.0 of a loss that is 0 (measured: ``bce_dice`` on logits of +-1e4, autocast bfloat16 on

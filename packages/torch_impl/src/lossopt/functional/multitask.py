@@ -10,10 +10,13 @@ from collections.abc import Callable, Mapping
 import torch
 from torch.nn import functional
 
-from lossopt.functional._arguments import check_real
+from lossopt.functional.arguments import check_real
+from lossopt.functional.registry import task_loss
 from lossopt.functional.regression import mse_loss
 
 TaskLoss = str | Callable[..., torch.Tensor]
+# How a task's loss name becomes its loss: (task, name) -> callable; ValueError for an unknown name.
+NamedLoss = Callable[[str, str], Callable[..., torch.Tensor]]
 
 # The original design's name-prefix rule, used only for tasks that task_losses does not name.
 DEFAULT_RULE: tuple[tuple[str, Callable[..., torch.Tensor]], ...] = (
@@ -53,10 +56,11 @@ def check_tasks(
 
 
 def resolve_task_losses(
-    tasks: list[str], task_losses: Mapping[str, TaskLoss] | None
+    tasks: list[str], task_losses: Mapping[str, TaskLoss] | None, named: NamedLoss = task_loss
 ) -> dict[str, Callable[..., torch.Tensor]]:
-    """task -> callable: the explicit mapping first (names built by ``lossopt.create_loss_function``
-    with their defaults), then the name-prefix rule; ``ValueError`` when neither applies."""
+    """task -> callable: the explicit mapping first (a name becomes ``named(task, name)``: by default the
+    functional loss of that name, with its defaults), then the name-prefix rule; ``ValueError`` when
+    neither applies."""
     if task_losses is not None and not isinstance(task_losses, Mapping):
         raise TypeError(f"task_losses must be a dict task -> loss name or callable, or None; got {task_losses!r}")
     task_losses = dict(task_losses or {})
@@ -69,16 +73,7 @@ def resolve_task_losses(
             loss = task_losses[task]
             if not (isinstance(loss, str) or callable(loss)):
                 raise TypeError(f"task_losses[{task!r}] must be a loss name or a callable; got {loss!r}")
-            if isinstance(loss, str):
-                from lossopt.factory import LOSSES  # the factory imports the modules built on this one
-
-                if loss not in LOSSES:
-                    raise ValueError(
-                        f"unknown loss {loss!r} for task {task!r}; valid names: {', '.join(sorted(LOSSES))}"
-                    )
-                resolved[task] = LOSSES[loss]()
-            else:
-                resolved[task] = loss
+            resolved[task] = named(task, loss) if isinstance(loss, str) else loss
             continue
         rule = next((fn for prefix, fn in DEFAULT_RULE if task.startswith(prefix)), None)
         if rule is None:
@@ -106,8 +101,8 @@ def multi_task_loss(
     Args:
         predictions, targets: dicts keyed by task, with the same keys.
         loss_weights: task -> weight >= 0, one for every task and no other key.
-        task_losses: task -> a loss name of :data:`lossopt.LOSSES` (built with its defaults) or a
-            callable ``(prediction, target) -> scalar tensor``. Tasks it does not name fall back to
+        task_losses: task -> a loss name of :data:`lossopt.LOSSES` (its functional, with its defaults)
+            or a callable ``(prediction, target) -> scalar tensor``. Tasks it does not name fall back to
             the original design's prefix rule: ``classification*`` ``F.cross_entropy``,
             ``regression*`` MSE, ``segmentation*`` ``F.binary_cross_entropy_with_logits``.
 

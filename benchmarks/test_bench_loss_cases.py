@@ -1,4 +1,5 @@
-"""Losses II whose arguments are not (predictions, targets): lossopt vs a torch baseline per case.
+"""Losses timed on named cases (multi-class masks, embeddings, distributions, task dicts): lossopt vs a
+torch baseline per case.
 
 Groups ``loss-<name>-<variant>``, sides ``lossopt`` / ``torch`` (``ratios.py`` divides them). Each
 side also records the bytes autograd keeps for backward (``saved_bytes``), measured once outside

@@ -1,4 +1,5 @@
-"""Losses II modules: built by name, configured once, refuse bad hyperparameters at construction."""
+"""The segmentation, embedding and multi-task loss modules: built by name, configured once, refuse bad
+hyperparameters at construction."""
 
 import pytest
 import torch

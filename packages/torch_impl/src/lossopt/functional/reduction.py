@@ -1,6 +1,6 @@
 """Reductions shared by every loss: ``"none"``, ``"mean"`` and ``"sum"``; and input checks.
 
-Mirrors ``lossopt_spec.losses._reduction``. Half-precision inputs are computed and reduced in
+Mirrors ``lossopt_spec.losses.reduction``. Half-precision inputs are computed and reduced in
 float32 (:func:`compute_dtype`) and the result is returned in the input's dtype, so a sum over a
 512x512 float16 mask cannot overflow.
 """
@@ -34,6 +34,11 @@ def reduce(elementwise: torch.Tensor, reduction: str) -> torch.Tensor:
     return elementwise.mean()
 
 
+def shape_of(tensor: torch.Tensor) -> tuple[int, ...]:
+    """``tensor.shape`` as a plain tuple, for messages (``(2, 3)``, not ``torch.Size([2, 3])``)."""
+    return tuple(tensor.shape)
+
+
 def check_same_shape(predictions: torch.Tensor, targets: torch.Tensor) -> None:
     """Raise ``ValueError`` naming both shapes when they differ."""
     if predictions.shape != targets.shape:
@@ -49,3 +54,13 @@ def check_floating(name: str, tensor: torch.Tensor) -> None:
         raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
     if not tensor.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor; got dtype {tensor.dtype}")
+
+
+def float_pair(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both in the compute dtype of ``predictions`` (a floating-point tensor of the targets' shape)."""
+    check_floating("predictions", predictions)
+    if not isinstance(targets, torch.Tensor):
+        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_same_shape(predictions, targets)
+    dtype = compute_dtype(predictions.dtype)
+    return predictions.to(dtype), targets.to(dtype)

@@ -7,7 +7,8 @@ For elementwise losses :math:`\\ell_i` over :math:`n` elements:
     L_{none} = (\\ell_i)_i, \\qquad L_{sum} = \\sum_i \\ell_i, \\qquad L_{mean} = \\frac{1}{n} \\sum_i \\ell_i
 
 and the vector-Jacobian product of the reduction with an upstream gradient :math:`\\bar g` is
-:math:`\\bar g_i`, :math:`\\bar g` broadcast, and :math:`\\bar g / n` respectively.
+:math:`\\bar g_i`, :math:`\\bar g` broadcast, and :math:`\\bar g / n` respectively. Also the
+check of the elementwise losses' inputs (:func:`float_pair`).
 """
 
 from __future__ import annotations
@@ -47,3 +48,15 @@ def reduce_grad(shape: tuple[int, ...], reduction: str, grad_output: np.ndarray 
     count = float(np.prod(shape, dtype=np.int64))
     scale = 1.0 if reduction == "sum" else (1.0 / count if count else np.nan)  # no element: nothing to scale
     return np.broadcast_to(grad_output * scale, shape)
+
+
+def float_pair(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float64 arrays; ``ValueError`` naming both shapes when they differ."""
+    predictions = np.asarray(predictions, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    if predictions.shape != targets.shape:
+        raise ValueError(
+            f"predictions and targets must have the same shape; got predictions {predictions.shape} "
+            f"and targets {targets.shape}"
+        )
+    return predictions, targets

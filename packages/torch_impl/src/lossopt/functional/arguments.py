@@ -3,8 +3,8 @@
 The range checks of each loss (``margin must be >= 0; got -1.0``) compare numbers; this gate runs
 first so that a string, ``None``, a list or a tensor raises ``TypeError`` naming the argument instead
 of an unrelated ``TypeError`` from ``>=``, and ``inf`` (which every ``>= 0`` check lets through, and
-which turns the loss into NaN) raises ``ValueError`` naming it. Found by the input fuzzer
-(``packages/torch_impl/tests/hardening/test_fuzz_factories.py``).
+which turns the loss into NaN) raises ``ValueError`` naming it. The input fuzzer
+(``packages/torch_impl/tests/hardening/test_fuzz_factories.py``) checks every argument.
 """
 
 from __future__ import annotations

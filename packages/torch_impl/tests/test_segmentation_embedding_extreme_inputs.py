@@ -1,5 +1,6 @@
-"""Losses II: torch.autograd.gradcheck in float64, and extreme inputs (saturated logits, all pixels
-ignored, empty batches, probabilities at 0 and 1), each with its documented result."""
+"""Segmentation, embedding and KL losses: torch.autograd.gradcheck in float64, and extreme inputs
+(saturated logits, all pixels ignored, empty batches, probabilities at 0 and 1), each with its
+documented result."""
 
 import pytest
 import torch
