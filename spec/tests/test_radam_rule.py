@@ -121,7 +121,7 @@ def test_registry_holds_radam_under_its_name():
 
 
 def test_differs_from_the_original_design_snippet():
-    """KNOWN_DEFECTS item 5: the design's RAdam used rho/(rho - 4) and corrected the moments twice."""
+    """The design document's RAdam used rho/(rho - 4) and corrected the moments twice; this rule does not."""
     lr, beta1, beta2, eps = 0.01, 0.9, 0.999, 1e-8
     grads = [[0.5], [-0.2], [0.3], [0.1], [0.4], [0.2]]  # t = 6 rectifies
     p, state = run(RADAM_RULE.hparams(lr=lr), grads[:5], [1.0])

@@ -177,7 +177,7 @@ def test_closure_runs_once_and_its_loss_is_returned():
             {"fixed_decay": True, "weight_decouple": False},
             r"fixed_decay=True requires weight_decouple=True .* got weight_decouple=False",
         ),
-        ({"warmup_steps": 1.5}, r"Invalid warmup_steps: 1.5 \(must be an integer >= 0\)"),
+        ({"warmup_steps": 1.5}, r"Invalid warmup_steps: 1.5 \(must be an integer >= 0; got float\)"),
         ({"max_grad_norm": float("inf")}, r"Invalid max_grad_norm: inf \(must be None or a finite number > 0\)"),
         ({"foreach": True, "fused": True}, r"foreach and fused cannot both be True"),
     ],

@@ -108,7 +108,7 @@ def test_torch_state_dict_resumes_the_warmup_where_that_run_was():
 
 
 def test_warmup_never_writes_group_lr_and_starts_above_zero():
-    # the design document's snippet set lr to 0 on the first step and kept it there (KNOWN_DEFECTS 1-2)
+    # the design document's snippet set lr to 0 on the first step and kept it there
     w = torch.nn.Parameter(torch.zeros(1))
     opt = AdvancedAdamW([w], lr=0.1, weight_decay=0.0, warmup_steps=4)
     moves = []

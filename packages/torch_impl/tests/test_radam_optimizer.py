@@ -210,7 +210,7 @@ def test_torch_fused_adam_kernel_carries_the_rectified_step():
     ("kwargs", "message"),
     [
         ({"lr": -0.1}, r"Invalid learning rate: -0.1 \(must be >= 0\)"),
-        ({"lr": "0.1"}, r"Invalid learning rate: '0.1' \(must be a real number\)"),
+        ({"lr": "0.1"}, r"Invalid learning rate: '0.1' \(must be a real number; got str\)"),
         ({"betas": (1.0, 0.999)}, r"Invalid beta parameter at index 0: 1.0 \(must be in \[0, 1\)\)"),
         ({"betas": (0.9, -0.1)}, r"Invalid beta parameter at index 1: -0.1 \(must be in \[0, 1\)\)"),
         ({"betas": (0.9,)}, r"Invalid betas: \(0.9,\) \(must be a pair \(beta1, beta2\), each in \[0, 1\)\)"),

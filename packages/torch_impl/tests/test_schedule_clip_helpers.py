@@ -66,11 +66,11 @@ def test_non_finite_norms_give_zero_or_nan_coefficients_as_torch():
     ("kwargs", "message"),
     [
         ({"warmup_steps": -1}, r"Invalid warmup_steps: -1 \(must be an integer >= 0\)"),
-        ({"warmup_steps": 2.5}, r"Invalid warmup_steps: 2.5 \(must be an integer >= 0\)"),
+        ({"warmup_steps": 2.5}, r"Invalid warmup_steps: 2.5 \(must be an integer >= 0; got float\)"),
         ({"max_grad_norm": 0.0}, r"Invalid max_grad_norm: 0.0 \(must be None or a finite number > 0\)"),
         ({"max_grad_norm": -1}, r"Invalid max_grad_norm: -1 \(must be None or a finite number > 0\)"),
         ({"max_grad_norm": math.inf}, r"Invalid max_grad_norm: inf \(must be None or a finite number > 0\)"),
-        ({"max_grad_norm": "1"}, r"Invalid max_grad_norm: '1' \(must be None or a finite number > 0\)"),
+        ({"max_grad_norm": "1"}, r"Invalid max_grad_norm: '1' \(must be None or a finite number > 0; got str\)"),
         ({"use_cyclical_lr": 1}, r"Invalid use_cyclical_lr: 1 \(must be True or False\)"),
         ({"cycle_length": 0}, r"Invalid cycle_length: 0 \(must be an integer >= 1\)"),
     ],

@@ -127,7 +127,7 @@ def test_closure_runs_once_and_its_loss_is_returned():
         ({"dampening": 1.5}, r"Invalid dampening value: 1.5 \(must be in \[0, 1\]\)"),
         ({"weight_decay": -1e-4}, r"Invalid weight_decay value: -0.0001 \(must be >= 0\)"),
         ({"lr": float("nan")}, r"Invalid learning rate: nan \(must be >= 0\)"),
-        ({"lr": "0.1"}, r"Invalid learning rate: '0.1' \(must be a real number\)"),
+        ({"lr": "0.1"}, r"Invalid learning rate: '0.1' \(must be a real number; got str\)"),
         ({"nesterov": True}, r"Nesterov momentum requires a momentum > 0 and zero dampening; got momentum=0"),
         (
             {"nesterov": True, "momentum": 0.9, "dampening": 0.1},

@@ -7,46 +7,73 @@ words: ``Invalid learning rate: -0.1 (must be >= 0)``.
 from __future__ import annotations
 
 import math
+import numbers
+from typing import Any
 
 import torch
 
 
-def _as_float(name: str, value: object) -> float:
-    if isinstance(value, torch.Tensor):
+class ArgumentTypeError(TypeError, ValueError):
+    """A hyperparameter of the wrong type: a ``TypeError``, and also the ``ValueError`` earlier versions raised."""
+
+
+def _type_error(name: str, value: object, allowed: str) -> ArgumentTypeError:
+    return ArgumentTypeError(f"Invalid {name}: {value!r} ({allowed}; got {type(value).__name__})")
+
+
+def real(name: str, value: object, *, tensor: bool = False) -> Any:
+    """``value`` as a Python float: Python and NumPy numbers (not ``bool``); with ``tensor``, a one-element real
+    tensor is kept as it is (a tensor learning rate). Anything else is a ``TypeError`` naming the type."""
+    if tensor and isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(f"Invalid {name}: a tensor {name} must have one element; got shape {tuple(value.shape)}")
-        return float(value.item())
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Invalid {name}: {value!r} (must be a real number)")
+        if value.is_complex() or value.dtype == torch.bool:
+            raise _type_error(name, value, f"must be a real number or a real one-element tensor, not {value.dtype}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _type_error(name, value, "must be a real number")
     check_int64(name, value)
     return float(value)
 
 
+def integer(name: str, value: object, minimum: int) -> int:
+    """``value`` as a Python int >= ``minimum``: Python and NumPy integers (not ``bool``, not floats)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _type_error(name, value, f"must be an integer >= {minimum}")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}: {value!r} (must be an integer >= {minimum})")
+    check_int64(name, value)
+    return int(value)
+
+
 def check_int64(name: str, value: object) -> None:
-    """An ``int`` hyperparameter fits in int64: torch refuses larger Python ints as scalars (OverflowError)."""
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+    """An integer hyperparameter fits in int64: torch refuses larger Python ints as scalars (OverflowError)."""
+    if isinstance(value, numbers.Integral) and not -(2**63) <= int(value) < 2**63:
         raise ValueError(f"Invalid {name}: {value!r} (an integer must fit in int64; pass a float)")
 
 
-def check_non_negative(name: str, value: object) -> None:
-    """``value`` is a finite real number >= 0."""
-    number = _as_float(name, value)
-    if not (math.isfinite(number) and number >= 0.0):
+def check_non_negative(name: str, value: object, *, tensor: bool = False) -> Any:
+    """``value`` is a finite real number >= 0; returned as a float (a tensor kept, with ``tensor``)."""
+    number = real(name, value, tensor=tensor)
+    if not (math.isfinite(float(number)) and float(number) >= 0.0):
         raise ValueError(f"Invalid {name}: {value} (must be >= 0)")
+    return number
 
 
-def check_in_unit_interval(name: str, value: object) -> None:
-    """``value`` is a real number in [0, 1)."""
-    number = _as_float(name, value)
+def check_in_unit_interval(name: str, value: object) -> float:
+    """``value`` is a real number in [0, 1) (a one-element tensor is read once, here)."""
+    number = float(real(name, value, tensor=True))
     if not 0.0 <= number < 1.0:
         raise ValueError(f"Invalid {name}: {value} (must be in [0, 1))")
+    return number
 
 
-def check_in_closed_unit_interval(name: str, value: object) -> None:
+def check_in_closed_unit_interval(name: str, value: object) -> float:
     """``value`` is a real number in [0, 1]."""
-    number = _as_float(name, value)
+    number = real(name, value)
     if not 0.0 <= number <= 1.0:
         raise ValueError(f"Invalid {name}: {value} (must be in [0, 1])")
+    return float(number)
 
 
 class SparseGradientError(ValueError, RuntimeError):
@@ -69,43 +96,43 @@ def check_kernel_flags(foreach: object, fused: object, differentiable: object) -
 
 
 def check_betas(betas: object) -> tuple[float, float]:
-    """``betas`` is a pair of numbers, each in [0, 1); the message names the index."""
+    """``betas`` is a pair of numbers (or one-element tensors, read once here), each in [0, 1); the message names
+    the index. Returned as Python floats."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"Invalid betas: {betas!r} (must be a pair (beta1, beta2), each in [0, 1))")
-    for index, beta in enumerate(betas):
-        check_in_unit_interval(f"beta parameter at index {index}", beta)
-    return float(betas[0]), float(betas[1])
+    first, second = (check_in_unit_interval(f"beta parameter at index {i}", beta) for i, beta in enumerate(betas))
+    return first, second
 
 
-def check_adam_family(lr: object, betas: object, eps: object, weight_decay: object) -> tuple[float, float]:
-    """The checks of the Adam family's shared hyperparameters; returns ``betas`` as a checked pair."""
-    check_non_negative("learning rate", lr)
-    checked = check_betas(betas)
-    check_non_negative("epsilon value", eps)
-    check_non_negative("weight_decay value", weight_decay)
-    return checked
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def check_adam_family(lr: object, betas: object, eps: object, weight_decay: object) -> dict[str, Any]:
+    """The checks of the Adam family's shared hyperparameters; their values as the optimizer keeps them."""
+    return {
+        "lr": check_non_negative("learning rate", lr, tensor=True),
+        "betas": check_betas(betas),
+        "eps": check_non_negative("epsilon value", eps),
+        "weight_decay": check_non_negative("weight_decay value", weight_decay),
+    }
 
 
 def check_schedule_clip(
     warmup_steps: object, max_grad_norm: object, use_cyclical_lr: object, cycle_length: object
-) -> None:
-    """Validate the schedule and clipping hyperparameters; raise ``ValueError`` naming the bad one."""
-    if not _is_int(warmup_steps) or warmup_steps < 0:  # type: ignore[operator]
-        raise ValueError(f"Invalid warmup_steps: {warmup_steps!r} (must be an integer >= 0)")
+) -> dict[str, Any]:
+    """The schedule and clipping hyperparameters checked and converted; the error names the bad one."""
     if max_grad_norm is not None:
-        if isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, (int, float)):
-            raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} (must be None or a finite number > 0)")
+        allowed = "must be None or a finite number > 0"
+        if isinstance(max_grad_norm, bool) or not isinstance(max_grad_norm, numbers.Real):
+            raise _type_error("max_grad_norm", max_grad_norm, allowed)
         check_int64("max_grad_norm", max_grad_norm)
-        if not (math.isfinite(max_grad_norm) and max_grad_norm > 0):
-            raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} (must be None or a finite number > 0)")
-    if not isinstance(use_cyclical_lr, bool):
-        raise ValueError(f"Invalid use_cyclical_lr: {use_cyclical_lr!r} (must be True or False)")
-    if not _is_int(cycle_length) or cycle_length < 1:  # type: ignore[operator]
-        raise ValueError(f"Invalid cycle_length: {cycle_length!r} (must be an integer >= 1)")
+        if not (math.isfinite(float(max_grad_norm)) and float(max_grad_norm) > 0):
+            raise ValueError(f"Invalid max_grad_norm: {max_grad_norm!r} ({allowed})")
+        max_grad_norm = float(max_grad_norm)
+    check_flags(use_cyclical_lr=use_cyclical_lr)
+    return {
+        "warmup_steps": integer("warmup_steps", warmup_steps, 0),
+        "max_grad_norm": max_grad_norm,
+        "use_cyclical_lr": use_cyclical_lr,
+        "cycle_length": integer("cycle_length", cycle_length, 1),
+    }
 
 
 def check_flags(**flags: object) -> None:
@@ -118,4 +145,4 @@ def check_flags(**flags: object) -> None:
         if isinstance(value, bool) or (nullable and value is None):
             continue
         allowed = "True, False or None" if nullable else "True or False"
-        raise TypeError(f"Invalid {name}: {value!r} (must be {allowed})")
+        raise ArgumentTypeError(f"Invalid {name}: {value!r} (must be {allowed})")

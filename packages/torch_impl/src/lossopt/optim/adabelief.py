@@ -128,6 +128,7 @@ class AdaBelief(RuleOptimizer):
         "fused": None,
     }
     host_arithmetic = False
+    group_keys = frozenset({"betas", "weight_decouple", "rectify"})
     required_state = ("step", "exp_avg", "exp_avg_var")
     float32_arithmetic = True
     foreach_ops = ("add_", "mul_", "addcmul_", "addcdiv_", "lerp_", "sqrt", "sub", "maximum_")
@@ -156,7 +157,6 @@ class AdaBelief(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        betas = check_adam_family(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -174,8 +174,9 @@ class AdaBelief(RuleOptimizer):
         }
         super().__init__(params, defaults)
 
-    def check_group(self, group: Mapping[str, Any]) -> None:
-        check_adabelief_flags(group["weight_decouple"], group["fixed_decay"])
+    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        check_adabelief_flags(hyper["weight_decouple"], hyper["fixed_decay"])
+        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
 
     def coupled_decay(self, group: Mapping[str, Any]) -> float:
         return 0.0 if group["weight_decouple"] else float(group["weight_decay"])  # (2) g <- g + wd p

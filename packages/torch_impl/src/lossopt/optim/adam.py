@@ -112,6 +112,9 @@ class Adam(RuleOptimizer):
     }
     device_counters = True
     fused_amp_scaling = True
+    group_keys = frozenset({"betas", "amsgrad"})
+    foreign_keys = frozenset({"weight_decouple", "rectify", "momentum"})
+    group_values: ClassVar[Mapping[str, Any]] = {"decoupled_weight_decay": False}
     required_state = ("step", "exp_avg", "exp_avg_sq")
     foreach_ops = ("add_", "mul_", "addcmul_", "addcdiv_", "lerp_", "sqrt", "div_", "maximum_")
     fused_kernels = (cpu.adam, torch_fused.adam())
@@ -139,7 +142,6 @@ class Adam(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        betas = check_adam_family(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -156,6 +158,9 @@ class Adam(RuleOptimizer):
             **extras(warmup_steps, max_grad_norm, skip_nonfinite),
         }
         super().__init__(params, defaults)
+
+    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
 
     def coupled_decay(self, group: Mapping[str, Any]) -> float:
         return 0.0 if group["decoupled_weight_decay"] else float(group["weight_decay"])  # (2) g <- g + wd p
@@ -195,6 +200,7 @@ class AdamW(Adam):
     """
 
     flag_defaults: ClassVar[Mapping[str, Any]] = {**Adam.flag_defaults, "decoupled_weight_decay": True}
+    group_values: ClassVar[Mapping[str, Any]] = {"decoupled_weight_decay": True}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         try:

@@ -35,14 +35,15 @@ from lossopt.optim import group_state
 from lossopt.optim._validation import SparseGradientError, check_flags, check_kernel_flags, check_schedule_clip
 from lossopt.optim.clip import global_grad_norm
 from lossopt.optim.group_state import CLOCK, SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE, SKIPPED_STEPS
-from lossopt.optim.kernels import execute
+from lossopt.optim.kernels import cpu_build, execute
 from lossopt.optim.kernels._amp import grad_multiplier
 from lossopt.optim.kernels._nonfinite import combine, nonfinite
-from lossopt.optim.kernels._tensor_groups import default_foreach, local_shards, local_value
+from lossopt.optim.kernels._tensor_groups import default_foreach, local_shards, local_value, real_views
 from lossopt.optim.kernels.execute import Batch, StepInputs
 from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
 
 Kernel = Callable[[Any, Batch, StepInputs], Batch | None]
+_RULES: list[type[RuleOptimizer]] = []  # every rule class, in definition order (load_state_dict names the saver)
 
 
 class RuleOptimizer(Optimizer):
@@ -61,10 +62,19 @@ class RuleOptimizer(Optimizer):
     host_arithmetic: ClassVar[bool] = True
     """Host counters are read (no device sync) and the scalars computed in Python, as ``torch.optim``; else
     they are computed as tensors from the counters, never read (RAdam, AdaBelief: the branch is data)."""
+    complex_as_real: ClassVar[bool] = True
+    """Complex parameters are updated as their real views (``torch.view_as_real``, as ``torch.optim``'s Adam);
+    ``False`` for a rule that only scales and adds (SGD: torch runs it on the complex tensors themselves)."""
     first_step_differs: ClassVar[bool] = False
     """The update of a tensor whose state is new differs (SGD's buffer ``b <- g``): ``s.first``."""
     foreach_ops: ClassVar[tuple[str, ...]] = ("add_", "mul_", "addcmul_", "addcdiv_", "lerp_", "sqrt")
     """The ``torch._foreach_*`` ops the multi-tensor kernel needs; without them, the per-tensor one runs."""
+    group_keys: ClassVar[frozenset[str]] = frozenset()
+    """Hyperparameters a saved group of this rule always has (``torch.optim``'s and lossopt's alike)."""
+    foreign_keys: ClassVar[frozenset[str]] = frozenset()
+    """Hyperparameters a saved group of this rule never has (another rule's)."""
+    group_values: ClassVar[Mapping[str, Any]] = {}
+    """Values a saved group of this rule has where it has the key (``decoupled_weight_decay`` tells AdamW from Adam)."""
     required_state: ClassVar[tuple[str, ...]] = ()
     """What a parameter's saved state must hold, when it holds anything (checked by ``load_state_dict``)."""
     fused_kernels: ClassVar[tuple[Kernel, ...]] = ()
@@ -73,17 +83,38 @@ class RuleOptimizer(Optimizer):
     """The per-tensor update ``update(p, g, *states, s)``, in the spec's statement order."""
 
     def __init__(self, params: Iterable[torch.Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
-        check_flags(
-            **{k: defaults[k] for k in self.flag_defaults if k in defaults}, skip_nonfinite=defaults[SKIP_NONFINITE]
-        )
-        check_kernel_flags(defaults.get("foreach"), defaults.get("fused"), defaults.get("differentiable", False))
-        check_schedule_clip(
-            defaults["warmup_steps"], defaults["max_grad_norm"], defaults["use_cyclical_lr"], defaults["cycle_length"]
-        )
-        super().__init__(params, defaults)
+        super().__init__(params, self._checked(defaults))
         self._default_group_keys()
         if defaults.get("fused") and self.fused_amp_scaling:
             self._step_supports_amp_scaling = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _RULES.append(cls)
+
+    @classmethod
+    def saved_this(cls, group: Mapping[str, Any], state_keys: set[str]) -> bool:
+        """Whether a saved group (its hyperparameters, the union of its parameters' state keys) can be this rule's,
+        ``torch.optim``'s optimizer of the same name included: :attr:`group_keys` present, :attr:`foreign_keys`
+        absent, every state key one of this rule's."""
+        keys = set(group)
+        return (
+            cls.group_keys <= keys
+            and not (cls.foreign_keys & keys)
+            and state_keys <= {"step", *cls.state_names}
+            and all(group.get(key, value) == value for key, value in cls.group_values.items())
+        )
+
+    def _checked(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        """``hyper`` checked (the message names the argument, the value and what is allowed) and converted
+        (NumPy numbers to Python ones): the flags, the kernel choice, the extras, then the rule's own."""
+        flags = {k: hyper[k] for k in self.flag_defaults if k in hyper}
+        check_flags(**flags, skip_nonfinite=hyper[SKIP_NONFINITE])
+        check_kernel_flags(hyper.get("foreach"), hyper.get("fused"), hyper.get("differentiable", False))
+        extras = check_schedule_clip(
+            hyper["warmup_steps"], hyper["max_grad_norm"], hyper["use_cyclical_lr"], hyper["cycle_length"]
+        )
+        return self.validated({**hyper, **extras})
 
     # ----------------------------------------------------------------- what each rule supplies
 
@@ -108,13 +139,17 @@ class RuleOptimizer(Optimizer):
         """This step's scalars from the step ``t`` (a float, or a float64 tensor of one step per tensor)."""
         raise NotImplementedError
 
-    def check_group(self, group: Mapping[str, Any]) -> None:
-        """Checks of a group's hyperparameters that ``add_param_group`` runs (none by default)."""
+    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        """The rule's hyperparameters checked and converted (the defaults, and every group's overrides)."""
+        return hyper
 
     # ----------------------------------------------------------------- torch.optim glue
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        self.check_group({**self.defaults, **param_group})
+        overrides = [key for key in param_group if key != "params"]
+        if overrides:  # checked with the defaults they complete, as the constructor's arguments
+            checked = self._checked({**self.defaults, **{key: param_group[key] for key in overrides}})
+            param_group.update({key: checked[key] for key in overrides if key in checked})
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         group.setdefault(CLOCK, 0)
@@ -143,6 +178,7 @@ class RuleOptimizer(Optimizer):
         keys it lacks keep this optimizer's values; the schedule clock resumes at the largest ``step``).
         Raises ``ValueError`` saying what to do when a parameter's saved state lacks a key this class needs.
         """
+        group_state.check_saved_rule(state_dict, type(self), _RULES)
         group_state.check_saved_state(state_dict, type(self).__name__, self.required_state)
         current = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
         super().load_state_dict(state_dict)
@@ -174,6 +210,8 @@ class RuleOptimizer(Optimizer):
                 loss = closure()
         differentiable = any(group.get("differentiable", False) for group in self.param_groups)
         with torch.set_grad_enabled(differentiable):
+            if not torch.compiler.is_compiling():  # (a compiled step refuses sparse gradients in its kernels)
+                self._refuse_or_prepare()  # what can raise, before any clock, counter or tensor changes
             grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
             for group in self.param_groups:
                 lr = self._scheduled_lr(group, found_inf)  # (0) lr_t = lr w c (even without gradients)
@@ -181,6 +219,21 @@ class RuleOptimizer(Optimizer):
                 multiplier = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)
                 self._update_group(group, lr, multiplier, found_inf)
         return loss
+
+    def _refuse_or_prepare(self) -> None:
+        """Raise now if the step cannot be taken (a sparse gradient), and build lossopt's CPU kernels if a fused
+        group will need them (their warning, an error under ``-W error``, comes before anything changed)."""
+        for group in self.param_groups:
+            grads = [p.grad for p in group["params"] if p.grad is not None]
+            for grad in grads:
+                if grad.is_sparse:
+                    shape = tuple(grad.shape)
+                    raise SparseGradientError(
+                        f"Invalid gradient: a sparse gradient for a parameter of shape {shape} ({type(self).__name__} "
+                        f"does not support sparse gradients; it needs a dense one for the parameter of shape {shape})"
+                    )
+            if group.get("fused") and any(g.is_cpu for g in grads):
+                cpu_build.library()
 
     def _update_group(
         self,
@@ -233,7 +286,8 @@ class RuleOptimizer(Optimizer):
         norm = None
         if clipping or skip:
             grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
-            norm = global_grad_norm(grads)  # (c1)
+            fused = all(group.get("fused") for group in self.param_groups)  # only fused=True uses lossopt's C norm
+            norm = global_grad_norm(grads, fused=fused)  # (c1)
             if grad_scale is not None:
                 norm = norm / grad_scale.to(norm.device, non_blocking=True)  # (c1) of the unscaled gradients
             if clipping:
@@ -286,12 +340,6 @@ class RuleOptimizer(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            if p.grad.is_sparse:
-                shape = tuple(p.shape)
-                raise SparseGradientError(
-                    f"Invalid gradient: a sparse gradient for a parameter of shape {shape} ({type(self).__name__} "
-                    f"does not support sparse gradients; it needs a dense one for the parameter of shape {shape})"
-                )
             state = self.state[p]
             created = False
             for tensors, name in zip(states, names, strict=True):
@@ -312,8 +360,11 @@ class RuleOptimizer(Optimizer):
             fresh.append(created)
         if not params:
             return None
-        states = [tensors if tensors[0] is None else local_shards(tensors) for tensors in states]  # type: ignore[misc,arg-type]
-        return Batch(local_shards(params), local_shards(grads), states, steps, fresh, host_counters=not on_device)
+        # FSDP2's DTensors as their local shards (the updates are elementwise), complex tensors as real views
+        views = real_views if self.complex_as_real else list
+        states = [tensors if tensors[0] is None else views(local_shards(tensors)) for tensors in states]  # type: ignore[misc,arg-type]
+        params, grads = views(local_shards(params)), views(local_shards(grads))
+        return Batch(params, grads, states, steps, fresh, host_counters=not on_device)
 
 
 _FOREACH_OPS_PRESENT: dict[tuple[str, ...], bool] = {}

@@ -46,10 +46,14 @@ from lossopt.optim.kernels._tensor_groups import group_by_device_and_dtype
 CLIP_EPS = 1e-6
 
 
-def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
+def global_grad_norm(grads: Sequence[torch.Tensor], *, fused: bool = False) -> torch.Tensor:
     """(c1) the L2 norm of all ``grads`` together, a 0-dim tensor on the first gradient's device.
 
-    ``grads`` may span devices and dtypes; an empty sequence gives ``tensor(0.)``.
+    ``grads`` may span devices and dtypes; an empty sequence gives ``tensor(0.)``. By default this is
+    ``torch.nn.utils.clip_grad_norm_``'s recipe, bit for bit, whatever the machine. With ``fused`` (every
+    group ``fused=True``), CPU float32/float64 gradients are summed by lossopt's C kernel in one parallel
+    pass, in float64: it differs from torch's float32 sum by float32 rounding (and stays finite where a
+    float32 sum of squares overflows, above about 1.8e19 per element).
     """
     if len(grads) == 0:
         return torch.tensor(0.0)
@@ -58,7 +62,7 @@ def global_grad_norm(grads: Sequence[torch.Tensor]) -> torch.Tensor:
     for indices in group_by_device_and_dtype(grads):
         group = [grads[i] for i in indices]
         compiling = torch.compiler.is_compiling()
-        taken, others = ([], list(range(len(group)))) if compiling else cpu.partition([group])
+        taken, others = ([], list(range(len(group)))) if compiling or not fused else cpu.partition([group])
         if taken:  # CPU float32/float64: one parallel pass, float64 sums
             sum_of_squares = cpu.sum_of_squares([group[i] for i in taken])
             norms.append(torch.tensor(math.sqrt(sum_of_squares), dtype=group[0].dtype))

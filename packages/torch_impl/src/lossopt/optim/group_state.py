@@ -88,8 +88,8 @@ def place_skip_counter(group: Group) -> None:
 
 
 def place_step_counters(groups: Sequence[Group], state: Mapping[Any, MutableMapping[str, Any]], device: bool) -> None:
-    """Every ``step`` as a float32 tensor where this class keeps it (a Python number becomes a tensor;
-    a counter loaded on another device is moved, once, at load time)."""
+    """Every ``step`` as a 0-dim float32 tensor where this class keeps it (a Python number, an integer or a
+    float64 tensor becomes one; a counter loaded on another device is moved, once, at load time)."""
     for group in groups:
         on_device = counters_on_device(group, device)
         for p in group["params"]:
@@ -100,8 +100,26 @@ def place_step_counters(groups: Sequence[Group], state: Mapping[Any, MutableMapp
             step = saved["step"]
             if not isinstance(step, torch.Tensor):
                 saved["step"] = torch.tensor(float(step), dtype=torch.float32, device=where)
-            elif step.device != where:
-                saved["step"] = step.to(device=where, dtype=torch.float32)
+            elif step.device != where or step.dtype != torch.float32:  # an int64 / float64 count: torch accepts it
+                saved["step"] = step.detach().reshape(()).to(device=where, dtype=torch.float32)
+
+
+def check_saved_rule(state_dict: Mapping[str, Any], loader: Any, rules: Sequence[Any]) -> None:
+    """Refuse a state dict another rule saved (``ValueError`` naming both): each saved group is matched against
+    every rule's :meth:`~lossopt.optim.base.RuleOptimizer.saved_this`; a group no rule claims is left to the
+    per-key check, and one that could be ``loader``'s (or is ambiguous, as old layouts are) loads."""
+    saved_state = state_dict.get("state", {})
+    for g, group in enumerate(state_dict.get("param_groups", [])):
+        keys = set().union(*(set(saved_state.get(pid, {})) for pid in group.get("params", [])))
+        hyper = {k: v for k, v in group.items() if k != "params"}
+        savers = [rule for rule in rules if rule.saved_this(hyper, keys)]
+        if savers and loader not in savers:
+            names = " or ".join(f"{rule.__name__} (torch.optim.{rule.__name__} or lossopt's)" for rule in savers)
+            raise ValueError(
+                f"Invalid state_dict for {loader.__name__}: group {g} was saved by {names}, another update rule "
+                f"(its hyperparameters {sorted(hyper)}, its state {sorted(keys)}). Load it into the optimizer that "
+                f"saved it; to keep the parameters and restart {loader.__name__} from scratch, do not load it"
+            )
 
 
 def check_saved_state(state_dict: Mapping[str, Any], name: str, required: Sequence[str]) -> None:

@@ -127,6 +127,8 @@ class RAdam(RuleOptimizer):
         "fused": None,
     }
     host_arithmetic = False
+    group_keys = frozenset({"betas", "decoupled_weight_decay"})
+    foreign_keys = frozenset({"amsgrad", "weight_decouple", "rectify", "momentum"})
     required_state = ("step", "exp_avg", "exp_avg_sq")
     fused_kernels = (torch_fused.adam(radam_fused_arguments, host_step=True),)
     state_names = ("exp_avg", "exp_avg_sq")  # type: ignore[assignment]
@@ -149,7 +151,6 @@ class RAdam(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        betas = check_adam_family(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -163,6 +164,9 @@ class RAdam(RuleOptimizer):
             **extras(warmup_steps, max_grad_norm, skip_nonfinite),
         }
         super().__init__(params, defaults)
+
+    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
 
     def coupled_decay(self, group: Mapping[str, Any]) -> float:
         return 0.0 if group["decoupled_weight_decay"] else float(group["weight_decay"])  # (2) g <- g + wd p

@@ -112,8 +112,10 @@ class SGD(RuleOptimizer):
         "fused": None,
     }
     counts_steps = False
+    group_keys = frozenset({"momentum", "dampening", "nesterov"})
     fused_amp_scaling = True
     first_step_differs = True
+    complex_as_real = False  # real scalars times complex tensors, as torch.optim.SGD
     foreach_ops = ("add_", "add", "mul_", "neg", "copy_")
     fused_kernels = (cpu.sgd, torch_fused.sgd)
     state_names = ("momentum_buffer",)  # type: ignore[assignment]
@@ -138,15 +140,6 @@ class SGD(RuleOptimizer):
         fused: bool | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        check_non_negative("learning rate", lr)
-        check_non_negative("momentum value", momentum)
-        check_in_closed_unit_interval("dampening value", dampening)
-        check_non_negative("weight_decay value", weight_decay)
-        if nesterov is True and (momentum <= 0 or dampening != 0):
-            raise ValueError(
-                f"Nesterov momentum requires a momentum > 0 and zero dampening; got momentum={momentum}, "
-                f"dampening={dampening}"
-            )
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -166,6 +159,20 @@ class SGD(RuleOptimizer):
             return None  # torch keeps no buffer without momentum
         grad = param.grad if param.grad is not None else param
         return torch.zeros_like(grad, memory_format=torch.preserve_format)  # seeded with g by the first step (3)
+
+    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        checked = {
+            "lr": check_non_negative("learning rate", hyper["lr"], tensor=True),
+            "momentum": check_non_negative("momentum value", hyper["momentum"]),
+            "dampening": check_in_closed_unit_interval("dampening value", hyper["dampening"]),
+            "weight_decay": check_non_negative("weight_decay value", hyper["weight_decay"]),
+        }
+        if hyper["nesterov"] is True and (checked["momentum"] <= 0 or checked["dampening"] != 0):
+            raise ValueError(
+                f"Nesterov momentum requires a momentum > 0 and zero dampening; got momentum={checked['momentum']}, "
+                f"dampening={checked['dampening']}"
+            )
+        return {**hyper, **checked}
 
     def coupled_decay(self, group: Mapping[str, Any]) -> float:
         return float(group["weight_decay"])  # (2) g <- g + wd p

@@ -43,3 +43,15 @@ def local_shards(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 def local_value(tensor: torch.Tensor | None) -> torch.Tensor | None:
     """A replicated DTensor scalar (the global gradient norm's clip coefficient, found_inf) as a plain tensor."""
     return tensor.to_local() if _is_dtensor(tensor) else tensor  # type: ignore[union-attr]
+
+
+def real_views(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Complex tensors as their real views (``torch.view_as_real``: the last dimension holds the real and the
+    imaginary part), the others as they are: every rule is elementwise, so a complex parameter is updated as
+    the pair of real parameters it is, as ``torch.optim`` does. The views alias the tensors: in-place updates
+    land in them."""
+    views = list(tensors)
+    for i, tensor in enumerate(views):  # a loop, not a comprehension: Dynamo traces it inside a resumed frame
+        if tensor.is_complex():
+            views[i] = torch.view_as_real(tensor)
+    return views

@@ -45,10 +45,13 @@ _PADDING: dict[tuple[Any, ...], list[torch.Tensor | None]] = {}
 
 @functools.cache
 def cpu_compiler_present() -> bool:
-    """Inductor needs a C++ compiler for CPU kernels (``$CXX``, ``c++``, ``g++`` or ``clang++``)."""
-    import os
+    """Whether Inductor finds the C++ compiler its CPU kernels need (its own search: ``config.cpp.cxx``)."""
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
 
-    return any(shutil.which(name) for name in (os.environ.get("CXX", ""), "c++", "g++", "clang++") if name)
+        return bool(shutil.which(get_cpp_compiler()))
+    except Exception:  # any failure of Inductor's search means no usable compiler
+        return False
 
 
 def _update_one(

@@ -168,8 +168,9 @@ def library() -> ctypes.CDLL | None:
         _State.loaded = True
         if _State.library is None and not _State.reason.startswith("turned off"):
             warnings.warn(
-                f"lossopt: the CPU kernels of fused=True could not be built ({_State.reason}); fused AdamW/Adam "
-                "run torch's fused kernel and fused AdaBelief its torch.compile kernel instead",
+                f"lossopt: the CPU kernels of fused=True could not be built ({_State.reason}); fused AdamW/Adam/SGD "
+                "run torch's fused kernels and fused AdaBelief its torch.compile kernel (the multi-tensor one where "
+                "Inductor has no C++ compiler) instead",
                 RuntimeWarning,
                 stacklevel=3,
             )

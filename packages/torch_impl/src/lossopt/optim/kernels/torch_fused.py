@@ -128,6 +128,9 @@ def sgd(rule: Any, batch: Batch, inputs: StepInputs) -> Batch | None:
         if not (kernel_info.usable(device.type, needs=_needs(inputs)) and lr_ok):
             rest.extend(indices)
             continue
+        if batch.params[indices[0]].is_complex():  # torch's fused kernels take real tensors only
+            rest.extend(indices)
+            continue
         first_steps = [i for i in indices if batch.fresh[i]]  # momentum buffers created at this step
         later_steps = [i for i in indices if not batch.fresh[i]]
         for first, subset in ((True, first_steps), (False, later_steps)):
