@@ -31,7 +31,7 @@ with :math:`\\rho_t, \\rho_\\infty, r_t` RAdam's (``lossopt_spec.optim.rectify``
 computes its residual as :math:`g_t - m_t = \\beta_1 (g_t - m_{t-1})`, weighted by :math:`(1 - \\beta_2)\\beta_1^2`:
 the same number, but a difference of two stored values, where :math:`g_t - m_t` subtracts the freshly
 rounded :math:`m_t`, which dominates a small residual in float32 (g = -1, m = -1.0178, :math:`\\beta_1` = 0.5,
-:math:`\\beta_2` = 0: relative error 6.6e-6 in the update against float64; it grows as 1 / |g - m|).
+:math:`\\beta_2` = 0: relative error 6.6e-6 in the update against float64; it grows as the inverse of the residual).
 Weight decay (2) is applied every step,
 also when (8) leaves the gradient step out.
 

@@ -32,11 +32,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from lossopt.optim._validation import check_adam_family
-from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import extras
+from lossopt.optim.base import constructor_arguments
 from lossopt.optim.kernels import compiled, cpu
-from lossopt.optim.moments import moment_scalars
+from lossopt.optim.moments import AdamFamily, moment_scalars
 from lossopt.optim.rectify import rectification, rho
 from lossopt.optim.scalar_ops import sqrt, unless_skipped, where
 
@@ -70,7 +68,7 @@ def check_adabelief_flags(weight_decouple: object, fixed_decay: object) -> None:
         )
 
 
-class AdaBelief(RuleOptimizer):
+class AdaBelief(AdamFamily):
     """AdaBelief, step for step equal to ``adabelief_pytorch.AdaBelief`` 0.2.1 (the authors' code).
 
     Args:
@@ -127,6 +125,7 @@ class AdaBelief(RuleOptimizer):
         "foreach": None,
         "fused": None,
     }
+    decoupled_flag = "weight_decouple"
     host_arithmetic = False
     group_keys = frozenset({"betas", "weight_decouple", "rectify"})
     required_state = ("step", "exp_avg", "exp_avg_var")
@@ -157,29 +156,11 @@ class AdaBelief(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "weight_decouple": weight_decouple,
-            "fixed_decay": fixed_decay,
-            "rectify": rectify,
-            "degenerated_to_sgd": degenerated_to_sgd,
-            "maximize": maximize,
-            "foreach": foreach,
-            "fused": fused,
-            **extras(warmup_steps, max_grad_norm, skip_nonfinite),
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, constructor_arguments(locals()))
 
     def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
         check_adabelief_flags(hyper["weight_decouple"], hyper["fixed_decay"])
-        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
-
-    def coupled_decay(self, group: Mapping[str, Any]) -> float:
-        return 0.0 if group["weight_decouple"] else float(group["weight_decay"])  # (2) g <- g + wd p
+        return super().validated(hyper)
 
     def scalars(self, group: Mapping[str, Any], t: Any, lr: Any, skip: torch.Tensor | None) -> dict[str, Any]:
         """(6)–(8) as :math:`(k, c, a)` (module docstring); a skipped step keeps every tensor."""

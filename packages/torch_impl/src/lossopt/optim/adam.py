@@ -25,11 +25,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from lossopt.optim._validation import check_adam_family
-from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import extras
+from lossopt.optim.base import constructor_arguments
 from lossopt.optim.kernels import cpu, torch_fused
-from lossopt.optim.moments import moment_scalars
+from lossopt.optim.moments import AdamFamily, moment_scalars
 from lossopt.optim.scalar_ops import unless_skipped
 
 
@@ -47,7 +45,7 @@ def adam_update(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_av
     param.addcdiv_(exp_avg, denom, value=s.neg_step_size)  # (8) p <- p - lr / b1 m / d
 
 
-class Adam(RuleOptimizer):
+class Adam(AdamFamily):
     """Adam, with AMSGrad, decoupled weight decay (:class:`AdamW`), optional bias correction, warmup and clipping.
 
     Args:
@@ -142,28 +140,7 @@ class Adam(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "foreach": foreach,
-            "capturable": capturable,
-            "differentiable": differentiable,
-            "fused": fused,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "use_bias_correction": use_bias_correction,
-            **extras(warmup_steps, max_grad_norm, skip_nonfinite),
-        }
-        super().__init__(params, defaults)
-
-    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
-        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
-
-    def coupled_decay(self, group: Mapping[str, Any]) -> float:
-        return 0.0 if group["decoupled_weight_decay"] else float(group["weight_decay"])  # (2) g <- g + wd p
+        super().__init__(params, constructor_arguments(locals()))
 
     def scalars(self, group: Mapping[str, Any], t: Any, lr: Any, skip: torch.Tensor | None) -> dict[str, Any]:
         """(6)–(8) for step ``t``: a skipped step keeps every tensor (betas 1, no decay, a step of 0)."""

@@ -13,8 +13,7 @@ Everything else is here:
   ``skip_nonfinite``, and each group's schedule clock (s3), which gives the step's learning rate;
 - the collection of a group's tensors and the creation of their state, step counters included;
 - :meth:`~RuleOptimizer.kernels`, the one place that chooses how a group is updated: the fused kernels
-  the rule lists (each takes what it can: :mod:`lossopt.optim.kernels.fused`), then the multi-tensor
-  kernel, or the per-tensor one (:mod:`lossopt.optim.kernels.execute`).
+  the rule lists (each takes what it can), then the multi-tensor kernel, or the per-tensor one.
 
 No host-device synchronisation: the norm, the clip coefficient, ``found_inf`` and a tensor ``lr`` stay
 tensors; step counters live on the CPU (read there for free) unless the group keeps them on the
@@ -44,6 +43,12 @@ from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
 
 Kernel = Callable[[Any, Batch, StepInputs], Batch | None]
 _RULES: list[type[RuleOptimizer]] = []  # every rule class, in definition order (load_state_dict names the saver)
+
+
+def constructor_arguments(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule's ``defaults``: its constructor's arguments, ``locals()`` taken first thing in ``__init__``
+    (every argument is a hyperparameter or a flag under its own name, as in ``torch.optim``)."""
+    return {name: value for name, value in arguments.items() if name not in ("self", "params", "__class__")}
 
 
 class RuleOptimizer(Optimizer):
@@ -83,7 +88,7 @@ class RuleOptimizer(Optimizer):
     """The per-tensor update ``update(p, g, *states, s)``, in the spec's statement order."""
 
     def __init__(self, params: Iterable[torch.Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
-        super().__init__(params, self._checked(defaults))
+        super().__init__(params, self._checked({**SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE: False, **defaults}))
         self._default_group_keys()
         if defaults.get("fused") and self.fused_amp_scaling:
             self._step_supports_amp_scaling = True

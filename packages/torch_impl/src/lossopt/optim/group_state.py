@@ -1,19 +1,14 @@
 """Where a group keeps its clocks and counters, and how a saved state is checked and migrated on load.
 
-- The schedule clock, ``group["schedule_step"]``: the number of ``step()`` calls so far (a Python
-  ``int``, or a float32 tensor on the group's device when ``capturable=True`` or
-  ``skip_nonfinite=True``, or once a ``GradScaler`` hands a fused optimizer its ``found_inf``: a clock
-  that must stand still on a step skipped on the device). Every group's clock advances on every
-  ``step()``; a group added later starts its own warmup. It travels in ``state_dict``.
-- ``group["skipped_steps"]`` (``skip_nonfinite``): a float32 tensor counting the skipped steps.
-- The per-parameter ``step`` counters: float32 tensors on the CPU, or on the parameter's device for a
-  capturable or fused group of a rule with device counters (Adam, AdamW) and for ``skip_nonfinite``.
-- Loading: the saved state of every parameter must hold the keys the rule needs (else the error says
-  what to do); a Python-number ``step`` (the original design's RAdam, torch < 1.12) becomes a counter
-  tensor; counters go where this class keeps them; float32 moments of float16/bfloat16 parameters
-  stay float32 (``torch.optim.Optimizer.load_state_dict`` casts them to the parameter's dtype); the keys
-  a saved group lacks (a ``torch.optim`` state dict) keep this optimizer's values, the clock resuming
-  at the largest ``step`` held.
+- ``group["schedule_step"]``: the number of ``step()`` calls (an ``int``; a float32 tensor on the group's device
+  with ``capturable``, ``skip_nonfinite``, or once a fused optimizer is handed a ``found_inf``: it must stand
+  still on a step skipped on the device); ``group["skipped_steps"]`` (``skip_nonfinite``) counts the skips.
+- ``step`` counters: float32 tensors on the CPU, or on the parameter's device for a capturable or fused group of
+  a rule with device counters (Adam, AdamW) and for ``skip_nonfinite``.
+- Loading: the saver's rule is recognised (another rule's state is refused), each parameter's state must hold
+  what the rule needs, a Python-number or integer ``step`` becomes a counter tensor, float32 moments of
+  float16/bfloat16 parameters stay float32, and keys a saved group lacks (a ``torch.optim`` state dict) keep
+  this optimizer's values, the clock resuming at the largest ``step`` held.
 """
 
 from __future__ import annotations
@@ -36,23 +31,6 @@ SKIPPED_STEPS = "skipped_steps"
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 Group = MutableMapping[str, Any]
-
-
-def extras(
-    warmup_steps: object,
-    max_grad_norm: object,
-    skip_nonfinite: object,
-    use_cyclical_lr: object = False,
-    cycle_length: object = 1000,
-) -> dict[str, Any]:
-    """The ``defaults`` entries every rule takes: the schedule, clipping and ``skip_nonfinite``."""
-    return {
-        "warmup_steps": warmup_steps,
-        "max_grad_norm": max_grad_norm,
-        "use_cyclical_lr": use_cyclical_lr,
-        "cycle_length": cycle_length,
-        SKIP_NONFINITE: skip_nonfinite,
-    }
 
 
 def _group_device(group: Mapping[str, Any]) -> torch.device:

@@ -8,15 +8,34 @@
 (equations (2)–(4) of ``lossopt_spec.optim.adam``, ``radam`` and ``adabelief``). On a step that
 ``found_inf`` skips, their "no change" values: a decay of 1, :math:`1 - \\beta_1 = 0`, :math:`\\beta_2 = 1`
 (the gradient is 0 then, so :math:`1 - \\beta_2` may stay).
+
+:class:`AdamFamily`: what the rules of this family share besides those scalars: the checks of ``lr``,
+``betas``, ``eps`` and ``weight_decay``, and L2 decay unless the group decouples it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 
+from lossopt.optim._validation import check_adam_family
+from lossopt.optim.base import RuleOptimizer
 from lossopt.optim.scalar_ops import unless_skipped
+
+
+class AdamFamily(RuleOptimizer):
+    """A rule with Adam's ``lr``, ``betas``, ``eps`` and ``weight_decay``: their checks, and L2 decay (2) unless the
+    group's :attr:`decoupled_flag` says the rule decays the parameter itself."""
+
+    decoupled_flag: ClassVar[str] = "decoupled_weight_decay"
+
+    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
+
+    def coupled_decay(self, group: Mapping[str, Any]) -> float:
+        return 0.0 if group[self.decoupled_flag] else float(group["weight_decay"])  # (2) g <- g + wd p
 
 
 def moment_scalars(betas: tuple[float, float], decay: Any, skip: torch.Tensor | None) -> dict[str, Any]:

@@ -28,11 +28,9 @@ from typing import Any, ClassVar
 
 import torch
 
-from lossopt.optim._validation import check_adam_family
-from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import extras
+from lossopt.optim.base import constructor_arguments
 from lossopt.optim.kernels import torch_fused
-from lossopt.optim.moments import moment_scalars
+from lossopt.optim.moments import AdamFamily, moment_scalars
 from lossopt.optim.rectify import rectification, rho
 from lossopt.optim.scalar_ops import sqrt, unless_skipped, where
 
@@ -70,7 +68,7 @@ def radam_fused_arguments(group: Mapping[str, Any], t: float | None, lr: Any) ->
     return {"lr": rate, "step": math.inf, "weight_decay": weight_decay, "amsgrad": False}
 
 
-class RAdam(RuleOptimizer):
+class RAdam(AdamFamily):
     """Rectified Adam, step for step equal to ``torch.optim.RAdam`` with the defaults.
 
     Args:
@@ -151,25 +149,7 @@ class RAdam(RuleOptimizer):
         max_grad_norm: float | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": betas,
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "degenerated_to_sgd": degenerated_to_sgd,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,
-            "fused": fused,
-            **extras(warmup_steps, max_grad_norm, skip_nonfinite),
-        }
-        super().__init__(params, defaults)
-
-    def validated(self, hyper: dict[str, Any]) -> dict[str, Any]:
-        return {**hyper, **check_adam_family(hyper["lr"], hyper["betas"], hyper["eps"], hyper["weight_decay"])}
-
-    def coupled_decay(self, group: Mapping[str, Any]) -> float:
-        return 0.0 if group["decoupled_weight_decay"] else float(group["weight_decay"])  # (2) g <- g + wd p
+        super().__init__(params, constructor_arguments(locals()))
 
     def scalars(self, group: Mapping[str, Any], t: Any, lr: Any, skip: torch.Tensor | None) -> dict[str, Any]:
         """(6)–(8) as :math:`(k, c, a)` (module docstring); a skipped step keeps every tensor."""

@@ -24,8 +24,7 @@ from typing import Any, ClassVar
 import torch
 
 from lossopt.optim._validation import check_in_closed_unit_interval, check_non_negative
-from lossopt.optim.base import RuleOptimizer
-from lossopt.optim.group_state import extras
+from lossopt.optim.base import RuleOptimizer, constructor_arguments
 from lossopt.optim.kernels import cpu, torch_fused
 from lossopt.optim.scalar_ops import unless_skipped
 
@@ -140,19 +139,7 @@ class SGD(RuleOptimizer):
         fused: bool | None = None,
         skip_nonfinite: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "maximize": maximize,
-            "foreach": foreach,
-            "differentiable": differentiable,
-            "fused": fused,
-            **extras(warmup_steps, max_grad_norm, skip_nonfinite, use_cyclical_lr, cycle_length),
-        }
-        super().__init__(params, defaults)
+        super().__init__(params, constructor_arguments(locals()))
 
     def new_state(self, name: str, param: torch.Tensor, group: Mapping[str, Any]) -> torch.Tensor | None:
         if group["momentum"] == 0:

@@ -30,12 +30,3 @@ def grad_multiplier(
         inverse = torch.reciprocal(grad_scale.to(torch.float32))
         coefficient = inverse if coefficient is None else coefficient * inverse.to(coefficient.device)
     return coefficient
-
-
-def fused_grad_scale(
-    grad_norm: torch.Tensor | None, max_grad_norm: float | None, grad_scale: torch.Tensor | None, device: torch.device
-) -> torch.Tensor:
-    """:math:`S / \\kappa` as a float32 tensor on ``device``: the ``grad_scale`` torch's fused kernels divide by."""
-    multiplier = grad_multiplier(grad_norm, max_grad_norm, grad_scale)
-    assert multiplier is not None
-    return torch.reciprocal(multiplier).to(device=device, dtype=torch.float32, non_blocking=True)

@@ -1,19 +1,12 @@
 """A rule's per-tensor update compiled by ``torch.compile`` into one pass per tensor: ``fused=True`` where no
 lossopt or torch kernel exists (AdaBelief on CUDA, on float16/bfloat16 parameters, or without a C compiler).
 
-The gradient prologue (:math:`\\kappa g`, ``maximize``, L2) and the rule's update run inside one
-compiled function of :data:`CHUNK` tensors (Dynamo's guards and the compiled function's wrappers cost
-tens of microseconds per call, which per tensor would dominate a step of a model with hundreds of
-parameter tensors). Every number the update uses enters as a column of one coefficient tensor (one row
-per tensor), so a new learning rate, step or skip never recompiles; only structural choices (AMSGrad,
-decoupled decay or not, the dtypes) compile separately. Shapes are dynamic, so one compilation serves
-every parameter size; one-element and non-contiguous tensors run the same function eagerly.
-
-Paying the compilation once: the first ``step()`` of a process compiles (14 to 30 s for 8 tensors
-measured on a shared 2-core CPU). Inductor's FX-graph and AOTAutograd caches persist on disk
-(``TORCHINDUCTOR_CACHE_DIR``), so later processes load the kernel instead (a few seconds); ship the cache
-with ``torch.compiler.save_cache_artifacts()`` / ``load_cache_artifacts()``. Where Inductor has no C++
-compiler on a CPU, this kernel takes nothing and the multi-tensor kernel runs.
+The gradient prologue and the update run in one compiled function of :data:`CHUNK` tensors (Dynamo's guards cost
+tens of microseconds a call). Every number enters as a column of one coefficient tensor, so a new learning rate,
+step or skip never recompiles; shapes are dynamic; one-element and non-contiguous tensors run eagerly. The first
+step of a process compiles (14 to 30 s on a shared 2-core CPU); Inductor's on-disk caches
+(``TORCHINDUCTOR_CACHE_DIR``, ``torch.compiler.save_cache_artifacts()``) serve later processes. Where Inductor
+has no C++ compiler on a CPU, this kernel takes nothing and the multi-tensor kernel runs.
 """
 
 from __future__ import annotations

@@ -1,27 +1,11 @@
-"""Building and loading lossopt's own CPU kernels for ``fused=True`` (``cpu_kernels.c``; called from :mod:`.cpu`).
+"""Building and loading lossopt's own CPU kernels for ``fused=True`` (``cpu_kernels.c``; why: :mod:`.cpu`).
 
-Why: torch's fused Adam kernel takes the clip coefficient through ``grad_scale`` but *writes the
-rescaled gradient back* into ``p.grad`` (a 4-byte-per-parameter write on top of the 28 bytes of the
-update), and AdaBelief has no torch kernel at all (the ``torch.compile``-generated one pays tens of
-microseconds of Dynamo per call and a compilation of 15 to 40 s). The C source beside this file
-(``cpu_kernels.c``) holds one pass per rule over every tensor of a group, reading p, g, m, v once
-and writing p, m, v once; the gradient is only read.
-
-Build: on the first fused step of a process, with the C compiler torch's own CPU code generation
-uses (``$CC``, else ``cc``, ``gcc`` or ``clang`` on ``PATH``), in well under a second, into a cache
-directory (``$LOSSOPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/lossopt``, else ``~/.cache/lossopt``) under a
-name that hashes the source, the compiler, its flags and the CPU (``-march=native``), so later
-processes load it. The file is written under a temporary name and renamed, so ranks of one job
-building at once do not see a half-written library. OpenMP is used where the compiler has it (the
-kernel then runs on ``torch.get_num_threads()`` threads), else the kernel is serial.
-
-When there is no compiler or the build fails, a ``RuntimeWarning`` says why once and the optimizers
-fall back to what ran before (torch's fused kernel for AdamW / Adam, the compiled update for
-AdaBelief): the same results within rounding. ``LOSSOPT_CPU_KERNELS=0`` turns the kernels off.
-
-Which tensors: CPU, float32 or float64, plain tensors (not DTensor shards), contiguous or all of a
-parameter's tensors dense in the same channels-last format, with float32 step counters (AdamW).
-Everything else takes the fallback, tensor by tensor.
+On the first fused step of a process the C source is built with ``$CC`` (else ``cc``, ``gcc`` or ``clang`` on
+``PATH``), ``-O3 -march=native``, OpenMP where the compiler has it, into ``$LOSSOPT_CACHE_DIR`` (else
+``$XDG_CACHE_HOME/lossopt`` or ``~/.cache/lossopt``) under a name hashing the source, the compiler, its flags
+and the CPU; later processes load it. The file is written under a temporary name and renamed, so ranks of one
+job building at once never see half a library. No compiler, or a failed build: one ``RuntimeWarning`` says why
+and the optimizers fall back (:mod:`.cpu`'s kernels take nothing). ``LOSSOPT_CPU_KERNELS=0`` turns them off.
 """
 
 from __future__ import annotations

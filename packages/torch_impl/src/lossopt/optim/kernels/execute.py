@@ -6,11 +6,9 @@ returns the part of the batch it did not take (``None`` when it took everything)
 
 - ``rule`` is the optimizer (it satisfies :class:`Rule`); ``batch`` the group's tensors
   (:class:`Batch`); ``inputs`` what the step prologue computed for the group (:class:`StepInputs`).
-- :func:`per_tensor` (``foreach=False``) and :func:`foreach` (``torch._foreach_*``, the default) both
-  prepare the gradients (:func:`prepared_grads`: clip coefficient, ``maximize``, L2 decay, a skipped
-  step's zeros), evaluate the rule's per-step scalars (:func:`step_scalars`) and call the rule's
-  per-tensor update with plain tensors, :class:`~lossopt.optim.kernels.lanes.Lane` or
-  :class:`~lossopt.optim.kernels.lanes.Lanes` (see that module).
+- :func:`per_tensor` (``foreach=False``) and :func:`foreach` (the default) prepare the gradients
+  (:func:`prepared_grads`), evaluate the rule's scalars (:func:`step_scalars`) and call the rule's
+  per-tensor update with :class:`~.lanes.Lane` (one tensor) or :class:`~.lanes.Lanes` (``torch._foreach_*``).
 
 Skipped steps (``found_inf``, :mod:`lossopt.optim.kernels._nonfinite`) are data, not branches: the
 gradients become zeros and the rule's scalars their "no change" values (a decay of 1, a step of 0).

@@ -78,15 +78,9 @@ class Lane:
     def sub(self, other: Lane) -> Lane:
         return Lane(self.t - other.t)
 
-    def mul(self, other: Lane | Scalar) -> Lane:
-        return Lane(self.t * (other.t if isinstance(other, Lane) else other))
-
     def lerp_(self, end: Lane, weight: Scalar) -> Lane:
         self.t.lerp_(end.t, weight.to(self.t.dtype) if isinstance(weight, torch.Tensor) else weight)
         return self
-
-    def lerp(self, end: Lane, weight: Scalar) -> Lane:
-        return Lane(self.t.lerp(end.t, weight.to(self.t.dtype) if isinstance(weight, torch.Tensor) else weight))
 
     def addcmul_(self, tensor1: Lane, tensor2: Lane, *, value: Scalar = 1.0) -> Lane:
         if not isinstance(value, torch.Tensor):
@@ -107,9 +101,6 @@ class Lane:
     def sqrt(self) -> Lane:
         return Lane(self.t.sqrt())
 
-    def sign(self) -> Lane:
-        return Lane(self.t.sign())
-
     def maximum_(self, other: Lane) -> Lane:
         if torch.is_grad_enabled():  # ``out=`` has no autograd
             self.t.copy_(torch.maximum(self.t, other.t))
@@ -120,9 +111,6 @@ class Lane:
     def copy_(self, source: Lane) -> Lane:
         self.t.copy_(source.t)
         return self
-
-    def clone(self) -> Lane:
-        return Lane(self.t.clone())
 
 
 class Lanes:
@@ -162,19 +150,11 @@ class Lanes:
     def sub(self, other: Lanes) -> Lanes:
         return Lanes(torch._foreach_sub(self.t, other.t))
 
-    def mul(self, other: Lanes | ScalarOrList) -> Lanes:
-        return Lanes(torch._foreach_mul(self.t, other.t if isinstance(other, Lanes) else self._per_tensor(other)))
-
     def lerp_(self, end: Lanes, weight: ScalarOrList) -> Lanes:
         if isinstance(weight, torch.Tensor):
             weight = [weight.to(self.t[0].dtype)] * len(self.t)
         torch._foreach_lerp_(self.t, end.t, weight)  # type: ignore[arg-type]  # a Scalar or a TensorList
         return self
-
-    def lerp(self, end: Lanes, weight: ScalarOrList) -> Lanes:
-        if isinstance(weight, torch.Tensor):
-            weight = [weight.to(self.t[0].dtype)] * len(self.t)
-        return Lanes(torch._foreach_lerp(self.t, end.t, weight))  # type: ignore[arg-type]
 
     def addcmul_(self, tensor1: Lanes, tensor2: Lanes, *, value: ScalarOrList = 1.0) -> Lanes:
         if not self._with_scalars(torch._foreach_addcmul_, tensor1, tensor2, value):  # a device tensor value
@@ -201,9 +181,6 @@ class Lanes:
     def sqrt(self) -> Lanes:
         return Lanes(torch._foreach_sqrt(self.t))
 
-    def sign(self) -> Lanes:
-        return Lanes(torch._foreach_sign(self.t))
-
     def maximum_(self, other: Lanes) -> Lanes:
         torch._foreach_maximum_(self.t, other.t)
         return self
@@ -211,6 +188,3 @@ class Lanes:
     def copy_(self, source: Lanes) -> Lanes:
         torch._foreach_copy_(self.t, source.t)
         return self
-
-    def clone(self) -> Lanes:
-        return Lanes([t.clone() for t in self.t])
