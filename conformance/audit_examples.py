@@ -58,9 +58,10 @@ class DampenedFirstStepSGD(torch.optim.SGD):
         for group in self.param_groups:
             for p in group["params"]:
                 if p in first and p.grad is not None and group["momentum"] != 0:
-                    # undo b_1 = g and lr * g, redo with b_1 = (1 - tau) g
-                    wrong = (1 - group["dampening"]) * p.grad
-                    p.add_(p.grad - wrong, alpha=group["lr"])
+                    # undo b_1 = g (weight decay included) and lr * b_1, redo with b_1 = (1 - tau) g
+                    buffer = self.state[p]["momentum_buffer"]
+                    wrong = (1 - group["dampening"]) * buffer
+                    p.add_(buffer - wrong, alpha=group["lr"])
                     self.state[p]["momentum_buffer"] = wrong.clone()
         return loss
 

@@ -11,6 +11,8 @@ Rules for what a candidate is sent (the same for optimizers and losses):
 - a candidate whose signature cannot be read to the end (``**kwargs`` all the way down) is sent the
   hyperparameters of the configuration and every one that is not a spec-only extra
   (:data:`SPEC_ONLY`: warmup, cyclical lr, clipping, which only lossopt's optimizers take);
+- ``--rename NAME=-`` says the candidate has no argument for the spec's ``NAME`` and is
+  configured to match its value some other way (by ``--candidate-kwargs``): it is never passed;
 - ``--candidate-kwargs`` go to the candidate only, as they are.
 """
 
@@ -28,6 +30,7 @@ from lossopt_spec.optim.clip import CLIP_DEFAULTS
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS
 
 SPEC_ONLY = frozenset(SCHEDULE_DEFAULTS) | frozenset(CLIP_DEFAULTS)
+NOT_PASSED = "-"  # --rename NAME=-: the candidate has no such argument
 _NO_DEFAULT = inspect.Parameter.empty
 
 
@@ -168,6 +171,8 @@ def plan_call(
         if name in skip:
             continue
         target = renames.get(name, name)
+        if target == NOT_PASSED:
+            continue
         at_default = name in spec_defaults and same_value(value, spec_defaults[name])
         if signature.takes(target):
             passed[target] = value

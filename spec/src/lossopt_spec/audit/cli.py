@@ -55,7 +55,8 @@ state entries: the candidate's optimizer.state[p] is read under the rule's names
   step and the next step of the spec starts from it. An entry only the candidate keeps, or one of
   the rule's that the candidate does not keep, is a note, not a divergence; 'step' may be kept per
   parameter group (param_groups[i]['step']) and is compared there. --rename SPEC=CANDIDATE maps a
-  hyperparameter or a state entry of the spec to the candidate's name (repeatable).
+  hyperparameter or a state entry of the spec to the candidate's name (repeatable); --rename SPEC=-
+  says the candidate has no such argument and --candidate-kwargs configure it to match.
 
 hyperparameters: the spec's defaults updated by --config are passed to the candidate under its own
   names wherever its signature takes them; a spec-only extra (warmup_steps, max_grad_norm,
@@ -95,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--examples", type=int, default=100, help="Hypothesis-drawn examples (default 100; 0: none)")
     parser.add_argument(
         "--reductions", default="none,mean,sum", help="--loss: the reductions to compare (default none,mean,sum)"
+    )
+    parser.add_argument(
+        "--min-dims", type=int, default=0, help="--loss: draw inputs of at least this many dimensions (default 0)"
     )
     parser.add_argument("--seed", type=int, default=0, help="the problems' and Hypothesis' seed (default 0)")
     parser.add_argument("--dtype", default="float64", choices=sorted(AUDIT_TOLERANCES))
@@ -139,7 +143,7 @@ def _run(args: argparse.Namespace) -> AuditResult:
         from lossopt_spec.audit.loss_runner import audit_loss
 
         reductions = [r for r in args.reductions.split(",") if r]
-        return audit_loss(args.candidate, args.loss, config, reductions=reductions, **common)
+        return audit_loss(args.candidate, args.loss, config, reductions=reductions, min_dims=args.min_dims, **common)
     from lossopt_spec.audit.runner import audit
 
     problems = [p for p in args.problems.split(",") if p]

@@ -55,7 +55,7 @@ class Side:
             params: Any = self.groups[0]
         else:
             params = [
-                {"params": g, **{self.renames.get(k, k): v for k, v in o.items()}}
+                {"params": g, **{self.renames.get(k, k): v for k, v in o.items() if self.renames.get(k) != "-"}}
                 for g, o in zip(self.groups, overrides, strict=True)
             ]
         try:

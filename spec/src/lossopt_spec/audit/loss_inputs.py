@@ -16,7 +16,9 @@ One drawing per kind of loss (:data:`KIND_OF_LOSS` in :mod:`lossopt_spec.audit.l
   with ``log_target``), some target entries exactly 0.
 
 Small arrays (at most 32 elements) are drawn element by element so Hypothesis shrinks them;
-larger ones (elementwise losses: up to 1,200 elements) from a drawn seed. The draw is the
+larger ones (elementwise losses: up to 1,200 elements) from a drawn seed. ``min_dims``
+(``--min-dims``) keeps the elementwise and segmentation inputs at that many dimensions or more,
+for candidates that need ``(N, C, ...)``. The draw is the
 spec's own (the conformance suite's strategies live in the repository, not in this package).
 
 Imports Hypothesis: only a loss audit that runs imports this module.
@@ -32,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 SMALL_LIMIT = 32
+MIN_DIMS = "min_dims"  # the audit's option (not a spec hyperparameter) in the drawing's configuration
 
 
 def _values(data: st.DataObject, shape: tuple[int, ...], bound: float, label: str) -> np.ndarray:
@@ -55,10 +58,11 @@ def _indices(data: st.DataObject, shape: tuple[int, ...], classes: int, ignore: 
     return data.draw(arrays(np.int64, shape, elements=elements), label=label)
 
 
-def _elementwise_shape(data: st.DataObject) -> tuple[int, ...]:
-    if data.draw(st.booleans(), label="large"):
+def _elementwise_shape(data: st.DataObject, min_dims: int) -> tuple[int, ...]:
+    if data.draw(st.booleans(), label="large") and min_dims <= 1:
         return (data.draw(st.integers(SMALL_LIMIT + 1, 1200), label="size"),)
-    return tuple(data.draw(array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4), label="shape"))
+    dims = max(min_dims, 0)
+    return tuple(data.draw(array_shapes(min_dims=dims, max_dims=max(3, dims), min_side=1, max_side=4), label="shape"))
 
 
 def _logits_shape(data: st.DataObject) -> tuple[int, ...]:
@@ -74,7 +78,7 @@ def pair(data: st.DataObject, config: Mapping[str, Any]) -> dict[str, Any]:
             "predictions": _values(data, (*shape, len(levels)), 100.0, "predictions"),
             "targets": _values(data, shape, 100.0, "targets"),
         }
-    shape = _elementwise_shape(data)
+    shape = _elementwise_shape(data, int(config.get(MIN_DIMS, 0)))
     return {
         "predictions": _values(data, shape, 100.0, "predictions"),
         "targets": _values(data, shape, 100.0, "targets"),
@@ -82,7 +86,7 @@ def pair(data: st.DataObject, config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def binary(data: st.DataObject, config: Mapping[str, Any]) -> dict[str, Any]:
-    shape = _elementwise_shape(data)
+    shape = _elementwise_shape(data, int(config.get(MIN_DIMS, 0)))
     return {"predictions": _values(data, shape, 30.0, "logits"), "targets": _unit(data, shape, "targets")}
 
 
@@ -111,7 +115,10 @@ def hinge(data: st.DataObject, config: Mapping[str, Any]) -> dict[str, Any]:
 def segmentation(data: st.DataObject, config: Mapping[str, Any]) -> dict[str, Any]:
     mode = config.get("mode", "binary")
     n = data.draw(st.integers(1, 3), label="N")
-    spatial = tuple(data.draw(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4), label="spatial"))
+    least = max(1, int(config.get(MIN_DIMS, 0)) - (1 if mode == "binary" else 2))
+    spatial = tuple(
+        data.draw(array_shapes(min_dims=least, max_dims=max(2, least), min_side=1, max_side=4), label="spatial")
+    )
     if mode == "binary":
         shape: tuple[int, ...] = (n, *spatial)
     else:

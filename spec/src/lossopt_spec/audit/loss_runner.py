@@ -98,6 +98,7 @@ def audit_loss(
     candidate_kwargs: Mapping[str, Any] | None = None,
     rename: Mapping[str, str] | None = None,
     reductions: Sequence[str] = ("none", "mean", "sum"),
+    min_dims: int = 0,
     examples: int = 100,
     seed: int = 0,
     dtype: str = "float64",
@@ -106,6 +107,8 @@ def audit_loss(
     atol: float | None = None,
 ) -> AuditResult:
     """Audit a loss ``candidate`` against the spec loss ``loss``; see the module docstring.
+
+    ``min_dims``: draw elementwise and segmentation inputs with at least this many dimensions.
 
     Raises:
         AuditError: the audit could not run (unknown loss, hyperparameter or reduction, a candidate
@@ -155,7 +158,8 @@ def audit_loss(
     for note in plan.notes:
         result.note(note)
     call = _Call(factory, plan.passed, result.candidate_kwargs, takes_reduction)
-    result.phases.append(_loss_phase(call, spec, hparams, config, reductions, examples, seed, result))
+    drawing = {**config, "min_dims": min_dims}
+    result.phases.append(_loss_phase(call, spec, hparams, drawing, reductions, examples, seed, result))
     return result
 
 
@@ -215,7 +219,7 @@ def _loss_phase(
             got = to_numpy(value)
             grad = None if predictions.grad is None else to_numpy(predictions.grad)
             for name, got_array, want_array in (("value", got, want), ("gradient", grad, want_grad)):
-                divergence = _compare(number, name, got_array, want_array, tolerance, detail)
+                divergence = _compare(number, name, got_array, want_array, tolerance, detail, result.dtype)
                 if divergence is not None:
                     found.append(divergence)
                 elif got_array is not None:
@@ -239,7 +243,7 @@ def _upstream(shape: tuple[int, ...]) -> Any:
 
 
 def _compare(
-    number: int, name: str, got: np.ndarray | None, want: np.ndarray, tolerance: Any, detail: str
+    number: int, name: str, got: np.ndarray | None, want: np.ndarray, tolerance: Any, detail: str, dtype: str
 ) -> Divergence | None:
     if got is None:
         return Divergence(
@@ -256,7 +260,12 @@ def _compare(
     close = within(got, want, tolerance)
     if close.all():
         return None
+    from lossopt_spec.audit.precision import lower_precision, precision_detail  # imports torch
+
     index = tuple(int(i) for i in np.argwhere(~close)[0])
+    narrow = lower_precision(got, want, None, dtype, ~close)
+    if narrow:
+        detail = f"{precision_detail(narrow, dtype)}; {detail}"
     return Divergence(
         "hypothesis",
         number,
@@ -266,6 +275,7 @@ def _compare(
         spec=float(want[index]),
         shape=want.shape,
         detail=detail,
+        precision=narrow,
     )
 
 
