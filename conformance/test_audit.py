@@ -136,7 +136,8 @@ def test_a_bug_only_in_tensors_over_32_elements_is_found_in_such_a_tensor():
     result = audit(planted.LargeTensorSGD, "sgd", {"lr": 1e-3, "momentum": 0.9}, examples=100)
     assert [p.name for p in result.phases if p.divergences] == ["hypothesis"]  # problems: <= 12 elements
     first = result.first_divergence
-    assert first.step == 1 and first.tensor == "param"
+    assert first.step == 1
+    assert first.tensor == "param"
     size = 1
     for side in first.shape:
         size *= side
@@ -243,7 +244,8 @@ def test_json_output_has_the_contract_fields(tmp_path):
     assert {k: first[k] for k in ("step", "group", "parameter", "tensor")} == {
         "step": BUG_STEP, "group": 0, "parameter": 0, "tensor": "param",
     }  # fmt: skip
-    assert isinstance(first["index"], list) and first["candidate"] != first["spec"]
+    assert isinstance(first["index"], list)
+    assert first["candidate"] != first["spec"]
     assert len(document["later_divergences"]) >= 3
 
 
@@ -280,28 +282,33 @@ def test_cli_usage_errors_exit_2_with_the_reason(args, message, capsys, tmp_path
     assert main([*args, "--steps", "5", "--json", str(out)]) == 2
     assert message in capsys.readouterr().err
     document = json.loads(out.read_text())
-    assert document["verdict"] == "error" and message in document["error"]
+    assert document["verdict"] == "error"
+    assert message in document["error"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: --device cuda runs there")
 def test_device_cuda_without_a_gpu_exits_2_without_a_traceback():
     run = _cli("torch.optim:SGD", "--rule", "sgd", "--device", "cuda")
     assert run.returncode == 2
-    assert "--device 'cuda'" in run.stderr and "sees no CUDA device" in run.stderr
+    assert "--device 'cuda'" in run.stderr
+    assert "sees no CUDA device" in run.stderr
     assert "Traceback" not in run.stderr
 
 
 def test_a_candidate_raising_in_step_exits_2_without_a_traceback():
     run = _cli("conformance.audit_examples:RaisingSGD", "--rule", "sgd", "--examples", "0")
     assert run.returncode == 2
-    assert "RuntimeError: kernel launch failed" in run.stderr and "Traceback" not in run.stderr
+    assert "RuntimeError: kernel launch failed" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_several_drawn_failures_report_the_divergence_and_note_the_error():
     result = audit(planted.RaisingOnLargeSGD, "sgd", problems=[], examples=100)
-    assert result.first_divergence is not None and result.first_divergence.step == 1
+    assert result.first_divergence is not None
+    assert result.first_divergence.step == 1
     run = _cli("conformance.audit_examples:RaisingOnLargeSGD", "--rule", "sgd", "--problems", "", "--examples", "100")
-    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
 
 
 def test_an_exception_group_without_a_divergence_is_an_audit_error():

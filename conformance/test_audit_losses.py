@@ -1,4 +1,4 @@
-"""The loss audit (``python -m lossopt_spec.audit CANDIDATE --loss NAME``): torch's losses conform, a planted bug is found."""
+"""The loss audit (``python -m lossopt_spec.audit CANDIDATE --loss NAME``): torch's losses conform, a bug is found."""
 
 import json
 import subprocess
@@ -40,15 +40,19 @@ def test_the_cli_example_conforms():
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
-    assert document["verdict"] == "conforms" and document["kind"] == "loss" and document["rule"] == "huber"
+    assert document["verdict"] == "conforms"
+    assert document["kind"] == "loss"
+    assert document["rule"] == "huber"
 
 
 def test_a_planted_loss_bug_is_reported_with_shapes_index_and_both_values():
     result = audit_loss(mean_halved_huber, "huber", examples=60)
     first = result.first_divergence
-    assert first is not None and first.tensor in ("value", "gradient")
+    assert first is not None
+    assert first.tensor in ("value", "gradient")
     assert first.candidate == pytest.approx(2 * first.spec)  # r^2 where the spec has r^2 / 2
-    assert "reduction=" in first.detail and "predictions of shape" in first.detail
+    assert "reduction=" in first.detail
+    assert "predictions of shape" in first.detail
 
 
 def test_loss_audit_errors():

@@ -16,7 +16,8 @@ Generated files (all ignored by git), by the module that writes them:
 - :mod:`~docs.generate.reports`: ``_generated/conformance_report.inc`` (and the report's copy,
   ``conformance_report.md``), the newest conformance report under ``reports/``, or a note saying
   how to make one; ``_generated/ecosystem_audit.inc``, the committed table of
-  ``nox -s audit_ecosystem`` (``docs/ecosystem_audit.md``); ``_generated/loss_plots.inc``, ``optimizer_plots.inc``, the plots
+  ``nox -s audit_ecosystem`` (``docs/ecosystem_audit.md``); ``_generated/loss_plots.inc``,
+  ``optimizer_plots.inc``, the plots
   ``python -m lossopt demo`` wrote (``reports/demo/``), or a note;
 - :mod:`~docs.generate.guides`: ``_generated/loss_guide.inc``, ``optimizer_guide.inc``;
 - :func:`audit_help_rst`: ``_generated/audit_help.inc``, ``python -m lossopt_spec.audit --help`` as printed.
@@ -43,7 +44,9 @@ def audit_help_rst() -> str:
     """``python -m lossopt_spec.audit --help``, as a literal block: the command line's reference, never retyped."""
     from lossopt_spec.audit.cli import help_text
 
-    return ".. code-block:: text\n\n" + "".join(f"   {line}".rstrip() + "\n" for line in help_text().splitlines()) + "\n"
+    return (
+        ".. code-block:: text\n\n" + "".join(f"   {line}".rstrip() + "\n" for line in help_text().splitlines()) + "\n"
+    )
 
 
 def generate(docs: Path = DOCS, root: Path = ROOT) -> dict[str, str]:

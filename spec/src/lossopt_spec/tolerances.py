@@ -10,7 +10,7 @@ Each dtype's row has two columns:
   candidate's own parameters and state), so one comparison holds the rounding of one step only.
   In float64 that is a few ulps of the operands, and the conformance tolerance (1e-7) would
   hide real bugs: weight decay applied after AdamW's update instead of before changes a parameter
-  by :math:`\\gamma^2 \\lambda \, m / \\sqrt{v} \\approx 10^{-8}` at the defaults. ``rtol=1e-10``
+  by :math:`\\gamma^2 \\lambda \\, m / \\sqrt{v} \\approx 10^{-8}` at the defaults. ``rtol=1e-10``
   catches it; ``atol=1e-12`` covers rounding where a result cancels to near zero (a momentum
   buffer :math:`\\mu b + g` with gradients up to :math:`10^3`: :math:`10^3 \\times 2^{-52} \\approx 2 \\cdot 10^{-13}`),
   and every ``torch.optim`` rule and loss audited passes at it (``conformance/test_audit.py``).
