@@ -43,7 +43,8 @@ def test_entries_name_known_configurations_and_readings_with_sources():
             assert config in entry.get("configs", ["defaults"]), (entry["implementation"], config)
             assert reading["kind"] in READING_KINDS, reading
             path, _, line = reading["source"].rpartition(":")
-            assert path.endswith(".py") and line.isdigit(), reading["source"]
+            assert path.endswith(".py"), reading["source"]
+            assert line.isdigit(), reading["source"]
 
 
 def test_the_candidate_list_includes_the_rules_that_are_coming():
