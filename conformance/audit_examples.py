@@ -25,11 +25,8 @@ BUG_STEP = 7
 LARGE = 32  # LargeTensorSGD's bug: tensors with more elements than this
 
 
-class LateLrSGD(torch.optim.SGD):
-    """From step 7 on, updates with ``1.01 * lr`` (a schedule bug). The momentum buffer is unaffected.
-
-    Expected audit: diverges at step 7 in the first parameter; ``momentum_buffer`` still equal.
-    """
+class _CountingSGD(torch.optim.SGD):
+    """torch.optim.SGD that counts its steps in ``_steps`` (1 during the first ``step()``)."""
 
     def __init__(self, params: Any, **kwargs: Any) -> None:
         super().__init__(params, **kwargs)
@@ -38,10 +35,23 @@ class LateLrSGD(torch.optim.SGD):
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         self._steps += 1
+        self.before_step()
+        return super().step(closure)
+
+    def before_step(self) -> None:
+        """What a planted bug does before each step."""
+
+
+class LateLrSGD(_CountingSGD):
+    """From step 7 on, updates with ``1.01 * lr`` (a schedule bug). The momentum buffer is unaffected.
+
+    Expected audit: diverges at step 7 in the first parameter; ``momentum_buffer`` still equal.
+    """
+
+    def before_step(self) -> None:
         if self._steps == BUG_STEP:
             for group in self.param_groups:
                 group["lr"] *= 1.01
-        return super().step(closure)
 
 
 class DampenedFirstStepSGD(torch.optim.SGD):
@@ -178,19 +188,12 @@ class GroupStepAdam(torch.optim.Adam):
         return loss
 
 
-class RaisingSGD(torch.optim.SGD):
+class RaisingSGD(_CountingSGD):
     """Raises ``RuntimeError`` in ``step()`` from step 3 on: the audit cannot run it (exit 2)."""
 
-    def __init__(self, params: Any, **kwargs: Any) -> None:
-        super().__init__(params, **kwargs)
-        self._steps = 0
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        self._steps += 1
+    def before_step(self) -> None:
         if self._steps >= 3:
             raise RuntimeError("kernel launch failed")
-        return super().step(closure)
 
 
 class RaisingOnLargeSGD(torch.optim.SGD):

@@ -111,26 +111,14 @@ def run_entry(
         config = {k: tuple(v) if isinstance(v, list) and not kind_loss else v for k, v in config.items()}
         started = time.perf_counter()
         try:
+            common = {"candidate_kwargs": entry.get("candidate_kwargs", {}), "rename": renames, "examples": examples}
             if kind_loss:
+                reductions = entry.get("reductions", ["none", "mean", "sum"])
                 result = audit_loss(
-                    factory,
-                    name,
-                    config,
-                    candidate_kwargs=entry.get("candidate_kwargs", {}),
-                    rename=renames,
-                    reductions=entry.get("reductions", ["none", "mean", "sum"]),
-                    min_dims=entry.get("min_dims", 0),
-                    examples=examples,
+                    factory, name, config, reductions=reductions, min_dims=entry.get("min_dims", 0), **common
                 )
             else:
-                result = audit(
-                    factory,
-                    name,
-                    config,
-                    candidate_kwargs=entry.get("candidate_kwargs", {}),
-                    rename=renames,
-                    examples=examples,
-                )
+                result = audit(factory, name, config, **common)
             document = result.to_json()
             document["candidate"] = entry["target"]
             verdict, why = result.verdict, ""
