@@ -9,6 +9,7 @@
     nox -s docs                                       the documentation (Sphinx, offline MathJax) into docs/_build/html
     nox -s lint                                       ruff + mypy
     nox -s demo                                       the main job: examples + comparisons -> reports/demo/
+    nox -s audit_ecosystem                            audit public implementations -> reports/audit/, docs table
 
 Every session installs what it needs from the project's own files; nothing is installed by hand.
 
@@ -210,3 +211,35 @@ def demo(session: nox.Session) -> None:
     output = ROOT / "reports" / "demo"
     session.run("python", "-m", "lossopt", "demo", "--output", str(output), *session.posargs)
     session.log(f"demo report: {output / 'summary.md'} and the PNG plots beside it")
+
+
+# The ecosystem audit (audit_ecosystem): public implementations of the spec's rules and losses, each
+# pinned exactly. timm imports torchvision, which imports only beside the torch it was built for.
+ECOSYSTEM_TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
+ECOSYSTEM_PACKAGES = [
+    "pytorch_optimizer==4.1.0",
+    "timm==1.0.31",
+    "torch-optimizer==0.3.0",
+    "adabelief-pytorch==0.2.1",
+    "schedulefree==1.4.1",
+    "lion-pytorch==0.2.5",
+    "torch-adopt==0.1.0",
+    "monai==1.6.1",
+    "kornia==0.9.0",
+    "segmentation-models-pytorch==0.6.0",
+]
+
+
+@nox.session
+def audit_ecosystem(session: nox.Session) -> None:
+    """Audit the public implementations of conformance/ecosystem/candidates.toml (CPU, about 2 minutes).
+
+    Writes reports/audit/ecosystem.md and ecosystem.json, and the table's committed copy,
+    docs/ecosystem_audit.md, which the documentation publishes (commit it after a run).
+    ``nox -s audit_ecosystem -- --examples 200`` draws more examples per audit.
+    """
+    session.install(*ECOSYSTEM_TORCH)
+    session.install("./spec[audit]", "./packages/torch_impl", *ECOSYSTEM_PACKAGES)
+    out = ROOT / "reports" / "audit"
+    docs_copy = ROOT / "docs" / "ecosystem_audit.md"
+    session.run("python", "-m", "conformance.ecosystem", str(out), "--docs", str(docs_copy), *session.posargs)

@@ -35,7 +35,14 @@ extensions = [
     "myst_parser",  # the conformance report's Markdown (included from _generated/, not a page)
 ]
 
-exclude_patterns = ["_build", "_generated", "tests", "examples/README.md", "**/__pycache__"]
+exclude_patterns = [
+    "_build",
+    "_generated",
+    "tests",
+    "examples/README.md",
+    "ecosystem_audit.md",  # included by ecosystem_audit.rst, not a page of its own
+    "**/__pycache__",
+]
 templates_path: list[str] = []
 html_static_path = ["_static"]
 html_css_files = ["lossopt.css"]

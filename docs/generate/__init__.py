@@ -15,9 +15,12 @@ Generated files (all ignored by git), by the module that writes them:
   registered entry, from ``differences.toml``;
 - :mod:`~docs.generate.reports`: ``_generated/conformance_report.inc`` (and the report's copy,
   ``conformance_report.md``), the newest conformance report under ``reports/``, or a note saying
-  how to make one; ``_generated/loss_plots.inc``, ``optimizer_plots.inc``, the plots
+  how to make one; ``_generated/ecosystem_audit.inc``, the committed table of
+  ``nox -s audit_ecosystem`` (``docs/ecosystem_audit.md``); ``_generated/loss_plots.inc``,
+  ``optimizer_plots.inc``, the plots
   ``python -m lossopt demo`` wrote (``reports/demo/``), or a note;
-- :mod:`~docs.generate.guides`: ``_generated/loss_guide.inc``, ``optimizer_guide.inc``.
+- :mod:`~docs.generate.guides`: ``_generated/loss_guide.inc``, ``optimizer_guide.inc``;
+- :func:`audit_help_rst`: ``_generated/audit_help.inc``, ``python -m lossopt_spec.audit --help`` as printed.
 """
 
 from __future__ import annotations
@@ -28,13 +31,22 @@ from docs.generate.common import DOCS, ROOT, registered_names
 from docs.generate.difference_tables import differences_rst, load_differences
 from docs.generate.guides import loss_guide_rst, optimizer_guide_rst
 from docs.generate.reference import api_pages, factory_signatures_rst
-from docs.generate.reports import conformance_report_rst, demo_plots_rst
+from docs.generate.reports import conformance_report_rst, demo_plots_rst, ecosystem_audit_rst
 
 
 def _write_if_changed(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
+
+
+def audit_help_rst() -> str:
+    """``python -m lossopt_spec.audit --help``, as a literal block: the command line's reference, never retyped."""
+    from lossopt_spec.audit.cli import help_text
+
+    return (
+        ".. code-block:: text\n\n" + "".join(f"   {line}".rstrip() + "\n" for line in help_text().splitlines()) + "\n"
+    )
 
 
 def generate(docs: Path = DOCS, root: Path = ROOT) -> dict[str, str]:
@@ -53,6 +65,8 @@ def generate(docs: Path = DOCS, root: Path = ROOT) -> dict[str, str]:
     _write_if_changed(generated / "loss_plots.inc", plots["loss"])
     _write_if_changed(generated / "optimizer_plots.inc", plots["optimizer"])
     _write_if_changed(generated / "signatures.inc", factory_signatures_rst())
+    _write_if_changed(generated / "ecosystem_audit.inc", ecosystem_audit_rst(docs))
+    _write_if_changed(generated / "audit_help.inc", audit_help_rst())
     _write_if_changed(generated / "loss_guide.inc", loss_guide_rst())
     _write_if_changed(generated / "optimizer_guide.inc", optimizer_guide_rst())
     return pages

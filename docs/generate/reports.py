@@ -17,6 +17,7 @@ from pathlib import Path
 from docs.generate.common import ROOT, heading
 
 REPORT_COPY = "conformance_report.md"  # under docs/_generated/, where the include points
+ECOSYSTEM_TABLE = "ecosystem_audit.md"  # committed under docs/, written by `nox -s audit_ecosystem`
 
 
 def latest_conformance_report(root: Path = ROOT) -> Path | None:
@@ -53,6 +54,17 @@ def conformance_report_rst(generated: Path, root: Path = ROOT) -> str:
     generated.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(report, copy)
     return f"Report: ``{shown}``.\n\n.. include:: /_generated/{REPORT_COPY}\n   :parser: myst_parser.sphinx_\n\n"
+
+
+def ecosystem_audit_rst(docs: Path) -> str:
+    """The committed ecosystem table (``docs/ecosystem_audit.md``), included as Markdown; or how to make it."""
+    table = docs / ECOSYSTEM_TABLE
+    if not table.is_file():
+        return (
+            ".. note::\n\n"
+            "   ``docs/ecosystem_audit.md`` is missing: run ``nox -s audit_ecosystem``, which writes it.\n\n"
+        )
+    return f".. include:: /{ECOSYSTEM_TABLE}\n   :parser: myst_parser.sphinx_\n\n"
 
 
 # (page, section title, which PNG names), matched in this order: the optimizer plots first, so that

@@ -234,3 +234,17 @@ def test_a_row_for_a_feature_this_build_lacks_is_neither_shown_nor_checked():
     assert "``kept``" in text
     assert "``later``" not in text
     assert difference_tables.shown(_row(when="sgd"))
+
+
+def test_the_audit_help_in_the_docs_is_the_programs():
+    from docs.generate import audit_help_rst
+    from lossopt_spec.audit.cli import help_text
+
+    rst = audit_help_rst()
+    assert rst.startswith(".. code-block:: text")
+    for line in help_text().splitlines():
+        assert f"   {line}".rstrip() in rst
+    for code in ("0  conforms", "1  diverges", "2  the audit could not run"):
+        assert code in help_text()
+    assert "quadratic" in help_text()
+    assert "state entries:" in help_text()

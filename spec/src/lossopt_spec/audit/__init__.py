@@ -38,14 +38,15 @@ Modules: :mod:`~lossopt_spec.audit.runner` (:func:`audit`: the phases),
 
 from lossopt_spec.audit.candidates import load_candidate
 from lossopt_spec.audit.cli import main
-from lossopt_spec.audit.results import AuditError, AuditResult, Divergence, PhaseResult
+from lossopt_spec.audit.results import AuditError, AuditResult, CandidateFailed, Divergence, PhaseResult
 from lossopt_spec.audit.runner import audit
-from lossopt_spec.tolerances import DEFAULT_TOLERANCES
+from lossopt_spec.tolerances import AUDIT_TOLERANCES
 
 __all__ = [
-    "DEFAULT_TOLERANCES",
+    "AUDIT_TOLERANCES",
     "AuditError",
     "AuditResult",
+    "CandidateFailed",
     "Divergence",
     "PhaseResult",
     "audit",

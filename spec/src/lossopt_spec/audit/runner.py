@@ -1,4 +1,4 @@
-"""The lock-step runner: the golden problems, then Hypothesis-drawn examples, each a phase of the audit.
+"""The optimizer audit: the golden problems, then Hypothesis-drawn examples, each a phase.
 
 See :mod:`lossopt_spec.audit` for what is run and what is reported.
 """
@@ -11,93 +11,102 @@ from typing import Any
 
 import numpy as np
 
-from lossopt_spec.audit.candidates import candidate_name, load_candidate, resolve_rule
+from lossopt_spec.audit.candidates import (
+    CallPlan,
+    candidate_name,
+    check_renames,
+    load_candidate,
+    plan_call,
+    resolve_rule,
+)
 from lossopt_spec.audit.lockstep import Side
-from lossopt_spec.audit.results import AuditError, AuditResult, Diverged, PhaseResult
+from lossopt_spec.audit.results import MAX_PER_PHASE, AuditError, AuditResult, Diverged, LargestError, PhaseResult
 from lossopt_spec.optim import UpdateRule
 from lossopt_spec.problems import PROBLEMS
-from lossopt_spec.tolerances import DEFAULT_TOLERANCES, Tolerance
+from lossopt_spec.tolerances import AUDIT_TOLERANCES, Tolerance
+
+EXPLODED = 1e30  # a problem whose parameters pass this magnitude diverges at the configuration: stop there
+DEFAULT_PROBLEMS = ("quadratic", "rosenbrock", "tiny_mlp")
+
+MakeSide = Callable[[Sequence[Sequence[np.ndarray]], Sequence[Mapping[str, Any]]], Side]
 
 
-def _problem_phase(
-    make: Callable[[Sequence[np.ndarray]], Side], name: str, seed: int, steps: int, tolerance: Tolerance
-) -> PhaseResult:
+def _keep_largest(into: LargestError, other: LargestError) -> None:
+    if other.where and (other.fraction > into.fraction or not into.where):
+        into.fraction, into.abs_error, into.rel_error, into.where = (
+            other.fraction,
+            other.abs_error,
+            other.rel_error,
+            other.where,
+        )
+
+
+def _problem_phase(make: MakeSide, name: str, seed: int, steps: int, tolerance: Tolerance) -> tuple[PhaseResult, Side]:
     problem = PROBLEMS[name](seed)
     result = PhaseResult(name)
-    side = make(problem.initial_params)
-    try:
-        with np.errstate(all="ignore"):
-            for step in range(1, steps + 1):
-                side.step(step, problem.grad(side.held_params()), name, tolerance, result)
-                if not side.finite():
-                    result.note = (
-                        f"stopped after step {step}: the parameters left the finite range, the problem diverges "
-                        "at this configuration; try a smaller lr"
-                    )
-                    break
-    except Diverged as diverged:
-        result.divergence = diverged.divergence
-    return result
+    side = make([problem.initial_params], [{}])
+    with np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            found, largest = side.step(step, [problem.grad(side.held(side.groups[0]))], name, tolerance)
+            result.steps += 1
+            _keep_largest(result.largest, largest)
+            result.divergences.extend(found[: MAX_PER_PHASE - len(result.divergences)])
+            if len(result.divergences) >= MAX_PER_PHASE:
+                break
+            magnitude = side.largest_magnitude()
+            if not magnitude < EXPLODED:
+                result.note = (
+                    f"stopped after step {step}: the parameters reached |x| = {magnitude:.1e}, the problem diverges "
+                    "at this configuration (try a smaller lr); the steps before were compared"
+                )
+                break
+    return result, side
 
 
 def _hypothesis_phase(
-    make: Callable[[Sequence[np.ndarray]], Side], examples: int, seed: int, tolerance: Tolerance, dtype: str
+    make: MakeSide,
+    hparams: Mapping[str, Any],
+    varied: Callable[[str], bool],
+    examples: int,
+    seed: int,
+    tolerance: Tolerance,
+    dtype: str,
+    notes: list[str],
 ) -> PhaseResult:
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
-    from hypothesis.extra.numpy import array_shapes, arrays
-    from hypothesis.reporting import with_reporter
+
+    from lossopt_spec.audit.drawn_groups import draw_example
+    from lossopt_spec.audit.search import search
 
     result = PhaseResult("hypothesis")
     # Gradients up to 10 x scale. Rounding error is relative to the operands and the tolerance to the
     # result, so where b = mu b + g cancels, gradients of 1e3 exceed float32's atol with no bug.
     scales = [1e-3, 1.0, 1e2] if dtype == "float64" else [1e-3, 1.0]
-    elements = st.floats(-10.0, 10.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-    shapes = st.lists(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=5), min_size=1, max_size=3)
 
-    @hypothesis_seed(seed)
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        print_blob=False,
-    )
-    @given(data=st.data())
-    def run(data: st.DataObject) -> None:
-        group = data.draw(shapes, label="shapes")
-        params = [data.draw(arrays(np.float64, s, elements=elements), label=f"param{i}") for i, s in enumerate(group)]
-        n_steps = data.draw(st.integers(1, 12), label="steps")
-        scale = data.draw(st.sampled_from(scales), label="gradient scale")
-        side = make(params)
-        probe = PhaseResult("hypothesis")
+    def example(data: st.DataObject) -> None:
+        drawn = draw_example(data, hparams, varied, scales)
+        side = make([[t.initial for t in g] for g in drawn.groups], drawn.overrides)
+        result.examples += 1
         try:
-            for step in range(1, n_steps + 1):
-                grads = [scale * data.draw(arrays(np.float64, s, elements=elements)) for s in group]
+            for step in range(1, drawn.steps + 1):
                 with np.errstate(all="ignore"):
-                    side.step(step, grads, "hypothesis", tolerance, probe)
-                if not side.finite():
+                    found, largest = side.step(step, drawn.gradients(data, step), "hypothesis", tolerance)
+                result.steps += 1
+                if found:
+                    detail = drawn.describe()
+                    raise Diverged(
+                        [
+                            replace(d, detail="; ".join(x for x in (d.detail, detail) if x))
+                            for d in found[:MAX_PER_PHASE]
+                        ]
+                    )
+                _keep_largest(result.largest, largest)
+                if not side.largest_magnitude() < EXPLODED:
                     break
-        except Diverged as diverged:
-            shapes_text = ", ".join(str(tuple(s)) for s in group)
-            divergence = diverged.divergence
-            detail = f"drawn example: parameters of shapes [{shapes_text}], gradients of scale {scale:g}"
-            raise Diverged(replace(divergence, detail="; ".join(d for d in (divergence.detail, detail) if d))) from None
         finally:
-            result.examples += 1
-        result.steps += probe.steps
-        if probe.max_abs_error > result.max_abs_error:
-            result.max_abs_error, result.max_abs_where = probe.max_abs_error, probe.max_abs_where
-        if probe.max_rel_error > result.max_rel_error:
-            result.max_rel_error, result.max_rel_where = probe.max_rel_error, probe.max_rel_where
+            notes.extend(n for n in side.notes if n not in notes)
 
-    try:
-        with with_reporter(lambda _message: None):
-            run()
-    except Diverged as diverged:  # the shrunk (smallest) failing example
-        result.divergence = diverged.divergence
+    result.divergences = search(example, examples, seed, notes)
     return result
 
 
@@ -107,7 +116,8 @@ def audit(
     config: Mapping[str, Any] | None = None,
     *,
     candidate_kwargs: Mapping[str, Any] | None = None,
-    problems: Iterable[str] = ("quadratic", "rosenbrock", "tiny_mlp"),
+    rename: Mapping[str, str] | None = None,
+    problems: Iterable[str] = DEFAULT_PROBLEMS,
     steps: int = 50,
     examples: int = 100,
     seed: int = 0,
@@ -116,7 +126,7 @@ def audit(
     rtol: float | None = None,
     atol: float | None = None,
 ) -> AuditResult:
-    """Run ``candidate`` and the spec ``rule`` side by side; see the module docstring.
+    """Run ``candidate`` and the spec ``rule`` side by side; see the package docstring.
 
     Args:
         candidate: a ``torch.optim.Optimizer`` subclass (or a callable building one from
@@ -124,49 +134,75 @@ def audit(
         rule: a name in :data:`lossopt_spec.OPTIMIZERS`, or an :class:`UpdateRule`.
         config: hyperparameters overriding the rule's defaults; passed to both sides.
         candidate_kwargs: extra constructor arguments for the candidate only (``{"foreach": False}``).
+        rename: spec name -> the candidate's name, for hyperparameters and state entries.
         problems: golden problems to run (names in :data:`lossopt_spec.problems.PROBLEMS`).
         steps: steps per problem.
         examples: Hypothesis examples (0: none).
         seed: the problems' seed and Hypothesis' seed.
         dtype: the candidate's parameter dtype (the spec runs in float64 from the same values).
         device: the candidate's device.
-        rtol, atol: the tolerance; default: the conformance suite's for ``dtype``
-            (:data:`lossopt_spec.tolerances.DEFAULT_TOLERANCES`).
+        rtol, atol: the tolerance; default: the audit's for ``dtype``
+            (:data:`lossopt_spec.tolerances.AUDIT_TOLERANCES`).
 
     Returns:
-        An :class:`AuditResult`; ``result.conforms``, ``result.first_divergence``, ``result.render()``.
+        An :class:`AuditResult`; ``result.conforms``, ``result.first_divergence``, ``result.to_json()``.
 
     Raises:
-        AuditError: the candidate cannot be loaded or built, the rule or a hyperparameter is unknown.
+        AuditError: the audit could not run (the candidate, rule, configuration or an option is
+            unusable, or the candidate raised; :class:`CandidateFailed` then).
     """
+    from lossopt_spec.audit.setup import check_run, tolerance_for
+
+    problems = list(problems)
+    check_run(problems, steps, examples, dtype, device)
     factory = load_candidate(candidate) if isinstance(candidate, str) else candidate
     update_rule = resolve_rule(rule)
+    renames = dict(rename or {})
+    check_renames(renames, [*update_rule.defaults, *update_rule.state_keys], f"the rule {update_rule.name!r}")
+    config = dict(config or {})
     try:
-        hparams = update_rule.hparams(**dict(config or {}))
+        hparams = update_rule.hparams(**config)
     except TypeError as error:
         raise AuditError(str(error)) from error
-    if dtype not in DEFAULT_TOLERANCES:
-        raise AuditError(f"dtype {dtype!r}: use one of {sorted(DEFAULT_TOLERANCES)}")
-    unknown = [p for p in problems if p not in PROBLEMS]
-    if unknown:
-        raise AuditError(f"unknown problem(s) {unknown}; known: {sorted(PROBLEMS)}")
-    default_rtol, default_atol = DEFAULT_TOLERANCES[dtype]
-    tolerance = Tolerance(default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
+    tolerance = tolerance_for(dtype, rtol, atol, AUDIT_TOLERANCES)
+    state_names = set(update_rule.state_keys)
+    plan = plan_call(
+        factory, {k: v for k, v in hparams.items() if k not in state_names}, update_rule.defaults, config, renames
+    )
     extra = dict(candidate_kwargs or {})
 
-    def make(initial: Sequence[np.ndarray]) -> Side:
-        return Side(factory, update_rule, hparams, extra, initial, dtype, device)
+    def make(groups: Sequence[Sequence[np.ndarray]], overrides: Sequence[Mapping[str, Any]]) -> Side:
+        return Side(factory, update_rule, hparams, plan, extra, renames, groups, overrides, dtype, device)
 
     result = AuditResult(
-        candidate=candidate if isinstance(candidate, str) else candidate_name(candidate),
+        candidate=candidate if isinstance(candidate, str) else candidate_name(factory),
         rule=update_rule.name,
         hparams=hparams,
         dtype=dtype,
         device=device,
         tolerance=tolerance,
+        config=config,
+        passed=plan.passed,
+        candidate_kwargs=extra,
+        rename=renames,
     )
+    for note in plan.notes:
+        result.note(note)
     for name in problems:
-        result.phases.append(_problem_phase(make, name, seed, steps, tolerance))
+        phase, side = _problem_phase(make, name, seed, steps, tolerance)
+        result.phases.append(phase)
+        for note in side.notes:
+            result.note(note)
     if examples > 0:
-        result.phases.append(_hypothesis_phase(make, examples, seed, tolerance, dtype))
+        notes: list[str] = []
+        result.phases.append(
+            _hypothesis_phase(make, hparams, _varied(plan, renames), examples, seed, tolerance, dtype, notes)
+        )
+        for note in notes:
+            result.note(note)
     return result
+
+
+def _varied(plan: CallPlan, renames: Mapping[str, str]) -> Callable[[str], bool]:
+    """Whether a later group may set the spec hyperparameter ``name``: the candidate is sent it."""
+    return lambda name: renames.get(name, name) in plan.passed
