@@ -237,8 +237,8 @@ def linear_cross_entropy_loss_grad(
         g = u_ce[:, None] * (np.sum(a, axis=1, keepdims=True) * p - a)  # (5') u (sum a) p - u a
         if z_loss:
             g = g + (u_z * 2.0 * z_loss * lse)[:, None] * p  # (5') + u 2 alpha lse p
-    g = np.where(valid[:, None], g * slope, 0.0)  # (2') chain through the cap; ignored tokens exactly 0
-    grad_input = g @ w_lin  # (1')
-    grad_weight = g.T @ x
-    grad_bias = None if b is None else np.sum(g, axis=0)
+        g = np.where(valid[:, None], g * slope, 0.0)  # (2') chain through the cap; ignored tokens exactly 0
+        grad_input = g @ w_lin  # (1'); NaN throughout for "mean" over a zero total weight, as torch
+        grad_weight = g.T @ x
+        grad_bias = None if b is None else np.sum(g, axis=0)
     return (grad_input[0] if unbatched else grad_input), grad_weight, grad_bias

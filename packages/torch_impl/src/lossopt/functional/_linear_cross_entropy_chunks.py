@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from lossopt.functional._reduction import compute_dtype
 
@@ -291,8 +290,12 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         return reduce_losses(losses, rows, options.reduction).to(x.dtype)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        if torch.is_grad_enabled():  # create_graph=True: refuse, rather than return gradients that have no graph
+            raise RuntimeError(
+                "linear_cross_entropy_loss has no double backward (create_graph=True); for higher-order "
+                "gradients use F.cross_entropy(input @ linear_weight.T + linear_bias, target, ...)"
+            )
         x, w, b, target, weight = ctx.saved_tensors
         grads, ctx.grads = ctx.grads, None  # scaled in place once: a second backward recomputes
         if grads is not None:

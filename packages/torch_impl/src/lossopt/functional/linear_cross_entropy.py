@@ -23,17 +23,22 @@ MIN_CHUNK_ROWS = 256  # each chunk reads and writes the whole weight gradient: a
 
 def check_linear_options(softcap: float | None, z_loss: float, chunk_size: int | None) -> None:
     """``softcap`` None or a finite number > 0; ``z_loss`` a finite number >= 0; ``chunk_size`` None or an int >= 1."""
+    # range first (NaN fails it, with the spec's message), then the type gate for strings, tensors, bools
     if softcap is not None:
-        check_real("softcap", softcap, finite=False)
-        if not 0 < softcap < float("inf"):
+        if _is_real(softcap) and not 0 < softcap < float("inf"):
             raise ValueError(f"softcap must be None or a finite number > 0; got {softcap!r}")
-    check_real("z_loss", z_loss, finite=False)
-    if not 0 <= z_loss < float("inf"):
+        check_real("softcap", softcap)
+    if _is_real(z_loss) and not 0 <= z_loss < float("inf"):
         raise ValueError(f"z_loss must be a finite number >= 0; got {z_loss!r}")
+    check_real("z_loss", z_loss)
     if chunk_size is not None and not (
         isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool) and chunk_size >= 1
     ):
         raise ValueError(f"chunk_size must be None or an integer >= 1; got {chunk_size!r}")
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def default_chunk_size(tokens: int, classes: int) -> int:
