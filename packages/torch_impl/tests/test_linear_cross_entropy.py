@@ -115,6 +115,25 @@ def test_half_inputs_are_no_less_accurate_than_torchs_unfused_half_path(dtype, r
         assert _error(got, want) <= 1.5 * _error(ref, want) + floor, (_error(got, want), _error(ref, want), floor)
 
 
+@pytest.mark.parametrize("input_dtype", [torch.float32, torch.bfloat16])
+def test_under_autocast_the_projection_runs_in_bfloat16_as_f_linear_and_the_loss_in_float32(input_dtype):
+    # float32 parameters; hidden states float32 or bfloat16 (a bfloat16 layer's output under autocast)
+    x, w, b, t, _ = problem(n=128, d=16, v=200, dtype=torch.float32)
+    x = x.detach().to(input_dtype).requires_grad_()
+    rounded = [v.detach().to(torch.bfloat16).double().requires_grad_() for v in (x, w, b)]
+    truth = values_and_grads(naive, rounded, target=t)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = values_and_grads(linear_cross_entropy_loss, (x, w, b), target=t, chunk_size=48)
+        theirs = values_and_grads(naive, (x, w, b), target=t)
+    assert ours[0].dtype == theirs[0].dtype == torch.float32
+    for got, ref, want in zip((ours[0], *ours[1]), (theirs[0], *theirs[1]), (truth[0], *truth[1]), strict=True):
+        assert got.dtype == ref.dtype
+        floor = torch.finfo(torch.bfloat16).eps * want.abs().max().item()
+        assert _error(got, want) <= 1.5 * _error(ref, want) + floor, (_error(got, want), _error(ref, want), floor)
+    with pytest.raises(TypeError, match="linear_weight must have the dtype of input"):
+        linear_cross_entropy_loss(x.detach().bfloat16(), w, t)  # outside autocast: no silent cast
+
+
 def test_half_weight_gradient_is_summed_over_chunks_in_float32():
     # one chunk per token: a bfloat16 running sum over 512 chunks would lose ~2^-9 relative per addition
     x, w, b, t, _ = problem(n=512, d=4, v=8, dtype=torch.bfloat16, ignored=False)

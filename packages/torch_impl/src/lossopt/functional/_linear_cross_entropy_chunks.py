@@ -303,5 +303,6 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         else:
             grads = new_grads(x, w, b, ctx.needs)
             upstream = grad_output.to(compute_dtype(x.dtype)).expand(x.shape[0])
-            run_chunks(x, w, b, target, weight, ctx.options, loss=False, grads=grads, upstream=upstream)
+            with torch.autocast(x.device.type, enabled=False):  # a backward called inside autocast: as the forward
+                run_chunks(x, w, b, target, weight, ctx.options, loss=False, grads=grads, upstream=upstream)
         return (*_cast(grads, (x, w, b)), None, None, None)

@@ -62,8 +62,10 @@ def _check_tensors(
     target: torch.Tensor,
     linear_bias: torch.Tensor | None,
     weight: torch.Tensor | None,
+    *,
+    same_dtype: bool,
 ) -> None:
-    """Shapes, dtypes and devices; the messages are the spec's (``_check_arrays``)."""
+    """Shapes, dtypes (equal unless autocast casts them), devices; the messages are the spec's (``_check_arrays``)."""
     check_floating("input", input)
     check_floating("linear_weight", linear_weight)
     shape, w_shape = tuple(input.shape), tuple(linear_weight.shape)
@@ -103,7 +105,7 @@ def _check_tensors(
     if tuple(target.shape) != expected:
         raise ValueError(f"target must have shape {expected} for input {shape}; got target {tuple(target.shape)}")
     for name, other in (("linear_weight", linear_weight), ("linear_bias", linear_bias)):
-        if other is not None and other.dtype != input.dtype:
+        if same_dtype and other is not None and other.dtype != input.dtype:
             raise TypeError(f"{name} must have the dtype of input ({input.dtype}); got {other.dtype}")
     for name, other in (("linear_weight", linear_weight), ("target", target), ("linear_bias", linear_bias)):
         if other is not None and other.device != input.device:
@@ -151,7 +153,7 @@ def linear_cross_entropy_loss(
     target, weight, ...)`` (value and the gradients of input, weight and bias). Equations (1)-(6) and
     the papers (Gemma 2 for the softcap, PaLM for the z-loss) are in ``lossopt_spec``.
 
-    The work goes in chunks of ``chunk_size`` tokens (default: about 8M logits per chunk, see
+    The work goes in chunks of ``chunk_size`` tokens (default: about 16M logits per chunk, see
     :func:`default_chunk_size`): peak extra memory is a few chunks of logits plus the gradients.
     With ``"mean"``/``"sum"`` the gradients are computed in the forward pass (three matrix products
     in all, as the unfused reference) and scaled by the upstream gradient in the backward; with
@@ -161,7 +163,7 @@ def linear_cross_entropy_loss(
 
     Args:
         input: ``(N, D)`` hidden states, or one ``(D,)`` row.
-        linear_weight: ``(V, D)``, the output projection; same dtype and device as ``input``.
+        linear_weight: ``(V, D)``, the output projection; same dtype (outside autocast) and device as ``input``.
         target: class indices ``(N,)`` (``()`` for one row), an integer tensor.
         linear_bias: ``(V,)`` or None.
         weight: per-class weights ``(V,)`` or None (not differentiated).
@@ -173,7 +175,9 @@ def linear_cross_entropy_loss(
         chunk_size: tokens per chunk, or None for the default.
 
     Returns:
-        ``(N,)`` (``()`` for one row) for ``"none"``, else 0-d, in ``input.dtype``.
+        ``(N,)`` (``()`` for one row) for ``"none"``, else 0-d, in ``input.dtype``. Under
+        ``torch.autocast`` the three inputs are cast to autocast's dtype first (as ``F.linear``; they
+        may then differ in dtype) and the loss is float32 (as ``F.cross_entropy``).
 
     Differs from ``torch.nn.functional.linear_cross_entropy``: class-index targets only, ``(V, D)``
     weights only, and ``softcap``/``z_loss``; a double backward (``create_graph=True``) is refused.
@@ -189,10 +193,16 @@ def linear_cross_entropy_loss(
     check_label_smoothing(label_smoothing)
     check_index("ignore_index", ignore_index)
     check_linear_options(softcap, z_loss, chunk_size)
-    _check_tensors(input, linear_weight, target, linear_bias, weight)
+    device = input.device.type
+    autocast = torch.is_autocast_enabled(device)
+    _check_tensors(input, linear_weight, target, linear_bias, weight, same_dtype=not autocast)
     classes = linear_weight.shape[0]
     check_target_indices(target, classes, ignore_index)
-    x, t = input.reshape(-1, input.shape[-1]), target.reshape(-1)
+    x, w_lin, b = input, linear_weight, linear_bias
+    if autocast:  # the projection in autocast's dtype, as F.linear; the loss in float32, as F.cross_entropy
+        dtype = torch.get_autocast_dtype(device)
+        x, w_lin, b = x.to(dtype), w_lin.to(dtype), None if b is None else b.to(dtype)
+    x, t = x.reshape(-1, x.shape[-1]), target.reshape(-1)
     options = Options(
         reduction=reduction,
         ignore_index=int(ignore_index),
@@ -203,5 +213,7 @@ def linear_cross_entropy_loss(
         classes=classes,
     )
     w = None if weight is None else weight.detach()
-    value: torch.Tensor = LinearCrossEntropyFunction.apply(x, linear_weight, linear_bias, t, w, options)  # type: ignore[no-untyped-call]
+    with torch.autocast(device, enabled=False):
+        value: torch.Tensor = LinearCrossEntropyFunction.apply(x, w_lin, b, t, w, options)  # type: ignore[no-untyped-call]
+    value = value.float() if autocast else value
     return value.reshape(()) if reduction == "none" and input.ndim == 1 else value
