@@ -1,6 +1,7 @@
 """Peak extra memory and time of lossopt's linear cross-entropy against the unfused reference.
 
 python -m benchmarks.linear_cross_entropy_memory [--rounds R] [--tokens N] [--dim D] [--classes V] [--dtype float32]
+    [--device cpu|cuda]
 
 Variants, each forward + backward of the mean loss with gradients for the input and the weight:
 
@@ -11,7 +12,8 @@ Variants, each forward + backward of the mean loss with gradients for the input 
 
 Memory: each variant runs in a process of its own; its peak extra memory is the peak resident set
 (``ru_maxrss``) minus the resident set once the inputs are allocated (after a small warm-up call that
-loads the kernels), so it counts everything the loss allocates, the gradients included.
+loads the kernels), so it counts everything the loss allocates, the gradients included. On CUDA:
+the caching allocator's peak minus what is allocated once the inputs are.
 Time: one process runs the variants in turns, alternating the order each round so that all see the
 same load on a shared machine; the ratio reported is the median of the per-round ratios.
 """
@@ -73,13 +75,21 @@ def step(fn: Callable[..., torch.Tensor], inputs: Inputs) -> None:
     x, w, _ = inputs
     x.grad = w.grad = None
     fn(*inputs).backward()
+    if x.is_cuda:
+        torch.cuda.synchronize()
 
 
-def child(variant: str, tokens: int, dim: int, classes: int, dtype: str) -> None:
+def child(variant: str, tokens: int, dim: int, classes: int, dtype: str, device: str = "cpu") -> None:
     """Print {"baseline": bytes, "peak": bytes} for one forward + backward of ``variant``."""
     fn = VARIANTS[variant]
-    step(fn, make_inputs(64, 16, 128, getattr(torch, dtype)))  # load kernels and thread pools
-    inputs = make_inputs(tokens, dim, classes, getattr(torch, dtype))
+    step(fn, make_inputs(64, 16, 128, getattr(torch, dtype), device))  # load kernels and thread pools
+    inputs = make_inputs(tokens, dim, classes, getattr(torch, dtype), device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        baseline = torch.cuda.memory_allocated()
+        step(fn, inputs)
+        print(json.dumps({"baseline": baseline, "peak": torch.cuda.max_memory_allocated()}))
+        return
     baseline = _rss_bytes()
     step(fn, inputs)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
@@ -89,13 +99,13 @@ def child(variant: str, tokens: int, dim: int, classes: int, dtype: str) -> None
 def peak_extra(variant: str, args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "benchmarks.linear_cross_entropy_memory", "--child", variant]
     command += ["--tokens", str(args.tokens), "--dim", str(args.dim), "--classes", str(args.classes)]
-    command += ["--dtype", args.dtype]
+    command += ["--dtype", args.dtype, "--device", getattr(args, "device", "cpu")]
     result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
     return int(result["peak"] - result["baseline"])
 
 
 def interleaved_times(args: argparse.Namespace) -> dict[str, list[float]]:
-    inputs = make_inputs(args.tokens, args.dim, args.classes, getattr(torch, args.dtype))
+    inputs = make_inputs(args.tokens, args.dim, args.classes, getattr(torch, args.dtype), args.device)
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for fn in VARIANTS.values():
         step(fn, inputs)  # warm-up
@@ -115,14 +125,15 @@ def main() -> int:
     parser.add_argument("--classes", type=int, default=32768)
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--child", choices=sorted(VARIANTS))
     parser.add_argument("--no-time", action="store_true", help="measure memory only")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.tokens, args.dim, args.classes, args.dtype)
+        child(args.child, args.tokens, args.dim, args.classes, args.dtype, args.device)
         return 0
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; N={args.tokens} D={args.dim} "
+        f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads; N={args.tokens} D={args.dim} "
         f"V={args.classes} {args.dtype}; logits would be {args.tokens * args.classes * 4 / 2**20:.0f} MiB in float32"
     )
     memory = {name: peak_extra(name, args) for name in VARIANTS}
