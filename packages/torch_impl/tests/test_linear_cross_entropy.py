@@ -189,6 +189,20 @@ def test_one_token_unbatched_and_empty_batches():
     assert torch.equal(grads[1], torch.zeros_like(w))
 
 
+def test_strided_inputs_and_int32_targets():
+    # hidden states of a (T, B, D) model read as (B T, D) through a transpose, a transposed (tied) weight;
+    # int32 targets (the function takes them as int64: older torch's gather and scatter_add refuse int32)
+    x, w, b, t, _ = problem(n=24, d=6, v=11)
+    x_strided = x.detach().reshape(4, 6, 6).transpose(0, 1).reshape(24, 6).t().contiguous().t().requires_grad_()
+    w_strided = w.detach().t().contiguous().t().requires_grad_()
+    assert not x_strided.is_contiguous()
+    assert not w_strided.is_contiguous()
+    kwargs = {"target": t.int(), "reduction": "sum"}
+    ours = values_and_grads(linear_cross_entropy_loss, (x_strided, w_strided, b), chunk_size=5, **kwargs)
+    theirs = values_and_grads(naive, (x_strided, w_strided, b), target=t, reduction="sum")
+    assert_same(ours, theirs, rtol=1e-12, atol=1e-13)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_gradcheck_in_float64(reduction):
     x, w, b, t, weight = problem(n=5, d=3, v=4)

@@ -176,7 +176,7 @@ def new_grads(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, needs: t
     """Zeroed gradients; the weight's and bias's accumulate over chunks in the compute dtype (float32 for halves)."""
     dtype = compute_dtype(x.dtype)
     return Grads(
-        torch.empty_like(x) if needs[0] else None,
+        torch.empty(x.shape, dtype=x.dtype, device=x.device) if needs[0] else None,  # contiguous: rows are out=
         torch.zeros(w.shape, dtype=dtype, device=w.device) if needs[1] else None,
         torch.zeros(b.shape, dtype=dtype, device=b.device) if b is not None and needs[2] else None,
     )

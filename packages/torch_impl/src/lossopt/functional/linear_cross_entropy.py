@@ -202,7 +202,7 @@ def linear_cross_entropy_loss(
     if autocast:  # the projection in autocast's dtype, as F.linear; the loss in float32, as F.cross_entropy
         dtype = torch.get_autocast_dtype(device)
         x, w_lin, b = x.to(dtype), w_lin.to(dtype), None if b is None else b.to(dtype)
-    x, t = x.reshape(-1, x.shape[-1]), target.reshape(-1)
+    x, t = x.reshape(-1, x.shape[-1]), target.reshape(-1).long()  # any integer dtype; gather takes int64
     options = Options(
         reduction=reduction,
         ignore_index=int(ignore_index),
