@@ -92,6 +92,18 @@ def test_float32_within_float32_rounding_of_torch(reduction):
     assert_same(ours, values_and_grads(naive, (x, w, b), **kwargs))  # assert_close's float32 defaults
 
 
+def test_a_vocabulary_above_250k_classes_in_float32():
+    # 300k classes: float32 against float64 of the same inputs; the sums over V stay accurate
+    x, w, b, t, weight = problem(n=8, d=4, v=300_000, dtype=torch.float32, ignored=False)
+    kwargs = {"target": t, "weight": weight, "label_smoothing": 0.1, "z_loss": 1e-4, "softcap": 30.0}
+    ours = values_and_grads(linear_cross_entropy_loss, (x, w, b), chunk_size=3, **kwargs)
+    wide = [v.detach().double().requires_grad_() for v in (x, w, b)]
+    truth = values_and_grads(naive, wide, **{**kwargs, "weight": weight.double()})
+    torch.testing.assert_close(ours[0].double(), truth[0], rtol=1e-6, atol=0)
+    for got, want in zip(ours[1], truth[1], strict=True):
+        torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-6 * want.abs().max().item())
+
+
 def _error(value, truth):
     return (value.double() - truth).abs().max().item()
 
