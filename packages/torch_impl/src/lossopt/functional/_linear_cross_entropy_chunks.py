@@ -47,7 +47,7 @@ def tokens(target: torch.Tensor, weight: torch.Tensor | None, options: Options, 
     eps = options.label_smoothing
     if weight is None:
         w_t = kept.to(dtype)
-        a_sum = (1.0 - eps) * w_t + eps * w_t  # (4) sum_c a_c = (1 - eps) w_t + eps / V sum_c w_c, w = 1
+        a_sum = w_t  # (4) sum_c a_c = (1 - eps) w_t + eps / V sum_c w_c = 1 - eps + eps for w = 1
     else:
         w_t = torch.where(kept, weight[safe], 0.0)
         a_sum = (1.0 - eps) * w_t + (eps / classes) * weight.sum() * kept
