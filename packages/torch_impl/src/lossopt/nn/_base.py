@@ -36,8 +36,10 @@ class FunctionalLoss(_Loss):
     """A loss module whose constructor takes its functional's options and whose ``forward`` calls it.
 
     Class keywords: ``functional``, the loss function; ``inputs``, how many of its first parameters
-    ``forward`` takes (the tensors); ``forward_keywords``, options of the functional that ``forward``
-    takes too, after the inputs (a tensor given per call, such as a bias).
+    ``forward`` takes (the tensors); ``forward_keywords``, keyword-only parameters of the functional
+    that ``forward`` takes too, after the inputs (a tensor given per call, such as a bias);
+    ``positional``, keyword-only options of the functional that the constructor also takes by
+    position (torch's loss modules take ``weight`` first).
     """
 
     functional: ClassVar[Callable[..., torch.Tensor]]
@@ -51,6 +53,7 @@ class FunctionalLoss(_Loss):
         functional: Callable[..., torch.Tensor] | None = None,
         inputs: int = 2,
         forward_keywords: tuple[str, ...] = (),
+        positional: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
@@ -60,7 +63,11 @@ class FunctionalLoss(_Loss):
         parameters = list(inspect.signature(functional).parameters.values())
         called = [p.replace(kind=Parameter.POSITIONAL_OR_KEYWORD) for p in parameters[:inputs]]
         called += [p.replace(kind=Parameter.POSITIONAL_OR_KEYWORD) for p in parameters if p.name in forward_keywords]
-        options = [p for p in parameters[inputs:] if p.name not in forward_keywords]
+        options = [
+            p.replace(kind=Parameter.POSITIONAL_OR_KEYWORD) if p.name in positional else p
+            for p in parameters[inputs:]
+            if p.name not in forward_keywords
+        ]
         this = Parameter("self", Parameter.POSITIONAL_OR_KEYWORD)
         cls._init_signature = inspect.Signature([this, *options], return_annotation="None")
         cls._forward_signature = inspect.Signature([this, *called], return_annotation="torch.Tensor")
