@@ -6,7 +6,7 @@ python -m benchmarks.linear_cross_entropy_memory [--rounds R] [--tokens N] [--di
 Variants, each forward + backward of the mean loss with gradients for the input and the weight:
 
 - ``reference``: ``F.cross_entropy(input @ W.T, target)``, the N x V logits materialised;
-- ``lossopt``: ``lossopt.functional.linear_cross_entropy.linear_cross_entropy_loss``;
+- ``lossopt``: ``lossopt.functional.linear_cross_entropy_loss``;
 - ``torch_chunked``: ``F.linear_cross_entropy(..., options=LinearCrossEntropyOptions())``, torch's own
   chunked path, on the torch versions that have it (2.13 and later).
 
@@ -32,7 +32,7 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional
 
-from lossopt.functional.linear_cross_entropy import linear_cross_entropy_loss
+from lossopt.functional import linear_cross_entropy_loss
 
 Inputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 

@@ -8,8 +8,12 @@ from finite_differences import central_difference
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lossopt_spec.losses import cross_entropy_loss, cross_entropy_loss_grad
-from lossopt_spec.losses.linear_cross_entropy import linear_cross_entropy_loss, linear_cross_entropy_loss_grad
+from lossopt_spec.losses import (
+    cross_entropy_loss,
+    cross_entropy_loss_grad,
+    linear_cross_entropy_loss,
+    linear_cross_entropy_loss_grad,
+)
 
 REDUCTIONS = ("none", "mean", "sum")
 

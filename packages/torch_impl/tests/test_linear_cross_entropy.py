@@ -11,9 +11,9 @@ import torch
 from torch.nn import functional
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from lossopt._linear_cross_entropy_module import LinearCrossEntropyLoss
-from lossopt.functional import value_checks
-from lossopt.functional.linear_cross_entropy import default_chunk_size, linear_cross_entropy_loss
+from lossopt import LinearCrossEntropyLoss
+from lossopt.functional import linear_cross_entropy_loss, value_checks
+from lossopt.functional.classification import default_chunk_size
 
 REDUCTIONS = ("none", "mean", "sum")
 HAS_TORCH_FUSED = hasattr(functional, "linear_cross_entropy")

@@ -70,7 +70,8 @@ class LossFunctionExamples(Namespace):
     """
 
     classification_loss_examples = _family(
-        "classification", "Cross-entropy, focal, sigmoid focal, hinge (those registered) on random logits."
+        "classification",
+        "Cross-entropy, focal, sigmoid focal, hinge, linear cross-entropy (those registered) on random logits.",
     )
     regression_loss_examples = _family(
         "regression", "MSE, MAE, Huber, log-cosh, quantile (those registered) on random predictions."

@@ -12,6 +12,7 @@ from lossopt.functional.classification import (
     check_focal_alpha,
     check_gamma,
     check_label_smoothing,
+    check_linear_options,
     check_margin,
     check_sigmoid_alpha,
 )
@@ -106,3 +107,37 @@ class HingeLoss(_ReducedLoss, functional=F.hinge_loss):
     def check(self, options: Any) -> None:
         super().check(options)
         check_margin(options.margin)
+
+
+class LinearCrossEntropyLoss(
+    _ReducedLoss,
+    functional=F.linear_cross_entropy_loss,
+    inputs=3,
+    forward_keywords=("linear_bias",),
+    positional=("weight",),
+):
+    """Cross-entropy of ``input @ linear_weight.T + linear_bias`` computed in chunks, as
+    :func:`lossopt.functional.linear_cross_entropy_loss` (``weight`` is a buffer).
+
+    The projection is an argument of ``forward(input, linear_weight, target, linear_bias=None)``, so
+    the output layer's parameters stay where they are (``lm_head.weight``) and only the loss is fused
+    with it.
+
+    Example:
+        >>> import torch
+        >>> from lossopt import LinearCrossEntropyLoss
+        >>> head = torch.nn.Linear(3, 4, bias=False)
+        >>> _ = torch.nn.init.zeros_(head.weight)  # equal logits over 4 classes: log 4
+        >>> LinearCrossEntropyLoss(z_loss=1e-4)(torch.ones(2, 3), head.weight, torch.tensor([0, 3]))
+        tensor(1.3865, grad_fn=<LinearCrossEntropyFunctionBackward>)
+    """
+
+    weight: torch.Tensor | None
+    _repr = ("reduction", "ignore_index", "label_smoothing", "softcap", "z_loss", "chunk_size")
+
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_label_smoothing(options.label_smoothing)
+        check_index("ignore_index", options.ignore_index)
+        check_linear_options(options.softcap, options.z_loss, options.chunk_size)
+        self.register_buffer("weight", options.weight)

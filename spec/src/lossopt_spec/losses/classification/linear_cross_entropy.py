@@ -1,6 +1,6 @@
 """Cross-entropy of a linear projection (a language model's output layer and its loss, as one function).
 
-Mirrored by ``lossopt.functional.linear_cross_entropy``; equation tags match. The spec computes
+Mirrored by ``lossopt.functional.classification.linear_cross_entropy``; equation tags match. The spec computes
 every logit at once in float64; ``chunk_size`` only schedules the torch side's work and is
 validated here so that both sides refuse the same arguments. The three gradients (input,
 ``linear_weight``, ``linear_bias``) come back as a tuple, in argument order.
@@ -10,13 +10,31 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
-from lossopt_spec.losses._reduction import check_reduction
-from lossopt_spec.losses.classification import check_label_smoothing
+from lossopt_spec.losses.classification.checks import check_class_indices
+from lossopt_spec.losses.classification.softmax import check_label_smoothing
+from lossopt_spec.losses.reduction import check_reduction
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, bool]
+
+
+@dataclass(frozen=True)
+class LinearCrossEntropyOptions:
+    """The options of :func:`linear_cross_entropy_loss` (keyword-only), as ``F.linear_cross_entropy`` names
+    them, then the softcap, the z-loss and the torch side's chunk size."""
+
+    _: KW_ONLY
+    weight: np.ndarray | None = None
+    reduction: str = "mean"
+    ignore_index: int = -100
+    label_smoothing: float = 0.0
+    softcap: float | None = None
+    z_loss: float = 0.0
+    chunk_size: int | None = None
 
 
 def check_linear_options(softcap: float | None, z_loss: float, chunk_size: int | None) -> None:
@@ -70,26 +88,30 @@ def _check_arrays(
     expected = x.shape[:1] if x.ndim == 2 else ()
     if t.shape != expected:
         raise ValueError(f"target must have shape {expected} for input {x.shape}; got target {t.shape}")
-    check_target_indices(t, classes, ignore_index)
+    check_class_indices(t, classes, ignore_index, name="target")
     unbatched = x.ndim == 1
     return (x.reshape(-1, d), w_lin, b, t.reshape(-1).astype(np.int64), w, unbatched)
 
 
-def check_target_indices(target: np.ndarray, classes: int, ignore_index: int) -> None:
-    """``ValueError`` naming the first target outside [0, V) other than ``ignore_index``, and its index."""
-    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
-    if bad.any():
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"target must be class indices in [0, {classes}) or ignore_index={ignore_index}; "
-            f"got {int(target[index])} at index {index}"
-        )
+def _arrays(
+    input: np.ndarray,
+    linear_weight: np.ndarray,
+    target: np.ndarray,
+    linear_bias: np.ndarray | None,
+    options: LinearCrossEntropyOptions,
+) -> Arrays:
+    """:func:`_check_arrays` of the inputs, once the options are valid."""
+    check_reduction(options.reduction)
+    check_label_smoothing(options.label_smoothing)
+    check_linear_options(options.softcap, options.z_loss, options.chunk_size)
+    return _check_arrays(input, linear_weight, target, linear_bias, options.weight, options.ignore_index)
 
 
 def _terms(
-    arrays: Arrays, ignore_index: int, label_smoothing: float, softcap: float | None
+    arrays: Arrays, options: LinearCrossEntropyOptions
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(s, lse, a, valid, ds/dz (ones without softcap), w_t: each token's class weight, 0 if ignored)."""
+    ignore_index, label_smoothing, softcap = options.ignore_index, options.label_smoothing, options.softcap
     x, w_lin, b, t, w, _ = arrays
     classes = w_lin.shape[0]
     z = x @ w_lin.T + (0.0 if b is None else b)  # (1) z = x W^T + b
@@ -110,19 +132,14 @@ def _terms(
     return s, lse, a, valid, slope, w_t
 
 
+@with_options(LinearCrossEntropyOptions)
 def linear_cross_entropy_loss(
     input: np.ndarray,
     linear_weight: np.ndarray,
     target: np.ndarray,
     *,
     linear_bias: np.ndarray | None = None,
-    weight: np.ndarray | None = None,
-    reduction: str = "mean",
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    softcap: float | None = None,
-    z_loss: float = 0.0,
-    chunk_size: int | None = None,
+    options: LinearCrossEntropyOptions,
 ) -> np.ndarray:
     """Cross-entropy of the logits :math:`x W^\\top + b`, with optional logit soft-capping and z-loss.
 
@@ -165,11 +182,9 @@ def linear_cross_entropy_loss(
     in the weight's dtype unless ``accum_dtype`` is given (lossopt: float32 for float16/bfloat16) and
     reads the token counts on the host (``.item()``), which lossopt does not.
     """
-    check_reduction(reduction)
-    check_label_smoothing(label_smoothing)
-    check_linear_options(softcap, z_loss, chunk_size)
-    arrays = _check_arrays(input, linear_weight, target, linear_bias, weight, ignore_index)
-    s, lse, a, valid, _, w_t = _terms(arrays, ignore_index, label_smoothing, softcap)
+    arrays = _arrays(input, linear_weight, target, linear_bias, options)
+    s, lse, a, valid, _, w_t = _terms(arrays, options)
+    reduction, z_loss = options.reduction, options.z_loss
     log_p = s - lse[:, None]
     ce = -np.sum(a * log_p, axis=1)  # (5) l = -sum_c a_c log p_c
     zeta = np.where(valid, z_loss * lse**2, 0.0)  # (5) zeta = alpha lse^2
@@ -185,20 +200,14 @@ def linear_cross_entropy_loss(
     return np.asarray(value)
 
 
+@gradient_of(linear_cross_entropy_loss)
 def linear_cross_entropy_loss_grad(
     input: np.ndarray,
     linear_weight: np.ndarray,
     target: np.ndarray,
-    *,
-    linear_bias: np.ndarray | None = None,
-    weight: np.ndarray | None = None,
-    reduction: str = "mean",
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    softcap: float | None = None,
-    z_loss: float = 0.0,
-    chunk_size: int | None = None,
-    grad_output: np.ndarray | None = None,
+    linear_bias: np.ndarray | None,
+    options: LinearCrossEntropyOptions,
+    grad_output: Upstream,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """VJPs of :func:`linear_cross_entropy_loss` w.r.t. ``input``, ``linear_weight`` and ``linear_bias``.
 
@@ -219,18 +228,18 @@ def linear_cross_entropy_loss_grad(
     also where ``"mean"`` divides by 0 (every token ignored); a zero total weight over kept tokens
     gives NaN, as torch.
     """
-    check_reduction(reduction)
-    check_label_smoothing(label_smoothing)
-    check_linear_options(softcap, z_loss, chunk_size)
-    arrays = _check_arrays(input, linear_weight, target, linear_bias, weight, ignore_index)
+    arrays = _arrays(input, linear_weight, target, linear_bias, options)
     x, w_lin, b, _, _, unbatched = arrays
-    s, lse, a, valid, slope, w_t = _terms(arrays, ignore_index, label_smoothing, softcap)
+    s, lse, a, valid, slope, w_t = _terms(arrays, options)
+    reduction, z_loss = options.reduction, options.z_loss
     n = x.shape[0]
     upstream = np.ones(() if reduction != "none" else (n,)) if grad_output is None else np.asarray(grad_output, float)
     upstream = np.broadcast_to(upstream.reshape(-1) if reduction == "none" else upstream, (n,))
     with np.errstate(divide="ignore", invalid="ignore"):
-        if reduction == "mean":
-            u_ce, u_z = upstream / np.sum(w_t), upstream / np.sum(valid)
+        if reduction == "mean":  # over a zero total weight (or no token): NaN, as the value and torch
+            weights, count = np.sum(w_t), np.sum(valid)
+            u_ce = upstream / weights if weights else np.full(n, np.nan)
+            u_z = upstream / count if count else np.full(n, np.nan)
         else:
             u_ce = u_z = upstream
         p = np.exp(s - lse[:, None])

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.special import logsumexp
 
-from conformance.strategies import float_arrays
-from conformance.strategies_classification import CLASS_WEIGHTS, IGNORE_INDEX
+from conformance.strategies.classification import CLASS_WEIGHTS, IGNORE_INDEX
+from conformance.strategies.common import float_arrays
 
 CHUNK_SIZES = (None, 1, 2, 3, 5)  # N is drawn in 1..7: most of these do not divide it
 
@@ -45,3 +46,22 @@ def linear_cross_entropy_kwargs() -> st.SearchStrategy[dict[str, Any]]:
             "chunk_size": st.sampled_from(CHUNK_SIZES),
         }
     )
+
+
+def linear_cross_entropy_mean(unreduced: np.ndarray, inputs: dict[str, Any], kwargs: dict[str, Any]) -> float:
+    """The documented ``"mean"`` (6) from the per-token values ``ce_i + zeta_i``: the cross-entropy part
+    over the kept tokens' class weights, the z-loss part over their count (two denominators when
+    ``z_loss > 0`` and there are class weights). The z-loss terms are computed here from the inputs,
+    :math:`\\alpha\\, \\mathrm{lse}(s_i)^2` with :math:`s` the (softcapped) logits."""
+    x, w, b, target = inputs["input"], inputs["linear_weight"], inputs.get("linear_bias"), inputs["target"]
+    kept = target != IGNORE_INDEX
+    logits = x @ w.T + (0.0 if b is None else b)
+    softcap, z_loss = kwargs.get("softcap"), kwargs.get("z_loss", 0.0)
+    capped = logits if softcap is None else softcap * np.tanh(logits / softcap)
+    zeta = np.where(kept, z_loss * logsumexp(capped, axis=1) ** 2, 0.0) if len(target) else np.zeros(0)
+    weight = inputs.get("weight")
+    weights = float(kept.sum()) if weight is None else float(weight[target[kept]].sum())
+    mean = (unreduced.sum() - zeta.sum()) / weights if weights else np.nan
+    if z_loss:
+        mean += zeta.sum() / kept.sum() if kept.any() else np.nan
+    return float(mean)

@@ -1,7 +1,7 @@
 """Cross-entropy of a linear projection, in chunks of tokens: the N x V logits never exist.
 
-Mirrors ``lossopt_spec.losses.linear_cross_entropy``; equation tags match. The chunked forward and
-backward are :mod:`lossopt.functional._linear_cross_entropy_chunks`; this module checks the
+Mirrors ``lossopt_spec.losses.classification.linear_cross_entropy``; equation tags match. The chunked forward and
+backward are :mod:`lossopt.functional.classification._linear_cross_entropy_chunks`; this module checks the
 arguments and chooses the chunk size.
 """
 
@@ -11,11 +11,11 @@ import numbers
 
 import torch
 
-from lossopt.functional._arguments import check_index, check_real
-from lossopt.functional._checks import value_checks_apply
-from lossopt.functional._linear_cross_entropy_chunks import LinearCrossEntropyFunction, Options
-from lossopt.functional._reduction import check_floating, check_reduction
-from lossopt.functional.classification import check_label_smoothing
+from lossopt.functional.arguments import check_index, check_real
+from lossopt.functional.classification._linear_cross_entropy_chunks import LinearCrossEntropyFunction, Options
+from lossopt.functional.classification.checks import check_class_indices
+from lossopt.functional.classification.softmax import check_label_smoothing
+from lossopt.functional.reduction import check_floating, check_reduction
 
 CHUNK_ELEMENTS = 2**24  # logits per chunk by default (64 MiB in float32)
 MIN_CHUNK_ROWS = 256  # each chunk reads and writes the whole weight gradient: amortise it over enough tokens
@@ -112,19 +112,6 @@ def _check_tensors(
             raise ValueError(f"{name} must be on the device of input ({input.device}); got {other.device}")
 
 
-def check_target_indices(target: torch.Tensor, classes: int, ignore_index: int) -> None:
-    """``ValueError`` naming the first target outside [0, V) other than ``ignore_index`` (when value checks apply)."""
-    if not value_checks_apply(target):
-        return
-    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
-    if bool(bad.any()):
-        index = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
-        raise ValueError(
-            f"target must be class indices in [0, {classes}) or ignore_index={ignore_index}; "
-            f"got {int(target[index])} at index {index}"
-        )
-
-
 def linear_cross_entropy_loss(
     input: torch.Tensor,
     linear_weight: torch.Tensor,
@@ -184,7 +171,7 @@ def linear_cross_entropy_loss(
 
     Example:
         >>> import torch
-        >>> from lossopt.functional.linear_cross_entropy import linear_cross_entropy_loss
+        >>> from lossopt.functional import linear_cross_entropy_loss
         >>> # zero weights: equal logits over 4 classes, -log(1/4) = log 4 = 1.3863
         >>> linear_cross_entropy_loss(torch.ones(2, 3), torch.zeros(4, 3), torch.tensor([0, 3]))
         tensor(1.3863)
@@ -197,7 +184,7 @@ def linear_cross_entropy_loss(
     autocast = torch.is_autocast_enabled(device)
     _check_tensors(input, linear_weight, target, linear_bias, weight, same_dtype=not autocast)
     classes = linear_weight.shape[0]
-    check_target_indices(target, classes, ignore_index)
+    check_class_indices(target, classes, ignore_index, name="target")
     x, w_lin, b = input, linear_weight, linear_bias
     if autocast:  # the projection in autocast's dtype, as F.linear; the loss in float32, as F.cross_entropy
         dtype = torch.get_autocast_dtype(device)
@@ -215,5 +202,5 @@ def linear_cross_entropy_loss(
     w = None if weight is None else weight.detach()
     with torch.autocast(device, enabled=False):
         value: torch.Tensor = LinearCrossEntropyFunction.apply(x, w_lin, b, t, w, options)  # type: ignore[no-untyped-call]
-    value = value.float() if autocast else value
+    value = value.to(torch.float32 if autocast else input.dtype)  # under autocast the float32 loss, unrounded
     return value.reshape(()) if reduction == "none" and input.ndim == 1 else value

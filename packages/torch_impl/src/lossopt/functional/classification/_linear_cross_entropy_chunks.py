@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from lossopt.functional._reduction import compute_dtype
+from lossopt.functional.reduction import compute_dtype
 
 
 class Options(NamedTuple):
@@ -200,23 +200,25 @@ class Losses(NamedTuple):
     zeta: torch.Tensor | None
 
 
+class Batch(NamedTuple):
+    """The tensors of a call: hidden states ``(N, D)``, the projection and its bias, targets, class weights."""
+
+    x: torch.Tensor
+    w: torch.Tensor
+    b: torch.Tensor | None
+    target: torch.Tensor
+    weight: torch.Tensor | None
+
+
 def run_chunks(
-    x: torch.Tensor,
-    w: torch.Tensor,
-    b: torch.Tensor | None,
-    target: torch.Tensor,
-    weight: torch.Tensor | None,
-    options: Options,
-    *,
-    loss: bool,
-    grads: Grads | None,
-    upstream: torch.Tensor | None = None,
+    batch: Batch, options: Options, *, loss: bool, grads: Grads | None, upstream: torch.Tensor | None = None
 ) -> tuple[Losses | None, Tokens]:
     """One pass over the chunks: per-token losses (``loss=True``) and/or gradients into ``grads``.
 
     ``upstream``: the per-token upstream gradient ("none"; for "mean"/"sum" the scalar, when a
     retained graph runs its backward again); None: a unit upstream gradient.
     """
+    x, w, b, target, weight = batch
     dtype = compute_dtype(x.dtype)
     weight = None if weight is None else weight.to(dtype)
     rows = tokens(target, weight, options, dtype)
@@ -258,7 +260,7 @@ def reduce_losses(losses: Losses, rows: Tokens, reduction: str) -> torch.Tensor:
     return value
 
 
-def _cast(grads: Grads, like: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor | None, ...]:
+def _cast(grads: Grads, like: tuple[torch.Tensor | None, ...]) -> tuple[torch.Tensor | None, ...]:
     """The gradients in their inputs' dtypes (the weight's and bias's were summed in float32 for halves)."""
     return tuple(None if g is None or ref is None else g.to(ref.dtype) for g, ref in zip(grads, like, strict=True))
 
@@ -283,11 +285,11 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
         needs = tuple(ctx.needs_input_grad[:3])
         early = options.reduction != "none" and any(needs)
         grads = new_grads(x, w, b, needs) if early else None
-        losses, rows = run_chunks(x, w, b, target, weight, options, loss=True, grads=grads)
+        losses, rows = run_chunks(Batch(x, w, b, target, weight), options, loss=True, grads=grads)
         assert losses is not None
         ctx.save_for_backward(x, w, b, target, weight)
         ctx.options, ctx.needs, ctx.grads = options, needs, grads
-        return reduce_losses(losses, rows, options.reduction).to(x.dtype)
+        return reduce_losses(losses, rows, options.reduction)  # in the compute dtype: the caller casts it
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
@@ -296,7 +298,8 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
                 "linear_cross_entropy_loss has no double backward (create_graph=True); for higher-order "
                 "gradients use F.cross_entropy(input @ linear_weight.T + linear_bias, target, ...)"
             )
-        x, w, b, target, weight = ctx.saved_tensors
+        batch = Batch(*ctx.saved_tensors)
+        x, w, b = batch.x, batch.w, batch.b
         grads, ctx.grads = ctx.grads, None  # scaled in place once: a second backward recomputes
         if grads is not None:
             grads = Grads(*(None if g is None else g.mul_(grad_output) for g in grads))
@@ -304,5 +307,5 @@ class LinearCrossEntropyFunction(torch.autograd.Function):
             grads = new_grads(x, w, b, ctx.needs)
             upstream = grad_output.to(compute_dtype(x.dtype)).expand(x.shape[0])
             with torch.autocast(x.device.type, enabled=False):  # a backward called inside autocast: as the forward
-                run_chunks(x, w, b, target, weight, ctx.options, loss=False, grads=grads, upstream=upstream)
+                run_chunks(batch, ctx.options, loss=False, grads=grads, upstream=upstream)
         return (*_cast(grads, (x, w, b)), None, None, None)
