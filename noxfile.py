@@ -172,6 +172,9 @@ def bench(session: nox.Session) -> None:
     report.parent.mkdir(exist_ok=True)
     session.run("pytest", "benchmarks", f"--benchmark-json={report}", "-p", "no:randomly", *session.posargs)
     session.run("python", "benchmarks/ratios.py", str(report))
+    if not session.posargs:  # linear_cross_entropy's peak memory (separate processes) and its time in
+        # interleaved rounds, a steadier ratio on a shared machine than the pytest-benchmark groups above
+        session.run("python", "-m", "benchmarks.linear_cross_entropy_memory", "--rounds", "5")
 
 
 @nox.session

@@ -40,6 +40,12 @@ LOSS_BASELINES: dict[str, tuple[Callable[..., torch.Tensor], dict[str, Any]]] = 
 }
 
 
+# name -> the file timing it on inputs of its own (three tensors, two baselines, peak memory of separate processes)
+OWN_BENCHMARKS: dict[str, str] = {
+    "linear_cross_entropy": "benchmarks/test_bench_linear_cross_entropy.py",
+}
+
+
 SEGMENTATION_SHAPE = (16, 1, 256, 256)  # binary masks
 
 

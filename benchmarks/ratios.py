@@ -58,6 +58,11 @@ def main(path: str) -> int:
             f"{group:40s} {ratio:14.3f} {1e3 * ours['stats']['median']:11.3f} "
             f"{1e3 * theirs['stats']['median']:9.3f} {gbs:>13s} {share:>10s}"
         )
+        if "peak_extra_ratio" in info:  # measured in separate processes (benchmarks/linear_cross_entropy_memory.py)
+            print(
+                f"{group}: peak extra memory {info['peak_extra_bytes'] / 2**20:.1f} MiB vs "
+                f"{info['reference_peak_extra_bytes'] / 2**20:.1f} MiB, ratio {info['peak_extra_ratio']:.3f}"
+            )
     for group, sides in sorted(groups.items()):
         if group.startswith("copy-") and "copy" in sides:
             same = sides["copy"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from hypothesis import strategies as st
 from torch import nn
@@ -46,6 +47,11 @@ class LossInfo:
             (a weighted count); ``None``: the number of elements of ``"none"``.
         batched: the inputs whose first axis is the batch (a batch split cuts these); ``()`` for a loss
             whose sum is not additive over the batch (global Dice, pairs of the batch).
+        mean_of: ``mean_of(unreduced, inputs, kwargs)``, the documented ``"mean"`` computed from the
+            ``"none"`` values, for a loss whose terms have different denominators (it replaces
+            ``mean_denominator``).
+
+    A differentiable input that is None in a drawn case (no bias) has no gradient to compare.
     """
 
     name: str
@@ -60,6 +66,7 @@ class LossInfo:
     kwargs_for: Callable[[dict[str, Any]], st.SearchStrategy[dict[str, Any]]] | None = None
     mean_denominator: Callable[[dict[str, Any], dict[str, Any]], float] | None = None
     batched: tuple[str, ...] = ("predictions", "targets")
+    mean_of: Callable[[np.ndarray, dict[str, Any], dict[str, Any]], float] | None = None
 
     @property
     def spec(self) -> LossSpec:

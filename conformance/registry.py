@@ -19,6 +19,7 @@ from conformance.strategies import (
     classification,
     common,
     embedding,
+    linear_cross_entropy,
     multitask,
     optimizers,
     regression,
@@ -166,6 +167,19 @@ LOSS_INFOS: dict[str, LossInfo] = {
             inputs=embedding.distributions(),
             differentiable=("input",),
             reductions=("none", "batchmean", "sum", "mean"),
+            batched=("input", "target"),
+        ),
+        LossInfo(
+            name="linear_cross_entropy",
+            torch_fn=lossopt.functional.linear_cross_entropy_loss,
+            inputs=linear_cross_entropy.linear_cross_entropy_inputs(),  # with and without a bias
+            kwargs=linear_cross_entropy.linear_cross_entropy_kwargs(),
+            differentiable=("input", "linear_weight", "linear_bias"),
+            # float16 / bfloat16: lossopt rounds the logits to the input dtype (as F.linear), which the spec's
+            # float64 pipeline does not; conformance/test_linear_cross_entropy.py evaluates the spec on the
+            # rounded logits instead, at a tolerance derived there
+            dtypes=("float64", "float32"),
+            mean_of=linear_cross_entropy.linear_cross_entropy_mean,
             batched=("input", "target"),
         ),
         # dict inputs: value, gradient and invariants in conformance/test_multitask.py

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conformance.assertions import assert_matches_spec, to_numpy
-from conformance.loss_harness import call_text, spec_inputs, torch_inputs
+from conformance.loss_harness import call_text, spec_gradients, spec_inputs, torch_inputs
 from conformance.registry import LOSS_INFOS
 from conformance.tolerances import tolerance_for
 
@@ -25,7 +25,9 @@ def value_and_grad(name, inputs, kwargs, reduction, dtype, device):
     (grad,) = torch.autograd.grad(value, wrt, torch.ones_like(value))
     spec = spec_inputs(tensors)
     expected_value = info.spec.value(**spec, **kwargs, reduction=reduction)
-    expected_grad = info.spec.grad(**spec, **kwargs, reduction=reduction, grad_output=np.ones(np.shape(expected_value)))
+    upstream = np.ones(np.shape(expected_value))
+    expected_grad = spec_gradients(info, info.spec.grad(**spec, **kwargs, reduction=reduction, grad_output=upstream))
+    expected_grad = expected_grad[info.differentiable[0]]
     call = call_text(info, spec, kwargs, reduction)
     context = {"reduction": reduction, "dtype": dtype, "device": device}
     for check, actual, expected in [("value", value, expected_value), ("grad", grad, expected_grad)]:
@@ -128,6 +130,10 @@ EMPTY = {
         name: ({"predictions": np.zeros((0, 2, 3)), "targets": np.zeros((0, 2, 3))}, {"mode": "multilabel"})
         for name in ("dice", "iou", "tversky", "bce_dice", "focal_dice")
     },
+    "linear_cross_entropy": (
+        {"input": np.zeros((0, 3)), "linear_weight": np.ones((4, 3)), "target": np.zeros(0, dtype=np.int64)},
+        {"z_loss": 0.1},
+    ),
 }
 
 # Entries whose inputs are not (predictions, targets): their empty batches are tested where they are
@@ -143,7 +149,7 @@ def test_empty_batch_sums_to_zero_means_to_nan_and_backpropagates(name, device):
     inputs, kwargs = EMPTY[name]
     value, grad = value_and_grad(name, inputs, kwargs, "sum", "float32", device)
     assert float(value) == 0.0
-    assert grad.shape == inputs["predictions"].shape
+    assert grad.shape == inputs[LOSS_INFOS[name].differentiable[0]].shape
     value, _ = value_and_grad(name, inputs, kwargs, "mean", "float32", device)
     assert math.isnan(float(value))
     value, _ = value_and_grad(name, inputs, kwargs, "none", "float32", device)

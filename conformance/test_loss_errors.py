@@ -40,6 +40,30 @@ CASES = [
     ("quantile", {"predictions": Z2, "targets": Z2}, {"quantile": 1.0}, "in the open interval (0, 1); got 1.0"),
     ("quantile", {"predictions": Z23, "targets": Z2}, {"quantile": [0.1, 0.5, 0.0]}, "got 0.0 at index 2"),
     ("quantile", {"predictions": Z23, "targets": Z2}, {"quantile": [0.1, 0.9]}, "with 2 quantiles, predictions must"),
+    *[
+        (
+            "linear_cross_entropy",
+            {"input": Z23, "linear_weight": np.zeros((4, 3)), "target": I2, **arrays},
+            kwargs,
+            fragment,
+        )
+        for arrays, kwargs, fragment in [
+            ({"input": np.zeros((2, 3, 1))}, {}, "got input (2, 3, 1)"),
+            ({"linear_weight": np.zeros((4, 2))}, {}, "with D = 3 for input (2, 3); got linear_weight (4, 2)"),
+            ({"linear_weight": np.zeros((0, 3))}, {}, "at least one row (class)"),
+            ({"linear_bias": np.zeros(3)}, {}, "linear_bias must have shape (V,) = (4,) for linear_weight (4, 3)"),
+            ({"weight": np.zeros(5)}, {}, "weight must have shape (V,) = (4,)"),
+            ({"target": np.zeros(2)}, {}, "target must be class indices (an integer array;"),
+            ({"target": np.zeros(3, dtype=np.int64)}, {}, "got target (3,)"),
+            ({"target": np.array([0, 4])}, {}, "got 4 at index (1,)"),
+            ({"target": np.array([-3, 0])}, {}, "or ignore_index=-100; got -3 at index (0,)"),
+            ({}, {"label_smoothing": -0.1}, "label_smoothing must be"),
+            ({}, {"softcap": -1.0}, "softcap must be None or a finite number > 0; got -1.0"),
+            ({}, {"z_loss": float("nan")}, "z_loss must be a finite number >= 0; got nan"),
+            ({}, {"chunk_size": 0}, "chunk_size must be None or an integer >= 1; got 0"),
+            ({}, {"reduction": "avg"}, "'avg'"),
+        ]
+    ],
 ]
 
 

@@ -31,6 +31,7 @@ AGAINST: dict[str, str] = {
     "torchvision": "torchvision",
     "scikit-learn": "scikit-learn",
     "keras": "Keras",
+    "liger": "Liger-Kernel",
 }
 ROW_FIELDS = ("against", "lossopt", "other", "test")
 

@@ -23,6 +23,11 @@ LOSS_GUIDE: dict[str, tuple[str, str]] = {
     "focal": ("classification", "Many easy examples drowning a few hard ones (dense detection, imbalance)."),
     "sigmoid_focal": ("classification", "Binary / multi-label focal loss, torchvision's alpha convention."),
     "hinge": ("classification", "Margin classifiers (SVM-style), binary or multi-class."),
+    "linear_cross_entropy": (
+        "classification",
+        "A language model's output layer and its loss in one call: large vocabularies without the N x V logits; "
+        "softcap, z-loss.",
+    ),
     "dice": ("segmentation", "Overlap of masks, insensitive to the background's size; per sample and class."),
     "iou": ("segmentation", "Jaccard: like Dice, penalizes partial overlap more."),
     "tversky": ("segmentation", "Dice with separate weights on false positives (alpha) and negatives (beta)."),

@@ -7,32 +7,11 @@ Functional losses live in :mod:`lossopt.functional`, their ``nn.Module`` wrapper
 
 from typing import Any
 
-from lossopt import functional
-from lossopt.compat import ClassificationLosses, CustomLosses, RegressionLosses, SegmentationLosses
+from lossopt import compat, functional, nn
+from lossopt.compat import *  # noqa: F403  # the design document's names (compat.__all__)
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
-from lossopt.nn import (
-    BCEDiceLoss,
-    ContrastiveLoss,
-    CosineEmbeddingLoss,
-    CrossEntropyLoss,
-    DiceLoss,
-    FocalDiceLoss,
-    FocalLoss,
-    HingeLoss,
-    HuberLoss,
-    IoULoss,
-    KLDivergenceLoss,
-    LogCoshLoss,
-    MAELoss,
-    MSELoss,
-    MultiTaskLoss,
-    QuantileLoss,
-    SigmoidFocalLoss,
-    TripletLoss,
-    TverskyLoss,
-    UncertaintyWeightedMultiTaskLoss,
-)
-from lossopt.optim import SGD, AdaBelief, Adam, AdamW, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
+from lossopt.nn import *  # noqa: F403  # every loss module (nn.__all__)
+from lossopt.optim import SGD, Adam, AdamW
 
 __version__ = "0.1.0"
 
@@ -40,42 +19,15 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
-    "AdaBelief",
     "Adam",
     "AdamW",
-    "AdvancedAdam",
-    "AdvancedAdamW",
-    "AdvancedSGD",
-    "BCEDiceLoss",
-    "ClassificationLosses",
-    "ContrastiveLoss",
-    "CosineEmbeddingLoss",
-    "CrossEntropyLoss",
-    "CustomLosses",
-    "DiceLoss",
-    "FocalDiceLoss",
-    "FocalLoss",
-    "HingeLoss",
-    "HuberLoss",
-    "IoULoss",
-    "KLDivergenceLoss",
-    "LogCoshLoss",
-    "MAELoss",
-    "MSELoss",
-    "MultiTaskLoss",
-    "QuantileLoss",
-    "RAdam",
-    "RegressionLosses",
-    "SegmentationLosses",
-    "SigmoidFocalLoss",
-    "TripletLoss",
-    "TverskyLoss",
-    "UncertaintyWeightedMultiTaskLoss",
     "__version__",
     "create_loss_function",
     "create_optimizer",
     "functional",
 ]
+__all__ += compat.__all__
+__all__ += nn.__all__
 
 _EXAMPLES = ("LossFunctionExamples", "OptimizationExamples", "TrainingExamples", "LossOptimizationAnalysis")
 

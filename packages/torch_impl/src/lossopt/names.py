@@ -19,7 +19,7 @@ T = TypeVar("T")
 LOSS_NAMES: tuple[str, ...] = (
     "mse", "sigmoid_focal", "mae", "huber", "log_cosh", "quantile", "cross_entropy", "focal", "hinge",
     "dice", "iou", "tversky", "bce_dice", "focal_dice", "contrastive", "triplet", "cosine_embedding",
-    "kl_divergence", "multi_task",
+    "kl_divergence", "linear_cross_entropy", "multi_task",
 )  # fmt: skip
 MULTI_TASK = "multi_task"
 

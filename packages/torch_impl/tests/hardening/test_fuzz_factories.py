@@ -159,6 +159,8 @@ def _loss_inputs(name: str, loss: torch.nn.Module) -> tuple[Any, ...]:
         return tuple(torch.randn(2, 3, generator=g) for _ in range(3))
     if name == "cosine_embedding":
         return torch.randn(2, 3, generator=g), torch.randn(2, 3, generator=g), torch.tensor([1, -1])
+    if name == "linear_cross_entropy":
+        return x, torch.randn(5, 3, generator=g), torch.tensor([0, 1, 2])
     if name == "kl_divergence":
         target = torch.softmax(x, dim=1)
         return torch.log_softmax(torch.randn(3, 3, generator=g), dim=1), target.log() if loss.log_target else target
@@ -516,7 +518,7 @@ def test_every_numeric_loss_argument_refuses_nan_strings_and_none(name, argument
     assert _names_an_argument(str(info.value), [argument]), info.value
 
 
-INTEGER_TARGETS = ("contrastive", "cross_entropy", "focal", "hinge")  # class indices / labels: no NaN to give
+INTEGER_TARGETS = ("contrastive", "cross_entropy", "focal", "hinge", "linear_cross_entropy")  # indices / labels
 PROBABILITY_TARGETS = ("bce_dice", "dice", "focal_dice", "iou", "sigmoid_focal", "tversky")  # float targets in [0, 1]
 
 

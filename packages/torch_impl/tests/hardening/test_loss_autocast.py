@@ -158,6 +158,20 @@ FINITE: list[Extreme] = [
         {},
         ("input",),
     ),
+    # logits of +-2^13 through the projection (exact in bfloat16, so autocast's projection rounds nothing)
+    Extreme(
+        "linear_cross_entropy",
+        "logits8192",
+        F.linear_cross_entropy_loss,
+        {
+            "input": _t([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+            "linear_weight": 8192.0 * _t([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]),
+            "target": _t([0, 1, 2], torch.long),
+            "linear_bias": torch.zeros(3),
+        },
+        {"z_loss": 1e-4},
+        ("input", "linear_weight", "linear_bias"),
+    ),
     Extreme(
         "multi_task",
         "logits1e4",
@@ -197,7 +211,9 @@ def test_every_registered_loss_has_an_autocast_extreme_case():
 @pytest.mark.parametrize("case", FINITE, ids=[case.id for case in FINITE])
 def test_extreme_inputs_stay_finite_under_bfloat16_autocast(case, dtype):
     value, grads = _run(case, dtype)
-    if case.entry != "multi_task":  # its prefix-rule tasks call torch's cross_entropy, which autocast runs in float32
+    # multi_task: its prefix-rule tasks call torch's cross_entropy, which autocast runs in float32;
+    # linear_cross_entropy answers in float32 under autocast, as F.cross_entropy of F.linear's output does
+    if case.entry not in ("multi_task", "linear_cross_entropy"):
         assert value.dtype == dtype, case.id  # the loss answers in its input's dtype
     assert torch.isfinite(value).all(), f"{case.id}: value {value}"
     for name, grad in zip(case.differentiable, grads, strict=True):

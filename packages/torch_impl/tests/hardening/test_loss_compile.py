@@ -253,6 +253,19 @@ CASES: list[Case] = [
         {"log_target": True, "reduction": "sum"},
         ("input",),
     ),
+    Case(
+        "linear_cross_entropy",
+        "bias-softcap-z_loss-chunks",
+        F.linear_cross_entropy_loss,
+        {
+            "input": _randn(6, 4),
+            "linear_weight": _randn(5, 4),
+            "target": torch.tensor([0, 4, 2, -100, 1, 3]),
+            "linear_bias": _randn(5),
+        },
+        {"label_smoothing": 0.1, "softcap": 3.0, "z_loss": 1e-3, "chunk_size": 4},
+        ("input", "linear_weight", "linear_bias"),
+    ),
 ]
 
 
@@ -361,6 +374,12 @@ def _dynamic_cases() -> list[tuple[str, Callable[..., torch.Tensor], tuple[torch
         ("contrastive", F.contrastive_loss, (e1, labels), {"temperature": 0.2}),
         ("triplet", F.triplet_loss, (e1, e2, e3), {"margin": 0.5, "p": 3.0}),
         ("cosine_embedding", F.cosine_embedding_loss, (e1, e2, signs), {"margin": 0.2}),
+        (
+            "linear_cross_entropy",
+            F.linear_cross_entropy_loss,
+            (x, torch.randn(4, 4, generator=g), labels),
+            {"label_smoothing": 0.1, "softcap": 3.0, "z_loss": 1e-3},
+        ),
     ]
 
 

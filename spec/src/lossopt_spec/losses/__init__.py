@@ -7,6 +7,8 @@ from lossopt_spec.losses.classification import (
     focal_loss_grad,
     hinge_loss,
     hinge_loss_grad,
+    linear_cross_entropy_loss,
+    linear_cross_entropy_loss_grad,
     sigmoid_focal_loss,
     sigmoid_focal_loss_grad,
 )
@@ -86,6 +88,8 @@ __all__ = [
     "iou_loss_grad",
     "kl_divergence_loss",
     "kl_divergence_loss_grad",
+    "linear_cross_entropy_loss",
+    "linear_cross_entropy_loss_grad",
     "log_cosh_loss",
     "log_cosh_loss_grad",
     "mae_loss",

@@ -13,9 +13,22 @@ check of the elementwise losses' inputs (:func:`float_pair`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """The option of every loss: how its elementwise values are reduced (``"none"`` | ``"mean"`` | ``"sum"``).
+
+    The base of each loss's options (:mod:`lossopt_spec.losses.signature`), so ``reduction`` follows
+    the options the loss declares itself.
+    """
+
+    reduction: str = "mean"
 
 
 def check_reduction(reduction: str) -> None:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from lossopt_spec.losses.reduction import check_reduction, float_pair, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, float_pair, reduce, reduce_grad
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
-def mse_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mean") -> np.ndarray:
+@with_options(Reduction)
+def mse_loss(predictions: np.ndarray, targets: np.ndarray, options: Reduction) -> np.ndarray:
     """Mean squared error.
 
     With prediction :math:`\\hat y` and target :math:`y` of the same shape, the elementwise loss is
@@ -38,15 +41,12 @@ def mse_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mea
     predictions, targets = float_pair(predictions, targets)
     residual = predictions - targets
     elementwise = residual * residual  # (1) l = (y_hat - y)^2
-    return reduce(elementwise, reduction)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(mse_loss)
 def mse_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: Reduction, grad_output: Upstream
 ) -> np.ndarray:
     """Vector-Jacobian product of :func:`mse_loss` with respect to ``predictions``.
 
@@ -57,12 +57,13 @@ def mse_loss_grad(
     times the upstream gradient of each element (``grad_output``, divided by :math:`n` for ``"mean"``).
     """
     predictions, targets = float_pair(predictions, targets)
-    upstream = reduce_grad(predictions.shape, reduction, grad_output)
+    upstream = reduce_grad(predictions.shape, options.reduction, grad_output)
     grad: np.ndarray = upstream * 2.0 * (predictions - targets)  # (1') dl/dy_hat = 2 (y_hat - y)
     return grad
 
 
-def mae_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mean") -> np.ndarray:
+@with_options(Reduction)
+def mae_loss(predictions: np.ndarray, targets: np.ndarray, options: Reduction) -> np.ndarray:
     """Mean absolute error (L1).
 
     .. math::
@@ -74,19 +75,16 @@ def mae_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mea
     """
     predictions, targets = float_pair(predictions, targets)
     elementwise = np.abs(predictions - targets)  # (2) l = |y_hat - y|
-    return reduce(elementwise, reduction)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(mae_loss)
 def mae_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: Reduction, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`mae_loss`: :math:`\\mathrm{sign}(\\hat y_i - y_i)`, 0 where the residual is 0 (as torch). (2')"""
     predictions, targets = float_pair(predictions, targets)
-    upstream = reduce_grad(predictions.shape, reduction, grad_output)
+    upstream = reduce_grad(predictions.shape, options.reduction, grad_output)
     grad: np.ndarray = upstream * np.sign(predictions - targets)  # (2') dl/dy_hat = sign(y_hat - y)
     return grad
 
@@ -97,7 +95,15 @@ def check_delta(delta: float) -> None:
         raise ValueError(f"delta must be a finite number > 0; got {delta!r}")
 
 
-def huber_loss(predictions: np.ndarray, targets: np.ndarray, delta: float = 1.0, reduction: str = "mean") -> np.ndarray:
+@dataclass(frozen=True)
+class HuberOptions(Reduction):
+    """The options of :func:`huber_loss`: the threshold ``delta``, then the reduction."""
+
+    delta: float = 1.0
+
+
+@with_options(HuberOptions)
+def huber_loss(predictions: np.ndarray, targets: np.ndarray, options: HuberOptions) -> np.ndarray:
     """Huber loss (Huber 1964, *Robust Estimation of a Location Parameter*, Ann. Math. Statist. 35(1)).
 
     With residual :math:`r = \\hat y - y`:
@@ -112,6 +118,7 @@ def huber_loss(predictions: np.ndarray, targets: np.ndarray, delta: float = 1.0,
     Differs from the original design: its ``F.smooth_l1_loss(beta=delta)`` is Huber / delta,
     which equals Huber only at delta = 1; this is the true Huber loss.
     """
+    delta = options.delta
     check_delta(delta)
     predictions, targets = float_pair(predictions, targets)
     residual = predictions - targets
@@ -119,29 +126,28 @@ def huber_loss(predictions: np.ndarray, targets: np.ndarray, delta: float = 1.0,
     elementwise = np.where(
         magnitude <= delta, 0.5 * residual * residual, delta * (magnitude - 0.5 * delta)
     )  # (3) l = r^2 / 2 or delta (|r| - delta / 2)
-    return reduce(elementwise, reduction)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(huber_loss)
 def huber_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    delta: float = 1.0,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: HuberOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`huber_loss`: :math:`\\mathrm{clip}(r, -\\delta, \\delta)`. (3')"""
-    check_delta(delta)
+    check_delta(options.delta)
     predictions, targets = float_pair(predictions, targets)
-    upstream = reduce_grad(predictions.shape, reduction, grad_output)
-    grad: np.ndarray = upstream * np.clip(predictions - targets, -delta, delta)  # (3') dl/dy_hat = clip(r)
+    upstream = reduce_grad(predictions.shape, options.reduction, grad_output)
+    grad: np.ndarray = upstream * np.clip(
+        predictions - targets, -options.delta, options.delta
+    )  # (3') dl/dy_hat = clip(r)
     return grad
 
 
 LOG_COSH_SWITCH = 20.0  # beyond it log cosh(a) = a - log 2 to within e^-40 (relative 1e-18)
 
 
-def log_cosh_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str = "mean") -> np.ndarray:
+@with_options(Reduction)
+def log_cosh_loss(predictions: np.ndarray, targets: np.ndarray, options: Reduction) -> np.ndarray:
     """Log-cosh loss, a smooth approximation of the absolute error.
 
     With :math:`a = |\\hat y - y|` and :math:`m = \\min(a, 20)`:
@@ -164,19 +170,16 @@ def log_cosh_loss(predictions: np.ndarray, targets: np.ndarray, reduction: str =
     clipped = np.minimum(magnitude, LOG_COSH_SWITCH)
     half_sinh = np.sinh(0.5 * clipped)
     elementwise = np.log1p(2.0 * half_sinh * half_sinh) + (magnitude - clipped)  # (4) l = log cosh |r|
-    return reduce(elementwise, reduction)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(log_cosh_loss)
 def log_cosh_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: Reduction, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`log_cosh_loss`: :math:`\\tanh(\\hat y - y)`. (4')"""
     predictions, targets = float_pair(predictions, targets)
-    upstream = reduce_grad(predictions.shape, reduction, grad_output)
+    upstream = reduce_grad(predictions.shape, options.reduction, grad_output)
     grad: np.ndarray = upstream * np.tanh(predictions - targets)  # (4') dl/dy_hat = tanh(r)
     return grad
 
@@ -210,12 +213,15 @@ def _quantile_pair(predictions: np.ndarray, targets: np.ndarray, levels: np.ndar
     return predictions, targets[..., None]
 
 
-def quantile_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    quantile: float | Sequence[float] | np.ndarray = 0.5,
-    reduction: str = "mean",
-) -> np.ndarray:
+@dataclass(frozen=True)
+class QuantileOptions(Reduction):
+    """The options of :func:`quantile_loss`: the level(s), then the reduction."""
+
+    quantile: float | Sequence[float] | np.ndarray = 0.5
+
+
+@with_options(QuantileOptions)
+def quantile_loss(predictions: np.ndarray, targets: np.ndarray, options: QuantileOptions) -> np.ndarray:
     """Quantile (pinball) loss (Koenker & Bassett 1978, *Regression Quantiles*, Econometrica 46(1)).
 
     With :math:`u = y - \\hat y` and level :math:`q \\in (0, 1)`:
@@ -236,21 +242,17 @@ def quantile_loss(
     Differs from the original design: its ``diff = predictions - targets`` inverts the residual,
     so its ``quantile=0.9`` fits the 10th percentile; the two agree at 0.5.
     """
-    levels = quantile_levels(quantile)
+    levels = quantile_levels(options.quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
-    check_reduction(reduction)
+    check_reduction(options.reduction)
     residual = targets - predictions  # (5) u = y - y_hat
     elementwise = np.maximum(levels * residual, (levels - 1.0) * residual)  # (5) l = max(q u, (q - 1) u)
-    return reduce(elementwise, reduction)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(quantile_loss)
 def quantile_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    quantile: float | Sequence[float] | np.ndarray = 0.5,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: QuantileOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`quantile_loss` w.r.t. the predictions.
 
@@ -262,9 +264,9 @@ def quantile_loss_grad(
     taking, at a tie, the derivative from below (:math:`-q`), as torch's
     ``where(y_hat > y, 1 - q, -q)`` does; both are in the subdifferential :math:`[-q, 1 - q]`.
     """
-    levels = quantile_levels(quantile)
+    levels = quantile_levels(options.quantile)
     predictions, targets = _quantile_pair(predictions, targets, levels)
-    check_reduction(reduction)
-    upstream = reduce_grad(predictions.shape, reduction, grad_output)
+    check_reduction(options.reduction)
+    upstream = reduce_grad(predictions.shape, options.reduction, grad_output)
     grad: np.ndarray = upstream * np.where(predictions > targets, 1.0 - levels, -levels)  # (5') dl/dy_hat
     return grad

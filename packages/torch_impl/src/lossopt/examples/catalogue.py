@@ -35,6 +35,11 @@ def _hinge_inputs(g: torch.Generator) -> Inputs:
     return _logits(g, 16), torch.where(torch.rand(16, generator=g) < 0.5, -1.0, 1.0)
 
 
+def _linear_inputs(g: torch.Generator) -> Inputs:
+    """Hidden states (16, 8), an output projection (5, 8) and class indices: a language model's last layer."""
+    return _logits(g, 16, 8), torch.randn(5, 8, generator=g), torch.randint(0, 5, (16,), generator=g)
+
+
 def _regression_inputs(g: torch.Generator) -> Inputs:
     return _logits(g, 16, 4), torch.randn(16, 4, generator=g)
 
@@ -84,6 +89,7 @@ LOSS_CASES: dict[str, LossCase] = {
     "focal": LossCase("classification", _class_inputs, "index"),
     "sigmoid_focal": LossCase("classification", _binary_inputs, "dense"),
     "hinge": LossCase("classification", _hinge_inputs, "hinge"),
+    "linear_cross_entropy": LossCase("classification", _linear_inputs),
     "mse": LossCase("regression", _regression_inputs),
     "mae": LossCase("regression", _regression_inputs),
     "huber": LossCase("regression", _regression_inputs),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from lossopt._signatures import Namespace, declared
 from lossopt.compat import CustomLosses
 from lossopt.examples.catalogue import LOSS_CASES, missing_losses, registered_losses
 from lossopt.factory import create_loss_function
@@ -49,7 +52,14 @@ def family_examples(family: str, *, seed: int = 0) -> LossExampleResult:
     return result
 
 
-class LossFunctionExamples:
+def _family(family: str, doc: str) -> Callable[..., LossExampleResult]:
+    """The design's method evaluating every registered loss of ``family``: :func:`family_examples`'s ``seed``."""
+    signature = inspect.signature(family_examples)
+    parameters = [p.replace(kind=p.POSITIONAL_OR_KEYWORD) for p in list(signature.parameters.values())[1:]]
+    return declared(doc, signature.replace(parameters=parameters), lambda _, kwargs: family_examples(family, **kwargs))
+
+
+class LossFunctionExamples(Namespace):
     """The design document's loss examples, one method per family.
 
     Example:
@@ -59,27 +69,19 @@ class LossFunctionExamples:
         True
     """
 
-    @staticmethod
-    def classification_loss_examples(seed: int = 0) -> LossExampleResult:
-        """Cross-entropy, focal, sigmoid focal, hinge (those registered) on random logits."""
-        return family_examples("classification", seed=seed)
-
-    @staticmethod
-    def regression_loss_examples(seed: int = 0) -> LossExampleResult:
-        """MSE, MAE, Huber, log-cosh, quantile (those registered) on random predictions."""
-        return family_examples("regression", seed=seed)
-
-    @staticmethod
-    def segmentation_loss_examples(seed: int = 0) -> LossExampleResult:
-        """Dice, IoU, Tversky, BCE+Dice, focal+Dice (those registered) on random 8x8 masks."""
-        return family_examples("segmentation", seed=seed)
-
-    @staticmethod
-    def custom_loss_examples(seed: int = 0) -> LossExampleResult:
-        """Contrastive, triplet, cosine embedding, KL divergence (those registered)."""
-        return family_examples("custom", seed=seed)
-
-    @staticmethod
-    def multi_task_loss_example(seed: int = 0) -> LossExampleResult:
-        """The multi-task loss over a classification and a regression head (when registered)."""
-        return family_examples("multi_task", seed=seed)
+    classification_loss_examples = _family(
+        "classification",
+        "Cross-entropy, focal, sigmoid focal, hinge, linear cross-entropy (those registered) on random logits.",
+    )
+    regression_loss_examples = _family(
+        "regression", "MSE, MAE, Huber, log-cosh, quantile (those registered) on random predictions."
+    )
+    segmentation_loss_examples = _family(
+        "segmentation", "Dice, IoU, Tversky, BCE+Dice, focal+Dice (those registered) on random 8x8 masks."
+    )
+    custom_loss_examples = _family(
+        "custom", "Contrastive, triplet, cosine embedding, KL divergence (those registered)."
+    )
+    multi_task_loss_example = _family(
+        "multi_task", "The multi-task loss over a classification and a regression head (when registered)."
+    )

@@ -8,6 +8,7 @@ which; the result names what it used.
 from __future__ import annotations
 
 import copy
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lossopt._signatures import Namespace, declared
 from lossopt.compat import CustomLosses
 from lossopt.examples.catalogue import BASIC_OPTIMIZERS, LOSS_CASES, first_registered
 from lossopt.examples.data import (
@@ -118,11 +120,6 @@ def task_objective(task: str, loss_name: str, classes: int = 0) -> Objective:
     return lambda out, y: loss_fn(out, y)
 
 
-def _setup(seed: int, optimizer: str | None) -> str:
-    torch.manual_seed(seed)
-    return optimizer or first_registered(PREFERRED_OPTIMIZERS, OPTIMIZERS)
-
-
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Module:
     return nn.Sequential(
         nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, outputs)
@@ -150,7 +147,150 @@ def segmentation_model() -> nn.Module:
     )
 
 
-class TrainingExamples:
+MULTI_TASK_WEIGHTS = {"classification": 1.0, "regression": 0.5}
+
+
+def _multi_task_objective(loss: str | None) -> tuple[str, Objective]:
+    """``multi_task`` when registered; otherwise the same weighted sum built from the registered
+    per-task losses (cross-entropy or MSE on probabilities; MSE)."""
+    weights = MULTI_TASK_WEIGHTS
+    if "multi_task" in LOSSES:
+
+        def objective(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+            return CustomLosses.multi_task_loss(out, y, weights)
+
+        return "multi_task", objective
+    cls_name = first_registered(("cross_entropy", "focal", "mse"), LOSSES)
+    reg_name = first_registered(("mse", "huber"), LOSSES)
+    cls_loss, reg_loss = task_objective("classification", cls_name, 10), task_objective("regression", reg_name)
+
+    def weighted(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+        return weights["classification"] * cls_loss(out["classification"], y["classification"]) + weights[
+            "regression"
+        ] * reg_loss(out["regression"], y["regression"])
+
+    return f"{weights['classification']} {cls_name} + {weights['regression']} {reg_name}", weighted
+
+
+def _accuracy(model: nn.Module, data: Dataset) -> dict[str, float]:
+    return {"accuracy": float((model(data.x).argmax(dim=1) == data.y).float().mean())}
+
+
+def _r2(model: nn.Module, data: Dataset) -> dict[str, float]:
+    assert isinstance(data.y, torch.Tensor)
+    residual = ((model(data.x) - data.y) ** 2).sum()
+    return {"r2": 1.0 - float(residual / ((data.y - data.y.mean()) ** 2).sum())}
+
+
+def _iou(model: nn.Module, data: Dataset) -> dict[str, float]:
+    assert isinstance(data.y, torch.Tensor)
+    predicted = (model(data.x) > 0).float()
+    return {"iou": float((predicted * data.y).sum() / ((predicted + data.y) > 0).float().sum().clamp_min(1))}
+
+
+def _multi_task_metrics(model: nn.Module, data: Dataset) -> dict[str, float]:
+    assert isinstance(data.y, dict)
+    out = model(data.x)
+    accuracy = float((out["classification"].argmax(dim=1) == data.y["classification"]).float().mean())
+    return {"accuracy": accuracy, "regression_mse": float(((out["regression"] - data.y["regression"]) ** 2).mean())}
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One of the design's training pipelines: its data and model, and how it picks its loss and scores the fit.
+
+    ``losses`` (a single-task pipeline) is its preference list, the design document's choice first;
+    the multi-task pipeline has its own ``objective`` and takes no ``loss`` argument.
+    """
+
+    task: str
+    data: Callable[[int, str], Dataset]  # (seed, device)
+    model: Callable[[], nn.Module]
+    batch_size: int
+    metrics: Callable[[nn.Module, Dataset], dict[str, float]]
+    losses: tuple[str, ...] = ()
+    classes: int = 0
+    objective: Callable[[str | None], tuple[str, Objective]] | None = None
+
+    def loss_and_objective(self, loss: str | None) -> tuple[str, Objective]:
+        if self.objective is not None:
+            return self.objective(loss)
+        name = loss or first_registered(self.losses, LOSSES)
+        return name, task_objective(self.task, name, self.classes)
+
+
+PIPELINES = {
+    "classification": Pipeline(
+        "classification",
+        lambda seed, device: classification_data(512, 20, 5, seed=seed, device=device),
+        lambda: _mlp(20, 64, 5),
+        64,
+        _accuracy,
+        ("focal", "cross_entropy", "mse"),
+        classes=5,
+    ),
+    "regression": Pipeline(
+        "regression",
+        lambda seed, device: regression_data(512, 10, 1, seed=seed, device=device),
+        lambda: _mlp(10, 64, 1),
+        64,
+        _r2,
+        ("huber", "log_cosh", "mse"),
+    ),
+    "segmentation": Pipeline(
+        "segmentation",
+        lambda seed, device: segmentation_data(64, 24, seed=seed, device=device),
+        segmentation_model,
+        16,
+        _iou,
+        ("bce_dice", "dice", "mse"),
+    ),
+    "multi_task": Pipeline(
+        "multi_task",
+        lambda seed, device: multi_task_data(512, seed=seed, device=device),
+        MultiTaskModel,
+        64,
+        _multi_task_metrics,
+        objective=_multi_task_objective,
+    ),
+}
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    *,
+    loss: str | None = None,
+    optimizer: str | None = None,
+    epochs: int = 15,
+    seed: int = 0,
+    device: str = "cpu",
+    show_progress: bool | None = None,
+) -> TrainingResult:
+    """Train ``pipeline``'s model with ``loss`` (or its first registered preference) and ``optimizer``
+    (or the first registered of :data:`PREFERRED_OPTIMIZERS`), seeded; the metrics on the training data."""
+    torch.manual_seed(seed)
+    opt_name = optimizer or first_registered(PREFERRED_OPTIMIZERS, OPTIMIZERS)
+    data = pipeline.data(seed, device)
+    model = pipeline.model().to(device)
+    loss_name, objective = pipeline.loss_and_objective(loss)
+    desc = f"multi-task {opt_name}" if pipeline.objective else f"{pipeline.task} {loss_name}/{opt_name}"
+    losses, start = _train(model, objective, opt_name, data, epochs, pipeline.batch_size, desc, show_progress)
+    with torch.no_grad():
+        metrics = pipeline.metrics(model, data)
+    return TrainingResult(pipeline.task, loss_name, opt_name, losses, metrics, time.perf_counter() - start)
+
+
+def _example(task: str, doc: str) -> Callable[..., TrainingResult]:
+    """The design's method training the pipeline of ``task``: :func:`run_pipeline`'s arguments (no
+    ``loss`` for the multi-task pipeline, whose loss is the multi-task loss)."""
+    signature = inspect.signature(run_pipeline)
+    parameters = [p for p in list(signature.parameters.values())[1:] if task != "multi_task" or p.name != "loss"]
+    return declared(
+        doc, signature.replace(parameters=parameters), lambda _, kwargs: run_pipeline(PIPELINES[task], **kwargs)
+    )
+
+
+class TrainingExamples(Namespace):
     """The design document's training pipelines; each returns a :class:`TrainingResult`.
 
     Example:
@@ -160,142 +300,26 @@ class TrainingExamples:
         ('regression', True)
     """
 
-    @staticmethod
-    def classification_training_example(
-        *,
-        loss: str | None = None,
-        optimizer: str | None = None,
-        epochs: int = 15,
-        seed: int = 0,
-        device: str = "cpu",
-        show_progress: bool | None = None,
-    ) -> TrainingResult:
-        """A 3-layer MLP on 5 Gaussian blobs in 20-d (512 samples); loss focal, else cross-entropy, else MSE."""
-        opt_name = _setup(seed, optimizer)
-        loss_name = loss or first_registered(("focal", "cross_entropy", "mse"), LOSSES)
-        data = classification_data(512, 20, 5, seed=seed, device=device)
-        model = _mlp(20, 64, 5).to(device)
-        losses, start = _train(
-            model,
-            task_objective("classification", loss_name, 5),
-            opt_name,
-            data,
-            epochs,
-            64,
-            f"classification {loss_name}/{opt_name}",
-            show_progress,
-        )
-        with torch.no_grad():
-            accuracy = float((model(data.x).argmax(dim=1) == data.y).float().mean())
-        return TrainingResult(
-            "classification", loss_name, opt_name, losses, {"accuracy": accuracy}, time.perf_counter() - start
-        )
-
-    @staticmethod
-    def regression_training_example(
-        *,
-        loss: str | None = None,
-        optimizer: str | None = None,
-        epochs: int = 15,
-        seed: int = 0,
-        device: str = "cpu",
-        show_progress: bool | None = None,
-    ) -> TrainingResult:
-        """A 3-layer MLP on ``sin(x w1) + 0.5 x w2`` (512 samples, 10-d); loss Huber, else log-cosh, else MSE."""
-        opt_name = _setup(seed, optimizer)
-        loss_name = loss or first_registered(("huber", "log_cosh", "mse"), LOSSES)
-        data = regression_data(512, 10, 1, seed=seed, device=device)
-        model = _mlp(10, 64, 1).to(device)
-        losses, start = _train(
-            model,
-            task_objective("regression", loss_name),
-            opt_name,
-            data,
-            epochs,
-            64,
-            f"regression {loss_name}/{opt_name}",
-            show_progress,
-        )
-        with torch.no_grad():
-            assert isinstance(data.y, torch.Tensor)
-            residual = ((model(data.x) - data.y) ** 2).sum()
-            r2 = 1.0 - float(residual / ((data.y - data.y.mean()) ** 2).sum())
-        return TrainingResult("regression", loss_name, opt_name, losses, {"r2": r2}, time.perf_counter() - start)
-
-    @staticmethod
-    def segmentation_training_example(
-        *,
-        loss: str | None = None,
-        optimizer: str | None = None,
-        epochs: int = 15,
-        seed: int = 0,
-        device: str = "cpu",
-        show_progress: bool | None = None,
-    ) -> TrainingResult:
-        """The design's small conv net on noisy disks (64 images, 24x24); loss BCE+Dice, else Dice, else MSE."""
-        opt_name = _setup(seed, optimizer)
-        loss_name = loss or first_registered(("bce_dice", "dice", "mse"), LOSSES)
-        data = segmentation_data(64, 24, seed=seed, device=device)
-        model = segmentation_model().to(device)
-        losses, start = _train(
-            model,
-            task_objective("segmentation", loss_name),
-            opt_name,
-            data,
-            epochs,
-            16,
-            f"segmentation {loss_name}/{opt_name}",
-            show_progress,
-        )
-        with torch.no_grad():
-            assert isinstance(data.y, torch.Tensor)
-            predicted = (model(data.x) > 0).float()
-            iou = float((predicted * data.y).sum() / ((predicted + data.y) > 0).float().sum().clamp_min(1))
-        return TrainingResult("segmentation", loss_name, opt_name, losses, {"iou": iou}, time.perf_counter() - start)
-
-    @staticmethod
-    def multi_task_training_example(
-        *,
-        optimizer: str | None = None,
-        epochs: int = 15,
-        seed: int = 0,
-        device: str = "cpu",
-        show_progress: bool | None = None,
-    ) -> TrainingResult:
+    classification_training_example = _example(
+        "classification",
+        "A 3-layer MLP on 5 Gaussian blobs in 20-d (512 samples); loss focal, else cross-entropy, else MSE.",
+    )
+    regression_training_example = _example(
+        "regression",
+        "A 3-layer MLP on ``sin(x w1) + 0.5 x w2`` (512 samples, 10-d); loss Huber, else log-cosh, else MSE.",
+    )
+    segmentation_training_example = _example(
+        "segmentation",
+        "The design's small conv net on noisy disks (64 images, 24x24); loss BCE+Dice, else Dice, else MSE.",
+    )
+    multi_task_training_example = _example(
+        "multi_task",
         """The design's multi-task model and weights {classification: 1.0, regression: 0.5}.
 
         The loss is ``multi_task`` when registered; otherwise the same weighted sum built from the
         registered per-task losses (cross-entropy or MSE on probabilities; MSE).
-        """
-        opt_name = _setup(seed, optimizer)
-        weights = {"classification": 1.0, "regression": 0.5}
-        data = multi_task_data(512, seed=seed, device=device)
-        model = MultiTaskModel().to(device)
-        if "multi_task" in LOSSES:
-            loss_name = "multi_task"
-
-            def objective(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
-                return CustomLosses.multi_task_loss(out, y, weights)
-
-        else:
-            cls_name = first_registered(("cross_entropy", "focal", "mse"), LOSSES)
-            reg_name = first_registered(("mse", "huber"), LOSSES)
-            loss_name = f"{weights['classification']} {cls_name} + {weights['regression']} {reg_name}"
-            cls_loss, reg_loss = task_objective("classification", cls_name, 10), task_objective("regression", reg_name)
-
-            def objective(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
-                return weights["classification"] * cls_loss(out["classification"], y["classification"]) + weights[
-                    "regression"
-                ] * reg_loss(out["regression"], y["regression"])
-
-        losses, start = _train(model, objective, opt_name, data, epochs, 64, f"multi-task {opt_name}", show_progress)
-        with torch.no_grad():
-            assert isinstance(data.y, dict)
-            out = model(data.x)
-            accuracy = float((out["classification"].argmax(dim=1) == data.y["classification"]).float().mean())
-            mse = float(((out["regression"] - data.y["regression"]) ** 2).mean())
-        metrics = {"accuracy": accuracy, "regression_mse": mse}
-        return TrainingResult("multi_task", loss_name, opt_name, losses, metrics, time.perf_counter() - start)
+        """,
+    )
 
 
 def copy_model(model: nn.Module) -> nn.Module:

@@ -7,7 +7,13 @@ is the documentation's "Non-finite inputs, argument errors, compile and autocast
 """
 
 from lossopt.functional._checks import VALUE_CHECK_MODES, set_value_checks, value_checks
-from lossopt.functional.classification import cross_entropy_loss, focal_loss, hinge_loss, sigmoid_focal_loss
+from lossopt.functional.classification import (
+    cross_entropy_loss,
+    focal_loss,
+    hinge_loss,
+    linear_cross_entropy_loss,
+    sigmoid_focal_loss,
+)
 from lossopt.functional.embedding import contrastive_loss, cosine_embedding_loss, kl_divergence_loss, triplet_loss
 from lossopt.functional.multitask import multi_task_loss, uncertainty_weighted_loss
 from lossopt.functional.reduction import REDUCTIONS
@@ -28,6 +34,7 @@ __all__ = [
     "huber_loss",
     "iou_loss",
     "kl_divergence_loss",
+    "linear_cross_entropy_loss",
     "log_cosh_loss",
     "mae_loss",
     "mse_loss",

@@ -7,9 +7,21 @@ float32 (:func:`compute_dtype`) and the result is returned in the input's dtype,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """The option of every loss: how its elementwise values are reduced (``"none"`` | ``"mean"`` | ``"sum"``);
+    the base of a loss's options dataclass (:func:`lossopt._signatures.option_parameters`)."""
+
+    reduction: str = "mean"
+
+
 _UPCAST = {torch.float16: torch.float32, torch.bfloat16: torch.float32}
 
 

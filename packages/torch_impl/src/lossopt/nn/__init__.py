@@ -4,7 +4,13 @@ One module per family of :mod:`lossopt.functional`; every class is importable fr
 :mod:`lossopt`.
 """
 
-from lossopt.nn.classification import CrossEntropyLoss, FocalLoss, HingeLoss, SigmoidFocalLoss
+from lossopt.nn.classification import (
+    CrossEntropyLoss,
+    FocalLoss,
+    HingeLoss,
+    LinearCrossEntropyLoss,
+    SigmoidFocalLoss,
+)
 from lossopt.nn.embedding import ContrastiveLoss, CosineEmbeddingLoss, KLDivergenceLoss, TripletLoss
 from lossopt.nn.multitask import MultiTaskLoss, UncertaintyWeightedMultiTaskLoss
 from lossopt.nn.regression import HuberLoss, LogCoshLoss, MAELoss, MSELoss, QuantileLoss
@@ -22,6 +28,7 @@ __all__ = [
     "HuberLoss",
     "IoULoss",
     "KLDivergenceLoss",
+    "LinearCrossEntropyLoss",
     "LogCoshLoss",
     "MAELoss",
     "MSELoss",

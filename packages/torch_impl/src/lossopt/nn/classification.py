@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from lossopt import functional as F
@@ -10,13 +12,14 @@ from lossopt.functional.classification import (
     check_focal_alpha,
     check_gamma,
     check_label_smoothing,
+    check_linear_options,
     check_margin,
     check_sigmoid_alpha,
 )
 from lossopt.nn._base import _ReducedLoss
 
 
-class SigmoidFocalLoss(_ReducedLoss):
+class SigmoidFocalLoss(_ReducedLoss, functional=F.sigmoid_focal_loss):
     """Sigmoid (binary / multi-label) focal loss, :func:`lossopt.functional.sigmoid_focal_loss` as a module.
 
     ``alpha`` weights the positive label (torchvision's convention); ``alpha=None`` disables it.
@@ -30,18 +33,13 @@ class SigmoidFocalLoss(_ReducedLoss):
 
     _repr = ("alpha", "gamma", "reduction")
 
-    def __init__(self, alpha: float | None = 0.25, gamma: float = 2.0, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        check_sigmoid_alpha(alpha)
-        check_gamma(gamma)
-        self.alpha = alpha
-        self.gamma = gamma
-
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.sigmoid_focal_loss(predictions, targets, self.alpha, self.gamma, reduction=self.reduction)
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_sigmoid_alpha(options.alpha)
+        check_gamma(options.gamma)
 
 
-class CrossEntropyLoss(_ReducedLoss):
+class CrossEntropyLoss(_ReducedLoss, functional=F.cross_entropy_loss):
     """Cross-entropy, :func:`lossopt.functional.cross_entropy_loss` as a module (``weight`` is a buffer).
 
     Example:
@@ -53,24 +51,11 @@ class CrossEntropyLoss(_ReducedLoss):
 
     weight: torch.Tensor | None
 
-    def __init__(
-        self,
-        weight: torch.Tensor | None = None,
-        ignore_index: int = -100,
-        reduction: str = "mean",
-        label_smoothing: float = 0.0,
-    ) -> None:
-        super().__init__(reduction)
-        check_label_smoothing(label_smoothing)
-        check_index("ignore_index", ignore_index)
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy_loss(
-            predictions, targets, self.weight, self.ignore_index, self.reduction, self.label_smoothing
-        )
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_label_smoothing(options.label_smoothing)
+        check_index("ignore_index", options.ignore_index)
+        self.register_buffer("weight", options.weight)
 
     def extra_repr(self) -> str:
         return (
@@ -78,7 +63,7 @@ class CrossEntropyLoss(_ReducedLoss):
         )
 
 
-class FocalLoss(_ReducedLoss):
+class FocalLoss(_ReducedLoss, functional=F.focal_loss):
     """Softmax focal loss, :func:`lossopt.functional.focal_loss` as a module (a tensor ``alpha`` is a buffer).
 
     ``alpha`` is a per-class weight (a number for every class); for torchvision's binary alpha use
@@ -91,36 +76,23 @@ class FocalLoss(_ReducedLoss):
         tensor(1.3863)
     """
 
-    def __init__(
-        self,
-        alpha: float | torch.Tensor = 1.0,
-        gamma: float = 2.0,
-        reduction: str = "mean",
-        *,
-        ignore_index: int = -100,
-    ) -> None:
-        super().__init__(reduction)
-        check_gamma(gamma)
-        check_index("ignore_index", ignore_index)
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_gamma(options.gamma)
+        check_index("ignore_index", options.ignore_index)
+        alpha = options.alpha
         if isinstance(alpha, torch.Tensor) and alpha.ndim > 0:
             check_focal_alpha(alpha, alpha.shape[0], alpha)
             self.register_buffer("alpha", alpha)
         else:
-            self.alpha = check_focal_alpha(alpha, 1, torch.zeros(()))
-        self.gamma = gamma
-        self.ignore_index = ignore_index
-
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.focal_loss(
-            predictions, targets, self.alpha, self.gamma, reduction=self.reduction, ignore_index=self.ignore_index
-        )
+            options.alpha = check_focal_alpha(alpha, 1, torch.zeros(()))
 
     def extra_repr(self) -> str:
         alpha = "tensor" if isinstance(self.alpha, torch.Tensor) else repr(self.alpha)
         return f"alpha={alpha}, gamma={self.gamma!r}, reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
 
-class HingeLoss(_ReducedLoss):
+class HingeLoss(_ReducedLoss, functional=F.hinge_loss):
     """Hinge loss, :func:`lossopt.functional.hinge_loss` as a module: binary, or multi-class Crammer–Singer.
 
     Example:
@@ -132,10 +104,40 @@ class HingeLoss(_ReducedLoss):
 
     _repr = ("margin", "reduction")
 
-    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        check_margin(margin)
-        self.margin = margin
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_margin(options.margin)
 
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.hinge_loss(predictions, targets, self.margin, reduction=self.reduction)
+
+class LinearCrossEntropyLoss(
+    _ReducedLoss,
+    functional=F.linear_cross_entropy_loss,
+    inputs=3,
+    forward_keywords=("linear_bias",),
+    positional=("weight",),
+):
+    """Cross-entropy of ``input @ linear_weight.T + linear_bias`` computed in chunks, as
+    :func:`lossopt.functional.linear_cross_entropy_loss` (``weight`` is a buffer).
+
+    The projection is an argument of ``forward(input, linear_weight, target, linear_bias=None)``, so
+    the output layer's parameters stay where they are (``lm_head.weight``) and only the loss is fused
+    with it.
+
+    Example:
+        >>> import torch
+        >>> from lossopt import LinearCrossEntropyLoss
+        >>> head = torch.nn.Linear(3, 4, bias=False)
+        >>> _ = torch.nn.init.zeros_(head.weight)  # equal logits over 4 classes: log 4
+        >>> LinearCrossEntropyLoss(z_loss=1e-4)(torch.ones(2, 3), head.weight, torch.tensor([0, 3]))
+        tensor(1.3865, grad_fn=<LinearCrossEntropyFunctionBackward>)
+    """
+
+    weight: torch.Tensor | None
+    _repr = ("reduction", "ignore_index", "label_smoothing", "softcap", "z_loss", "chunk_size")
+
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_label_smoothing(options.label_smoothing)
+        check_index("ignore_index", options.ignore_index)
+        check_linear_options(options.softcap, options.z_loss, options.chunk_size)
+        self.register_buffer("weight", options.weight)

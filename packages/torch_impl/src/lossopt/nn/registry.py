@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from lossopt.nn.classification import CrossEntropyLoss, FocalLoss, HingeLoss, SigmoidFocalLoss
+from lossopt.nn.classification import (
+    CrossEntropyLoss,
+    FocalLoss,
+    HingeLoss,
+    LinearCrossEntropyLoss,
+    SigmoidFocalLoss,
+)
 from lossopt.nn.embedding import ContrastiveLoss, CosineEmbeddingLoss, KLDivergenceLoss, TripletLoss
 from lossopt.nn.regression import HuberLoss, LogCoshLoss, MAELoss, MSELoss, QuantileLoss
 from lossopt.nn.segmentation import BCEDiceLoss, DiceLoss, FocalDiceLoss, IoULoss, TverskyLoss
@@ -33,4 +39,5 @@ TASK_LOSSES: dict[str, type[nn.Module]] = {
     "triplet": TripletLoss,
     "cosine_embedding": CosineEmbeddingLoss,
     "kl_divergence": KLDivergenceLoss,
+    "linear_cross_entropy": LinearCrossEntropyLoss,
 }

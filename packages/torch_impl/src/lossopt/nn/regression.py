@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import torch
+from typing import Any
 
 from lossopt import functional as F
 from lossopt.functional.regression import check_delta, quantile_levels
 from lossopt.nn._base import _ReducedLoss
 
 
-class MSELoss(_ReducedLoss):
+class MSELoss(_ReducedLoss, functional=F.mse_loss):
     """Mean squared error, :func:`lossopt.functional.mse_loss` as a module.
 
     Example:
@@ -21,11 +19,8 @@ class MSELoss(_ReducedLoss):
         tensor(5.)
     """
 
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(predictions, targets, reduction=self.reduction)
 
-
-class MAELoss(_ReducedLoss):
+class MAELoss(_ReducedLoss, functional=F.mae_loss):
     """Mean absolute error, :func:`lossopt.functional.mae_loss` as a module.
 
     Example:
@@ -35,11 +30,8 @@ class MAELoss(_ReducedLoss):
         tensor(3.)
     """
 
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.mae_loss(predictions, targets, reduction=self.reduction)
 
-
-class HuberLoss(_ReducedLoss):
+class HuberLoss(_ReducedLoss, functional=F.huber_loss):
     """Huber loss, :func:`lossopt.functional.huber_loss` as a module (the true Huber, as ``torch.nn.HuberLoss``).
 
     Example:
@@ -51,16 +43,12 @@ class HuberLoss(_ReducedLoss):
 
     _repr = ("delta", "reduction")
 
-    def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        check_delta(delta)
-        self.delta = delta
-
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.huber_loss(predictions, targets, self.delta, reduction=self.reduction)
+    def check(self, options: Any) -> None:
+        super().check(options)
+        check_delta(options.delta)
 
 
-class LogCoshLoss(_ReducedLoss):
+class LogCoshLoss(_ReducedLoss, functional=F.log_cosh_loss):
     """Log-cosh loss, :func:`lossopt.functional.log_cosh_loss` as a module (finite for every finite input).
 
     Example:
@@ -70,11 +58,8 @@ class LogCoshLoss(_ReducedLoss):
         tensor(89.3069)
     """
 
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.log_cosh_loss(predictions, targets, reduction=self.reduction)
 
-
-class QuantileLoss(_ReducedLoss):
+class QuantileLoss(_ReducedLoss, functional=F.quantile_loss):
     """Quantile (pinball) loss, :func:`lossopt.functional.quantile_loss` as a module.
 
     ``quantile`` is one level in (0, 1) or a sequence of levels (predictions then ``(*, Q)``).
@@ -88,10 +73,6 @@ class QuantileLoss(_ReducedLoss):
 
     _repr = ("quantile", "reduction")
 
-    def __init__(self, quantile: float | Sequence[float] = 0.5, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        quantile_levels(quantile)
-        self.quantile = quantile
-
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.quantile_loss(predictions, targets, self.quantile, reduction=self.reduction)
+    def check(self, options: Any) -> None:
+        super().check(options)
+        quantile_levels(options.quantile)

@@ -49,13 +49,14 @@ def index_targets(predictions: np.ndarray, targets: np.ndarray, ignore_index: in
     return targets.astype(np.int64)
 
 
-def check_class_indices(targets: np.ndarray, classes: int, ignore_index: int | None) -> None:
-    """``ValueError`` naming the first target outside [0, C) (other than ``ignore_index``) and its index."""
+def check_class_indices(targets: np.ndarray, classes: int, ignore_index: int | None, *, name: str = "targets") -> None:
+    """``ValueError`` naming the argument (``name``), the first target outside [0, C) (other than
+    ``ignore_index``) and its index."""
     bad = ((targets < 0) | (targets >= classes)) & (targets != ignore_index)
     if bad.any():
         index = first_index(bad)
         allowed = f"[0, {classes})" + (f" or ignore_index={ignore_index}" if ignore_index is not None else "")
-        raise ValueError(f"targets must be class indices in {allowed}; got {int(targets[index])} at index {index}")
+        raise ValueError(f"{name} must be class indices in {allowed}; got {int(targets[index])} at index {index}")
 
 
 def expand_class_axis(per_element: np.ndarray) -> np.ndarray:

@@ -6,11 +6,13 @@ Mirrored statement for statement by ``lossopt.functional.classification.hinge``;
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from lossopt_spec.losses.classification.checks import expand_class_axis, first_index, index_targets, is_index
-from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def check_margin(margin: float) -> None:
@@ -61,9 +63,15 @@ def _hinge_terms(
     return case, margin + rival - x_t, ties / np.sum(ties, axis=1, keepdims=True), onehot  # (8) z
 
 
-def hinge_loss(
-    predictions: np.ndarray, targets: np.ndarray, margin: float = 1.0, reduction: str = "mean"
-) -> np.ndarray:
+@dataclass(frozen=True)
+class HingeOptions(Reduction):
+    """The options of :func:`hinge_loss`: the margin, then the reduction."""
+
+    margin: float = 1.0
+
+
+@with_options(HingeOptions)
+def hinge_loss(predictions: np.ndarray, targets: np.ndarray, options: HingeOptions) -> np.ndarray:
     """Hinge loss: binary, or multi-class in the Crammer–Singer form.
 
     Binary (``targets`` of the predictions' shape, labels in {-1, 1} or {0, 1}: a label > 0 is the
@@ -86,26 +94,22 @@ def hinge_loss(
     Crammer–Singer penalises only the strongest rival. The design document's binary hinge
     takes labels {-1, 1} only; {0, 1} labels are accepted here too.
     """
-    check_reduction(reduction)
-    _, z, _, _ = _hinge_terms(predictions, targets, margin)
-    return reduce(np.maximum(z, 0.0), reduction)
+    check_reduction(options.reduction)
+    _, z, _, _ = _hinge_terms(predictions, targets, options.margin)
+    return reduce(np.maximum(z, 0.0), options.reduction)
 
 
+@gradient_of(hinge_loss)
 def hinge_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    margin: float = 1.0,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: HingeOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`hinge_loss`: where :math:`z > 0`, :math:`-y` (binary), or :math:`-1` on the
     target score and :math:`+1` on the rival, shared equally among tied rivals (multi-class); 0 where
     :math:`z \\le 0`. (7') (8')
     """
-    check_reduction(reduction)
-    case, z, rival_or_y, onehot = _hinge_terms(predictions, targets, margin)
-    upstream = reduce_grad(z.shape, reduction, grad_output) * (z > 0)
+    check_reduction(options.reduction)
+    case, z, rival_or_y, onehot = _hinge_terms(predictions, targets, options.margin)
+    upstream = reduce_grad(z.shape, options.reduction, grad_output) * (z > 0)
     if case == "binary":
         grad: np.ndarray = upstream * -rival_or_y  # (7') dl/dx = -y where z > 0
         return grad

@@ -5,11 +5,14 @@ Mirrored statement for statement by ``lossopt.functional.classification.sigmoid`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import expit
 
 from lossopt_spec.losses.classification.checks import check_gamma, check_unit_interval
-from lossopt_spec.losses.reduction import check_reduction, float_pair, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, float_pair, reduce, reduce_grad
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def check_sigmoid_alpha(alpha: float | None) -> None:
@@ -28,13 +31,22 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return result
 
 
-def sigmoid_focal_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float | None = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "mean",
-) -> np.ndarray:
+@dataclass(frozen=True)
+class SigmoidFocalOptions(Reduction):
+    """The options of :func:`sigmoid_focal_loss`: torchvision's ``alpha`` and ``gamma``, then the reduction."""
+
+    alpha: float | None = 0.25
+    gamma: float = 2.0
+
+
+def _check(options: SigmoidFocalOptions) -> None:
+    check_reduction(options.reduction)
+    check_sigmoid_alpha(options.alpha)
+    check_gamma(options.gamma)
+
+
+@with_options(SigmoidFocalOptions)
+def sigmoid_focal_loss(predictions: np.ndarray, targets: np.ndarray, options: SigmoidFocalOptions) -> np.ndarray:
     """Sigmoid focal loss for binary and multi-label classification (Lin et al. 2017).
 
     Lin, Goyal, Girshick, He, Dollár, *Focal Loss for Dense Object Detection*, ICCV 2017,
@@ -71,9 +83,8 @@ def sigmoid_focal_loss(
     where :math:`p_t` rounds to 1, instead of ``1 - p_t``; and the gradient is finite for every
     gamma >= 0 (torchvision's autograd gives NaN for gamma < 1 where :math:`p_t` = 1).
     """
-    check_reduction(reduction)
-    check_sigmoid_alpha(alpha)
-    check_gamma(gamma)
+    _check(options)
+    alpha, gamma = options.alpha, options.gamma
     predictions, targets = float_pair(predictions, targets)
     check_unit_interval("targets", targets)
     x, t = predictions, targets
@@ -81,17 +92,12 @@ def sigmoid_focal_loss(
     q = t * expit(-x) + (1.0 - t) * expit(x)  # (2) q = 1 - p_t
     alpha_t = 1.0 if alpha is None else alpha * t + (1.0 - alpha) * (1.0 - t)  # (3) alpha_t
     elementwise = alpha_t * q**gamma * ce  # (4) l = alpha_t q^gamma ce
-    return reduce(elementwise, reduction)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(sigmoid_focal_loss)
 def sigmoid_focal_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float | None = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: SigmoidFocalOptions, grad_output: Upstream
 ) -> np.ndarray:
     """Vector-Jacobian product of :func:`sigmoid_focal_loss` with respect to the logits.
 
@@ -107,12 +113,11 @@ def sigmoid_focal_loss_grad(
     its limit is :math:`1 - 2t`; so the gradient is finite for every gamma >= 0, unlike the
     chain rule through :math:`q^{\\gamma}` whose :math:`\\gamma q^{\\gamma - 1}` is infinite there.
     """
-    check_reduction(reduction)
-    check_sigmoid_alpha(alpha)
-    check_gamma(gamma)
+    _check(options)
+    alpha, gamma = options.alpha, options.gamma
     predictions, targets = float_pair(predictions, targets)
     check_unit_interval("targets", targets)
-    upstream = reduce_grad(predictions.shape, reduction, grad_output)
+    upstream = reduce_grad(predictions.shape, options.reduction, grad_output)
     x, t = predictions, targets
     p, one_minus_p = expit(x), expit(-x)
     ce = t * _softplus(-x) + (1.0 - t) * _softplus(x)  # (1)

@@ -6,6 +6,7 @@ Mirrored statement for statement by ``lossopt.functional.classification.softmax`
 from __future__ import annotations
 
 import math
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 from scipy.special import log_softmax
@@ -18,7 +19,8 @@ from lossopt_spec.losses.classification.checks import (
     index_targets,
     is_index,
 )
-from lossopt_spec.losses.reduction import check_reduction
+from lossopt_spec.losses.reduction import Reduction, check_reduction
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def check_label_smoothing(label_smoothing: float) -> None:
@@ -55,16 +57,25 @@ def _batched(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, 
     return predictions, np.asarray(targets), False
 
 
+@dataclass(frozen=True)
+class CrossEntropyOptions:
+    """The options of :func:`cross_entropy_loss`, as ``torch.nn.functional.cross_entropy`` orders them."""
+
+    weight: np.ndarray | None = None
+    ignore_index: int = -100
+    reduction: str = "mean"
+    label_smoothing: float = 0.0
+
+
 def _cross_entropy_terms(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    weight: np.ndarray | None,
-    ignore_index: int,
-    label_smoothing: float,
+    predictions: np.ndarray, targets: np.ndarray, options: CrossEntropyOptions
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """(log p, a, denominator of "mean", valid): the loss is l = -sum_c a_c log p_c per element."""
+    check_reduction(options.reduction)
+    check_label_smoothing(options.label_smoothing)
+    ignore_index, label_smoothing = options.ignore_index, options.label_smoothing
     x, classes = _logits(predictions)
-    w = _class_weight(weight, classes)
+    w = _class_weight(options.weight, classes)
     if is_index(targets):
         t = index_targets(x, targets, ignore_index)
         x, t, _ = _batched(x, t)
@@ -117,14 +128,16 @@ def _upstream_with(
     return np.broadcast_to(grad_output * scale, shape)
 
 
-def cross_entropy_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> np.ndarray:
+def _masked(grad: np.ndarray, valid: np.ndarray, unbatched: bool) -> np.ndarray:
+    """The gradient exactly 0 at ignored elements (even where "mean" is 0 / 0), without the batch axis that
+    unbatched logits gained."""
+    grad = np.where(expand_class_axis(valid), grad, 0.0)
+    result: np.ndarray = grad[0] if unbatched else grad
+    return result
+
+
+@with_options(CrossEntropyOptions)
+def cross_entropy_loss(predictions: np.ndarray, targets: np.ndarray, options: CrossEntropyOptions) -> np.ndarray:
     """Cross-entropy of logits against class indices or class probabilities, as ``torch.nn.functional.cross_entropy``.
 
     With logits :math:`x \\in \\mathbb{R}^{N \\times C \\times d_1 \\ldots}` (or :math:`(C,)`), class
@@ -150,22 +163,14 @@ def cross_entropy_loss(
 
     Differs from torch: probability targets outside [0, 1] are refused (torch accepts any real).
     """
-    check_reduction(reduction)
-    check_label_smoothing(label_smoothing)
-    logp, a, denominator, _ = _cross_entropy_terms(predictions, targets, weight, ignore_index, label_smoothing)
+    logp, a, denominator, _ = _cross_entropy_terms(predictions, targets, options)
     elementwise = -np.sum(a * logp, axis=1)  # (2) l = -sum_c a_c log p_c
-    return _reduce_with(elementwise, reduction, denominator, np.ndim(predictions) == 1)
+    return _reduce_with(elementwise, options.reduction, denominator, np.ndim(predictions) == 1)
 
 
+@gradient_of(cross_entropy_loss)
 def cross_entropy_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-    *,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: CrossEntropyOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`cross_entropy_loss` w.r.t. the logits.
 
@@ -176,15 +181,12 @@ def cross_entropy_loss_grad(
     Zero for ignored elements. ``"mean"`` with a zero total weight (0 / 0) gives NaN on the counted
     elements (targets whose class weight is 0) and 0 on the ignored ones, as torch.
     """
-    check_reduction(reduction)
-    check_label_smoothing(label_smoothing)
-    logp, a, denominator, valid = _cross_entropy_terms(predictions, targets, weight, ignore_index, label_smoothing)
+    logp, a, denominator, valid = _cross_entropy_terms(predictions, targets, options)
     unbatched = np.ndim(predictions) == 1
-    upstream = _upstream_with(logp.shape[:1] + logp.shape[2:], reduction, denominator, grad_output, unbatched)
+    shape = logp.shape[:1] + logp.shape[2:]
+    upstream = _upstream_with(shape, options.reduction, denominator, grad_output, unbatched)
     grad = expand_class_axis(upstream) * (np.sum(a, axis=1, keepdims=True) * np.exp(logp) - a)  # (2'') (sum a) p - a
-    grad = np.where(expand_class_axis(valid), grad, 0.0)  # ignored elements: exactly 0, even when "mean" is 0 / 0
-    result: np.ndarray = grad[0] if unbatched else grad
-    return result
+    return _masked(grad, valid, unbatched)
 
 
 def check_focal_alpha(alpha: float | np.ndarray, classes: int) -> np.ndarray:
@@ -203,17 +205,29 @@ def check_focal_alpha(alpha: float | np.ndarray, classes: int) -> np.ndarray:
     return values
 
 
+@dataclass(frozen=True)
+class FocalOptions(Reduction):
+    """The options of :func:`focal_loss`: the per-class ``alpha`` and ``gamma``, the reduction, ``ignore_index``."""
+
+    alpha: float | np.ndarray = 1.0
+    gamma: float = 2.0
+    _: KW_ONLY
+    ignore_index: int = -100
+
+
 def _focal_terms(
-    predictions: np.ndarray, targets: np.ndarray, alpha: float | np.ndarray, gamma: float, ignore_index: int
+    predictions: np.ndarray, targets: np.ndarray, options: FocalOptions
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(log p, targets made safe, valid, alpha_t, log p_t) for (N, C, d1, ...) logits."""
-    check_gamma(gamma)
+    check_reduction(options.reduction)
+    check_gamma(options.gamma)
+    ignore_index = options.ignore_index
     x, classes = _logits(predictions)
     if not is_index(targets):
         raise ValueError(
             f"focal_loss takes class-index targets (an integer array); got dtype {np.asarray(targets).dtype}"
         )
-    alphas = check_focal_alpha(alpha, classes)
+    alphas = check_focal_alpha(options.alpha, classes)
     t = index_targets(x, targets, ignore_index)
     x, t, _ = _batched(x, t)
     logp = log_softmax(x, axis=1)  # (1) log p = log_softmax(x)
@@ -223,15 +237,8 @@ def _focal_terms(
     return logp, safe, valid, alphas[safe], logp_t
 
 
-def focal_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float | np.ndarray = 1.0,
-    gamma: float = 2.0,
-    reduction: str = "mean",
-    *,
-    ignore_index: int = -100,
-) -> np.ndarray:
+@with_options(FocalOptions)
+def focal_loss(predictions: np.ndarray, targets: np.ndarray, options: FocalOptions) -> np.ndarray:
     """Softmax (multi-class) focal loss (Lin et al. 2017, https://arxiv.org/abs/1708.02002, eq. 5).
 
     With logits of shape :math:`(N, C, d_1, \\ldots)` (or :math:`(C,)`), class-index targets
@@ -257,22 +264,15 @@ def focal_loss(
     :math:`q` as ``-expm1(l)``, accurate where :math:`p_t` is near 1, and adds ``ignore_index``
     and per-class ``alpha``.
     """
-    check_reduction(reduction)
-    _, _, valid, alpha_t, logp_t = _focal_terms(predictions, targets, alpha, gamma, ignore_index)
+    _, _, valid, alpha_t, logp_t = _focal_terms(predictions, targets, options)
     q = -np.expm1(logp_t)  # (5) q = 1 - p_t
-    elementwise = np.where(valid, -alpha_t * q**gamma * logp_t, 0.0)  # (6) l = -alpha_t q^gamma log p_t
-    return _reduce_with(elementwise, reduction, float(np.sum(valid)), np.ndim(predictions) == 1)
+    elementwise = np.where(valid, -alpha_t * q**options.gamma * logp_t, 0.0)  # (6) l = -alpha_t q^gamma log p_t
+    return _reduce_with(elementwise, options.reduction, float(np.sum(valid)), np.ndim(predictions) == 1)
 
 
+@gradient_of(focal_loss)
 def focal_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float | np.ndarray = 1.0,
-    gamma: float = 2.0,
-    reduction: str = "mean",
-    *,
-    ignore_index: int = -100,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: FocalOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`focal_loss` w.r.t. the logits.
 
@@ -288,10 +288,10 @@ def focal_loss_grad(
     zero at :math:`p_t = 1` for gamma < 1) is written :math:`\\gamma q^{\\gamma} p\\, \\rho`, where
     :math:`p \\rho = p \\log p / (1 - p)` is bounded (it tends to -1 as p -> 1 and to 0 as p -> 0).
     """
-    check_reduction(reduction)
-    logp, safe, valid, alpha_t, logp_t = _focal_terms(predictions, targets, alpha, gamma, ignore_index)
+    logp, safe, valid, alpha_t, logp_t = _focal_terms(predictions, targets, options)
     unbatched = np.ndim(predictions) == 1
-    upstream = _upstream_with(logp_t.shape, reduction, float(np.sum(valid)), grad_output, unbatched)
+    upstream = _upstream_with(logp_t.shape, options.reduction, float(np.sum(valid)), grad_output, unbatched)
+    gamma = options.gamma
     q = -np.expm1(logp_t)  # (5)
     p = np.exp(logp_t)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -299,6 +299,4 @@ def focal_loss_grad(
     dl = alpha_t * q**gamma * (gamma * p * rho - 1.0)  # (6') dloss/dl
     onehot = np.moveaxis(np.eye(logp.shape[1])[safe], -1, 1)
     grad = expand_class_axis(upstream * dl) * (onehot - np.exp(logp))  # (6') times (e_t - softmax)
-    grad = np.where(expand_class_axis(valid), grad, 0.0)  # ignored elements: exactly 0
-    result: np.ndarray = grad[0] if unbatched else grad
-    return result
+    return _masked(grad, valid, unbatched)

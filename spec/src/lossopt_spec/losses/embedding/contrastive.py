@@ -5,9 +5,12 @@ Mirrored by ``lossopt.functional.embedding.contrastive``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 import numpy as np
 
-from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 CONTRASTIVE_MODES = ("supcon", "margin")
 NORMALIZE_EPS = 1e-12  # as torch.nn.functional.normalize
@@ -40,6 +43,26 @@ def check_contrastive(mode: str, margin: float, temperature: float, eps: float) 
         raise ValueError(f"eps must be > 0; got {eps!r}")
 
 
+@dataclass(frozen=True)
+class ContrastiveOptions(Reduction):
+    """The options of :func:`contrastive_loss`: ``margin``, ``temperature``, the reduction, ``mode``, ``eps``."""
+
+    margin: float = 1.0
+    temperature: float = 0.1
+    _: KW_ONLY
+    mode: str = "supcon"
+    eps: float = 1e-8
+
+
+def _embeddings(
+    embeddings: np.ndarray, labels: np.ndarray, options: ContrastiveOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings as float64 and the labels, once the reduction, the options and the shapes are valid."""
+    check_reduction(options.reduction)
+    check_contrastive(options.mode, options.margin, options.temperature, options.eps)
+    return _check_embeddings(embeddings, labels)
+
+
 def _normalize(e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     norm = np.maximum(np.sqrt(np.sum(e * e, axis=1, keepdims=True)), NORMALIZE_EPS)
     return e / norm, norm
@@ -58,16 +81,8 @@ def _supcon_parts(z: np.ndarray, labels: np.ndarray, temperature: float) -> tupl
     return s, lse, positive, count
 
 
-def contrastive_loss(
-    embeddings: np.ndarray,
-    labels: np.ndarray,
-    margin: float = 1.0,
-    temperature: float = 0.1,
-    reduction: str = "mean",
-    *,
-    mode: str = "supcon",
-    eps: float = 1e-8,
-) -> np.ndarray:
+@with_options(ContrastiveOptions)
+def contrastive_loss(embeddings: np.ndarray, labels: np.ndarray, options: ContrastiveOptions) -> np.ndarray:
     """Contrastive loss over every pair of a batch of labelled embeddings.
 
     ``mode="supcon"`` (default; uses ``temperature``, ignores ``margin``): the supervised contrastive
@@ -112,34 +127,26 @@ def contrastive_loss(
     Differs from the original design: the design names both ``margin`` and ``temperature`` without
     saying which formulation uses them; each mode uses one.
     """
-    check_reduction(reduction)
-    check_contrastive(mode, margin, temperature, eps)
-    e, labels = _check_embeddings(embeddings, labels)
-    if mode == "margin":
+    e, labels = _embeddings(embeddings, labels, options)
+    reduction = options.reduction
+    if options.mode == "margin":
         i, j = np.triu_indices(e.shape[0], 1)
         diff = e[i] - e[j]
         sq = np.sum(diff * diff, axis=1)
-        d = np.sqrt(sq + eps)
+        d = np.sqrt(sq + options.eps)
         same = labels[i] == labels[j]
-        elementwise = np.where(same, 0.5 * sq, 0.5 * np.maximum(margin - d, 0.0) ** 2)  # (1)
+        elementwise = np.where(same, 0.5 * sq, 0.5 * np.maximum(options.margin - d, 0.0) ** 2)  # (1)
         return reduce(elementwise, reduction)
     z, _ = _normalize(e)
-    s, lse, positive, count = _supcon_parts(z, labels, temperature)
+    s, lse, positive, count = _supcon_parts(z, labels, options.temperature)
     pos_sum = np.where(positive, s, 0.0).sum(axis=1)
     per_anchor = np.where(count > 0, lse - pos_sum / np.maximum(count, 1), 0.0)  # (3)
     return reduce(per_anchor, reduction)
 
 
+@gradient_of(contrastive_loss)
 def contrastive_loss_grad(
-    embeddings: np.ndarray,
-    labels: np.ndarray,
-    margin: float = 1.0,
-    temperature: float = 0.1,
-    reduction: str = "mean",
-    *,
-    mode: str = "supcon",
-    eps: float = 1e-8,
-    grad_output: np.ndarray | None = None,
+    embeddings: np.ndarray, labels: np.ndarray, options: ContrastiveOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`contrastive_loss` w.r.t. the embeddings.
 
@@ -154,17 +161,16 @@ def contrastive_loss_grad(
     Margin: :math:`\\partial \\ell_{ij} / \\partial e_i = (e_i - e_j)` for a similar pair,
     :math:`-\\max(0, m - d)(e_i - e_j) / d` for a dissimilar one, the opposite for :math:`e_j` (1').
     """
-    check_reduction(reduction)
-    check_contrastive(mode, margin, temperature, eps)
-    e, labels = _check_embeddings(embeddings, labels)
+    e, labels = _embeddings(embeddings, labels, options)
+    reduction, temperature = options.reduction, options.temperature
     n = e.shape[0]
-    if mode == "margin":
+    if options.mode == "margin":
         i, j = np.triu_indices(n, 1)
         upstream = reduce_grad(i.shape, reduction, grad_output)
         diff = e[i] - e[j]
-        d = np.sqrt(np.sum(diff * diff, axis=1) + eps)
+        d = np.sqrt(np.sum(diff * diff, axis=1) + options.eps)
         same = labels[i] == labels[j]
-        coef = np.where(same, 1.0, -np.maximum(margin - d, 0.0) / d) * upstream  # (1')
+        coef = np.where(same, 1.0, -np.maximum(options.margin - d, 0.0) / d) * upstream  # (1')
         grad = np.zeros_like(e)
         np.add.at(grad, i, coef[:, None] * diff)
         np.add.at(grad, j, -coef[:, None] * diff)

@@ -5,9 +5,12 @@ Mirrored by ``lossopt.functional.embedding.cosine``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from lossopt_spec.losses.reduction import check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 COSINE_EPS = 1e-12  # as torch's cosine_embedding_loss kernel
 
@@ -31,9 +34,23 @@ def _cosine(x1: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return prod / den, den, m1, m2  # (1) cos = x1 . x2 / sqrt((|x1|^2 + eps)(|x2|^2 + eps))
 
 
-def cosine_embedding_loss(
-    x1: np.ndarray, x2: np.ndarray, y: np.ndarray, margin: float = 0.0, reduction: str = "mean"
-) -> np.ndarray:
+@dataclass(frozen=True)
+class CosineOptions(Reduction):
+    """The options of :func:`cosine_embedding_loss`: the margin, then the reduction."""
+
+    margin: float = 0.0
+
+
+def _pair(x1: np.ndarray, x2: np.ndarray, y: np.ndarray, options: CosineOptions) -> tuple[np.ndarray, ...]:
+    """x1, x2 as float64 and y, once the reduction, the shapes, the labels and the margin are valid."""
+    check_reduction(options.reduction)
+    a, b, y = np.asarray(x1, dtype=np.float64), np.asarray(x2, dtype=np.float64), np.asarray(y)
+    _check_cosine(a, b, y, options.margin)
+    return a, b, y
+
+
+@with_options(CosineOptions)
+def cosine_embedding_loss(x1: np.ndarray, x2: np.ndarray, y: np.ndarray, options: CosineOptions) -> np.ndarray:
     """Cosine embedding loss, as ``torch.nn.functional.cosine_embedding_loss``.
 
     .. math::
@@ -51,22 +68,15 @@ def cosine_embedding_loss(
 
     Differs from torch: ``y`` values other than 1 and -1 are an error (torch gives them loss 0).
     """
-    check_reduction(reduction)
-    a, b, y = np.asarray(x1, dtype=np.float64), np.asarray(x2, dtype=np.float64), np.asarray(y)
-    _check_cosine(a, b, y, margin)
+    a, b, y = _pair(x1, x2, y, options)
     cos, _, _, _ = _cosine(a, b)
-    elementwise = np.where(y == 1, 1.0 - cos, np.maximum(cos - margin, 0.0))  # (2)
-    return reduce(elementwise, reduction)
+    elementwise = np.where(y == 1, 1.0 - cos, np.maximum(cos - options.margin, 0.0))  # (2)
+    return reduce(elementwise, options.reduction)
 
 
+@gradient_of(cosine_embedding_loss)
 def cosine_embedding_loss_grad(
-    x1: np.ndarray,
-    x2: np.ndarray,
-    y: np.ndarray,
-    margin: float = 0.0,
-    reduction: str = "mean",
-    *,
-    grad_output: np.ndarray | None = None,
+    x1: np.ndarray, x2: np.ndarray, y: np.ndarray, options: CosineOptions, grad_output: Upstream
 ) -> tuple[np.ndarray, np.ndarray]:
     """VJPs of :func:`cosine_embedding_loss` w.r.t. (x1, x2).
 
@@ -78,12 +88,10 @@ def cosine_embedding_loss_grad(
     :math:`\\partial \\ell / \\partial \\cos` is -1 (:math:`y = 1`), 1 where :math:`\\cos \\ge m`
     (:math:`y = -1`, as torch's ``clamp_min``), else 0 (2').
     """
-    check_reduction(reduction)
-    a, b, y = np.asarray(x1, dtype=np.float64), np.asarray(x2, dtype=np.float64), np.asarray(y)
-    _check_cosine(a, b, y, margin)
-    upstream = reduce_grad((a.shape[0],), reduction, grad_output)
+    a, b, y = _pair(x1, x2, y, options)
+    upstream = reduce_grad((a.shape[0],), options.reduction, grad_output)
     cos, den, m1, m2 = _cosine(a, b)
-    dl_dcos = np.where(y == 1, -1.0, np.where(cos - margin >= 0, 1.0, 0.0)) * upstream  # (2')
+    dl_dcos = np.where(y == 1, -1.0, np.where(cos - options.margin >= 0, 1.0, 0.0)) * upstream  # (2')
     g1 = b / den[:, None] - (cos / m1)[:, None] * a
     g2 = a / den[:, None] - (cos / m2)[:, None] * b
     return g1 * dl_dcos[:, None], g2 * dl_dcos[:, None]

@@ -5,10 +5,13 @@ Mirrored by ``lossopt.functional.embedding.divergence``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import xlogy
 
 from lossopt_spec.losses.reduction import reduce, reduce_grad
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
 
@@ -22,9 +25,16 @@ def _check_kl(x: np.ndarray, t: np.ndarray, reduction: str) -> None:
         raise ValueError(f"input must have a batch dimension; got shape {x.shape}")
 
 
-def kl_divergence_loss(
-    input: np.ndarray, target: np.ndarray, reduction: str = "batchmean", log_target: bool = False
-) -> np.ndarray:
+@dataclass(frozen=True)
+class KLOptions:
+    """The options of :func:`kl_divergence_loss` (``torch.nn.functional.kl_div``'s, ``"batchmean"`` the default)."""
+
+    reduction: str = "batchmean"
+    log_target: bool = False
+
+
+@with_options(KLOptions)
+def kl_divergence_loss(input: np.ndarray, target: np.ndarray, options: KLOptions) -> np.ndarray:
     """KL divergence :math:`\\mathrm{KL}(t \\Vert q)` with ``input`` the log-probabilities :math:`\\log q`.
 
     .. math::
@@ -42,9 +52,10 @@ def kl_divergence_loss(
     here ``"mean"`` stays the element mean, and ``conformance/test_embedding_invariants.py``
     compares both with torch).
     """
+    reduction = options.reduction
     x, t = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
     _check_kl(x, t, reduction)
-    if log_target:
+    if options.log_target:
         elementwise = np.exp(t) * (t - x)  # (1) l = e^t (t - x)
     else:
         elementwise = xlogy(t, t) - t * x  # (1) l = t log t - t x, 0 log 0 = 0
@@ -53,15 +64,12 @@ def kl_divergence_loss(
     return reduce(elementwise, reduction)
 
 
+@gradient_of(kl_divergence_loss)
 def kl_divergence_loss_grad(
-    input: np.ndarray,
-    target: np.ndarray,
-    reduction: str = "batchmean",
-    log_target: bool = False,
-    *,
-    grad_output: np.ndarray | None = None,
+    input: np.ndarray, target: np.ndarray, options: KLOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`kl_divergence_loss` w.r.t. ``input``: :math:`-t` (or :math:`-e^{t}`) (1')."""
+    reduction = options.reduction
     x, t = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
     _check_kl(x, t, reduction)
     if reduction == "batchmean":
@@ -69,4 +77,4 @@ def kl_divergence_loss_grad(
         upstream = np.broadcast_to(go / x.shape[0], x.shape)
     else:
         upstream = reduce_grad(x.shape, reduction, grad_output)
-    return np.asarray(upstream * -(np.exp(t) if log_target else t))  # (1')
+    return np.asarray(upstream * -(np.exp(t) if options.log_target else t))  # (1')

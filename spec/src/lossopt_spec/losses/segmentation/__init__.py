@@ -7,7 +7,8 @@ over the whole batch with ``batch=True``): the intersection :math:`I`, the predi
 and the target mass :math:`T` of the probabilities and targets, (1) of
 :mod:`~lossopt_spec.losses.segmentation.overlap`, which also computes each loss from its terms.
 :mod:`~lossopt_spec.losses.segmentation.region` has the scores of Dice, IoU and Tversky (2)-(5),
-:mod:`~lossopt_spec.losses.segmentation.compound` the losses adding a per-pixel term (6)-(8).
+:mod:`~lossopt_spec.losses.segmentation.compound` the losses adding a per-pixel term (6)-(8);
+:mod:`~lossopt_spec.losses.segmentation.options` declares the options they share, once.
 
 Modes (the name of the argument is ``mode``):
 
@@ -37,20 +38,17 @@ batch, so its ``reduction`` has no effect; here the default is per sample and cl
 """
 
 from lossopt_spec.losses.segmentation.compound import (
+    BCEDiceOptions,
+    FocalDiceOptions,
     bce_dice_loss,
     bce_dice_loss_grad,
     focal_dice_loss,
     focal_dice_loss_grad,
 )
-from lossopt_spec.losses.segmentation.overlap import (
-    MODES,
-    OverlapTerms,
-    SegmentationOptions,
-    check_non_negative,
-    check_options,
-    overlap_loss,
-)
+from lossopt_spec.losses.segmentation.options import MODES, SegmentationOptions, check_non_negative, check_options
+from lossopt_spec.losses.segmentation.overlap import OverlapTerms, overlap_loss
 from lossopt_spec.losses.segmentation.region import (
+    TverskyOptions,
     dice_loss,
     dice_loss_grad,
     iou_loss,
@@ -61,8 +59,11 @@ from lossopt_spec.losses.segmentation.region import (
 
 __all__ = [
     "MODES",
+    "BCEDiceOptions",
+    "FocalDiceOptions",
     "OverlapTerms",
     "SegmentationOptions",
+    "TverskyOptions",
     "bce_dice_loss",
     "bce_dice_loss_grad",
     "check_non_negative",

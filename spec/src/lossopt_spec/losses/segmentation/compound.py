@@ -7,6 +7,9 @@ Mirrored by ``lossopt.functional.segmentation.compound``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from lossopt_spec.losses.classification import (
@@ -15,14 +18,10 @@ from lossopt_spec.losses.classification import (
     sigmoid_focal_loss,
     sigmoid_focal_loss_grad,
 )
-from lossopt_spec.losses.segmentation.overlap import (
-    OverlapTerms,
-    PixelLoss,
-    SegmentationOptions,
-    check_non_negative,
-    overlap_loss,
-)
+from lossopt_spec.losses.segmentation.options import SegmentationOptions, check_non_negative
+from lossopt_spec.losses.segmentation.overlap import OverlapTerms, PixelLoss, overlap_loss
 from lossopt_spec.losses.segmentation.region import dice_score
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def _bce(x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -56,40 +55,50 @@ def _check_sigmoid_mode(name: str, mode: str) -> None:
         )
 
 
-def bce_dice_terms(mode: str, bce_weight: float, dice_weight: float, smooth: float) -> OverlapTerms:
+@dataclass(frozen=True)
+class BCEDiceOptions(SegmentationOptions):
+    """The options of :func:`bce_dice_loss`: the terms' weights, then the shared ones (no ``ignore_index``)."""
+
+    fixed: ClassVar[tuple[str, ...]] = ("ignore_index",)
+    bce_weight: float = 0.5
+    dice_weight: float = 0.5
+
+
+def bce_dice_terms(options: BCEDiceOptions) -> OverlapTerms:
     """(7) in a sigmoid mode with weights >= 0 (``ValueError`` naming the argument)."""
-    _check_sigmoid_mode("bce_dice_loss", mode)
-    check_non_negative("bce_weight", bce_weight)
-    check_non_negative("dice_weight", dice_weight)
-    return OverlapTerms(dice_score(smooth), overlap_weight=dice_weight, pixel_weight=bce_weight, pixel=_BCE)
+    _check_sigmoid_mode("bce_dice_loss", options.mode)
+    check_non_negative("bce_weight", options.bce_weight)
+    check_non_negative("dice_weight", options.dice_weight)
+    weights = {"overlap_weight": options.dice_weight, "pixel_weight": options.bce_weight}
+    return OverlapTerms(dice_score(options.smooth), **weights, pixel=_BCE)
 
 
-def focal_dice_terms(
-    mode: str, alpha: float | None, gamma: float, smooth: float, focal_weight: float, dice_weight: float
-) -> OverlapTerms:
+@dataclass(frozen=True)
+class FocalDiceOptions(SegmentationOptions):
+    """The options of :func:`focal_dice_loss`: the focal term's, the terms' weights, then the shared ones
+    (no ``ignore_index``)."""
+
+    fixed: ClassVar[tuple[str, ...]] = ("ignore_index",)
+    alpha: float | None = None
+    gamma: float = 2.0
+    _: KW_ONLY
+    focal_weight: float = 1.0
+    dice_weight: float = 1.0
+
+
+def focal_dice_terms(options: FocalDiceOptions) -> OverlapTerms:
     """(8) in a sigmoid mode, with the sigmoid focal loss's ``alpha`` and ``gamma`` and weights >= 0."""
-    _check_sigmoid_mode("focal_dice_loss", mode)
-    check_sigmoid_alpha(alpha)
-    check_gamma(gamma)
-    check_non_negative("focal_weight", focal_weight)
-    check_non_negative("dice_weight", dice_weight)
-    pixel = _focal(alpha, gamma)
-    return OverlapTerms(dice_score(smooth), overlap_weight=dice_weight, pixel_weight=focal_weight, pixel=pixel)
+    _check_sigmoid_mode("focal_dice_loss", options.mode)
+    check_sigmoid_alpha(options.alpha)
+    check_gamma(options.gamma)
+    check_non_negative("focal_weight", options.focal_weight)
+    check_non_negative("dice_weight", options.dice_weight)
+    weights = {"overlap_weight": options.dice_weight, "pixel_weight": options.focal_weight}
+    return OverlapTerms(dice_score(options.smooth), **weights, pixel=_focal(options.alpha, options.gamma))
 
 
-def bce_dice_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    bce_weight: float = 0.5,
-    dice_weight: float = 0.5,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-) -> np.ndarray:
+@with_options(BCEDiceOptions)
+def bce_dice_loss(predictions: np.ndarray, targets: np.ndarray, options: BCEDiceOptions) -> np.ndarray:
     """Binary cross-entropy with logits plus Dice loss, per sample and class.
 
     .. math::
@@ -111,23 +120,12 @@ def bce_dice_loss(
     Differs from the original design: the design adds the scalar BCE to its global Dice, so
     ``reduction`` has no effect; here both terms are per sample and class.
     """
-    options = SegmentationOptions(mode, smooth, batch, None, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, bce_dice_terms(mode, bce_weight, dice_weight, smooth), options)
+    return overlap_loss(predictions, targets, bce_dice_terms(options), options)
 
 
+@gradient_of(bce_dice_loss)
 def bce_dice_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    bce_weight: float = 0.5,
-    dice_weight: float = 0.5,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: BCEDiceOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`bce_dice_loss` w.r.t. the logits; the BCE term contributes
 
@@ -135,32 +133,11 @@ def bce_dice_loss_grad(
 
         \\frac{\\partial \\mathrm{BCE}}{\\partial x} = \\sigma(x) - t     \\tag{6'}
     """
-    options = SegmentationOptions(mode, smooth, batch, None, weight, include_background, reduction)
-    return overlap_loss(
-        predictions,
-        targets,
-        bce_dice_terms(mode, bce_weight, dice_weight, smooth),
-        options,
-        grad_output=grad_output,
-        want_grad=True,
-    )
+    return overlap_loss(predictions, targets, bce_dice_terms(options), options, grad_output=grad_output, want_grad=True)
 
 
-def focal_dice_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float | None = None,
-    gamma: float = 2.0,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    focal_weight: float = 1.0,
-    dice_weight: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-) -> np.ndarray:
+@with_options(FocalDiceOptions)
+def focal_dice_loss(predictions: np.ndarray, targets: np.ndarray, options: FocalDiceOptions) -> np.ndarray:
     """Sigmoid focal loss plus Dice loss, per sample and class.
 
     With the sigmoid focal loss :math:`FL(x, t)` of
@@ -184,29 +161,14 @@ def focal_dice_loss(
     which is the design's ``alpha=1.0``. The design does not say how the two terms combine; here
     they are added with weights 1 (``focal_weight``, ``dice_weight``), per sample and class.
     """
-    terms = focal_dice_terms(mode, alpha, gamma, smooth, focal_weight, dice_weight)
-    options = SegmentationOptions(mode, smooth, batch, None, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, terms, options)
+    return overlap_loss(predictions, targets, focal_dice_terms(options), options)
 
 
+@gradient_of(focal_dice_loss)
 def focal_dice_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float | None = None,
-    gamma: float = 2.0,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    focal_weight: float = 1.0,
-    dice_weight: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: FocalDiceOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`focal_dice_loss` w.r.t. the logits; the focal term's derivative is
     :func:`~lossopt_spec.losses.classification.sigmoid_focal_loss_grad` (8')."""
-    terms = focal_dice_terms(mode, alpha, gamma, smooth, focal_weight, dice_weight)
-    options = SegmentationOptions(mode, smooth, batch, None, weight, include_background, reduction)
+    terms = focal_dice_terms(options)
     return overlap_loss(predictions, targets, terms, options, grad_output=grad_output, want_grad=True)

@@ -26,26 +26,12 @@ import numpy as np
 
 from lossopt_spec.losses.classification import check_unit_interval
 from lossopt_spec.losses.reduction import reduce, reduce_grad
-
-MODES = ("binary", "multilabel", "multiclass")
+from lossopt_spec.losses.segmentation.options import SegmentationOptions, check_options
 
 # A score S(I, P, T) and its partial derivatives dS/dI, dS/dP (T does not depend on the logits).
 ScoreFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 # A per-pixel loss of logits and targets: (elementwise value, elementwise derivative w.r.t. the logits).
 PixelLoss = tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], Callable[[np.ndarray, np.ndarray], np.ndarray]]
-
-
-@dataclass(frozen=True)
-class SegmentationOptions:
-    """The options every segmentation loss takes, as its public signature names them (see ``dice_loss``)."""
-
-    mode: str
-    smooth: float
-    batch: bool
-    ignore_index: int | None
-    weight: np.ndarray | None
-    include_background: bool
-    reduction: str
 
 
 @dataclass(frozen=True)
@@ -58,32 +44,6 @@ class OverlapTerms:
     overlap_weight: float = 1.0
     pixel_weight: float = 0.0
     pixel: PixelLoss | None = None
-
-
-def check_options(
-    mode: str,
-    smooth: float,
-    ignore_index: int | None,
-    include_background: bool,
-) -> None:
-    """Validate the options shared by every segmentation loss (``ValueError`` naming the argument)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
-    if not smooth >= 0:
-        raise ValueError(f"smooth must be >= 0; got {smooth!r}")
-    if ignore_index is not None and mode != "multiclass":
-        raise ValueError(
-            f"ignore_index applies to integer targets (mode='multiclass'); got ignore_index={ignore_index!r} "
-            f"with mode={mode!r}"
-        )
-    if not include_background and mode == "binary":
-        raise ValueError("include_background=False needs a class axis; mode='binary' has one class")
-
-
-def check_non_negative(name: str, value: float) -> None:
-    """``ValueError`` naming ``name`` unless ``value >= 0``."""
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0; got {value!r}")
 
 
 def _flatten(

@@ -6,15 +6,13 @@ Mirrored by ``lossopt.functional.segmentation.region``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 import numpy as np
 
-from lossopt_spec.losses.segmentation.overlap import (
-    OverlapTerms,
-    ScoreFn,
-    SegmentationOptions,
-    check_non_negative,
-    overlap_loss,
-)
+from lossopt_spec.losses.segmentation.options import SegmentationOptions, check_non_negative
+from lossopt_spec.losses.segmentation.overlap import OverlapTerms, ScoreFn, overlap_loss
+from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def dice_score(smooth: float) -> ScoreFn:
@@ -58,24 +56,24 @@ def check_tversky(alpha: float, beta: float, gamma: float) -> None:
         raise ValueError(f"gamma must be > 0; got {gamma!r}")
 
 
-def tversky_terms(alpha: float, beta: float, gamma: float, smooth: float) -> OverlapTerms:
-    """(4), (5), once :func:`check_tversky` accepts the arguments."""
-    check_tversky(alpha, beta, gamma)
-    return OverlapTerms(tversky_score(smooth, alpha, beta), gamma=gamma)
+@dataclass(frozen=True)
+class TverskyOptions(SegmentationOptions):
+    """The options of :func:`tversky_loss`: Tversky's weights and exponent, then the shared ones."""
+
+    alpha: float = 0.3
+    beta: float = 0.7
+    _: KW_ONLY
+    gamma: float = 1.0
 
 
-def dice_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-) -> np.ndarray:
+def tversky_terms(options: TverskyOptions) -> OverlapTerms:
+    """(4), (5), once :func:`check_tversky` accepts the options."""
+    check_tversky(options.alpha, options.beta, options.gamma)
+    return OverlapTerms(tversky_score(options.smooth, options.alpha, options.beta), gamma=options.gamma)
+
+
+@with_options(SegmentationOptions)
+def dice_loss(predictions: np.ndarray, targets: np.ndarray, options: SegmentationOptions) -> np.ndarray:
     """Dice loss (Milletari et al. 2016, V-Net, arXiv:1606.04797, without the squares in the denominator).
 
     .. math::
@@ -100,22 +98,12 @@ def dice_loss(
     ``smooth`` defaults to 0 and it zeroes the loss of classes absent from the target; here an absent
     class is scored by the formula.
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, OverlapTerms(dice_score(smooth)), options)
+    return overlap_loss(predictions, targets, OverlapTerms(dice_score(options.smooth)), options)
 
 
+@gradient_of(dice_loss)
 def dice_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: SegmentationOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`dice_loss` w.r.t. the logits.
 
@@ -128,24 +116,12 @@ def dice_loss_grad(
 
     then through :math:`\\sigma'(x) = p (1 - p)` or the softmax Jacobian.
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(
-        predictions, targets, OverlapTerms(dice_score(smooth)), options, grad_output=grad_output, want_grad=True
-    )
+    terms = OverlapTerms(dice_score(options.smooth))
+    return overlap_loss(predictions, targets, terms, options, grad_output=grad_output, want_grad=True)
 
 
-def iou_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-) -> np.ndarray:
+@with_options(SegmentationOptions)
+def iou_loss(predictions: np.ndarray, targets: np.ndarray, options: SegmentationOptions) -> np.ndarray:
     """IoU (Jaccard) loss with soft sets (Rahman & Wang 2016).
 
     .. math::
@@ -155,22 +131,12 @@ def iou_loss(
     With :math:`s = 0`, :math:`J = D / (2 - D)` for the Dice coefficient :math:`D` of the same inputs.
     Arguments as :func:`dice_loss`.
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, OverlapTerms(iou_score(smooth)), options)
+    return overlap_loss(predictions, targets, OverlapTerms(iou_score(options.smooth)), options)
 
 
+@gradient_of(iou_loss)
 def iou_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: SegmentationOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`iou_loss` w.r.t. the logits.
 
@@ -179,27 +145,12 @@ def iou_loss_grad(
         \\frac{\\partial J}{\\partial I} = \\frac{1}{U + s} + \\frac{I + s}{(U + s)^2}, \\quad
         \\frac{\\partial J}{\\partial P} = -\\frac{I + s}{(U + s)^2}, \\quad U = P + T - I     \\tag{3'}
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(
-        predictions, targets, OverlapTerms(iou_score(smooth)), options, grad_output=grad_output, want_grad=True
-    )
+    terms = OverlapTerms(iou_score(options.smooth))
+    return overlap_loss(predictions, targets, terms, options, grad_output=grad_output, want_grad=True)
 
 
-def tversky_loss(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float = 0.3,
-    beta: float = 0.7,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    gamma: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-) -> np.ndarray:
+@with_options(TverskyOptions)
+def tversky_loss(predictions: np.ndarray, targets: np.ndarray, options: TverskyOptions) -> np.ndarray:
     """Tversky loss (Salehi et al. 2017, arXiv:1706.05721) and focal Tversky (Abraham & Khan 2019, arXiv:1810.07842).
 
     .. math::
@@ -225,25 +176,12 @@ def tversky_loss(
     setting). At :math:`TI = 1` with :math:`\\gamma < 1` the derivative is infinite; the gradient is
     defined as 0 there (the loss's minimum), so it stays finite.
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, tversky_terms(alpha, beta, gamma, smooth), options)
+    return overlap_loss(predictions, targets, tversky_terms(options), options)
 
 
+@gradient_of(tversky_loss)
 def tversky_loss_grad(
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    alpha: float = 0.3,
-    beta: float = 0.7,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    gamma: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: np.ndarray | None = None,
-    include_background: bool = True,
-    grad_output: np.ndarray | None = None,
+    predictions: np.ndarray, targets: np.ndarray, options: TverskyOptions, grad_output: Upstream
 ) -> np.ndarray:
     """VJP of :func:`tversky_loss` w.r.t. the logits.
 
@@ -255,12 +193,4 @@ def tversky_loss_grad(
 
     with :math:`d` the denominator of (4).
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(
-        predictions,
-        targets,
-        tversky_terms(alpha, beta, gamma, smooth),
-        options,
-        grad_output=grad_output,
-        want_grad=True,
-    )
+    return overlap_loss(predictions, targets, tversky_terms(options), options, grad_output=grad_output, want_grad=True)

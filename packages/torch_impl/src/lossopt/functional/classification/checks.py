@@ -44,8 +44,11 @@ def index_targets(predictions: torch.Tensor, targets: torch.Tensor, ignore_index
     return targets.long()
 
 
-def check_class_indices(targets: torch.Tensor, classes: int, ignore_index: int | None) -> None:
-    """``ValueError`` naming the first target outside [0, C) (other than ``ignore_index``), when value checks apply."""
+def check_class_indices(
+    targets: torch.Tensor, classes: int, ignore_index: int | None, *, name: str = "targets"
+) -> None:
+    """``ValueError`` naming the argument (``name``), the first target outside [0, C) (other than
+    ``ignore_index``) and its index, when value checks apply."""
     if not value_checks_apply(targets):
         return
     bad = (targets < 0) | (targets >= classes)
@@ -54,4 +57,4 @@ def check_class_indices(targets: torch.Tensor, classes: int, ignore_index: int |
     if bool(bad.any()):
         index = tuple(int(i) for i in torch.nonzero(bad)[0].tolist())
         allowed = f"[0, {classes})" + (f" or ignore_index={ignore_index}" if ignore_index is not None else "")
-        raise ValueError(f"targets must be class indices in {allowed}; got {int(targets[index])} at index {index}")
+        raise ValueError(f"{name} must be class indices in {allowed}; got {int(targets[index])} at index {index}")

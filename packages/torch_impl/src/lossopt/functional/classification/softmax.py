@@ -24,8 +24,10 @@ def check_label_smoothing(label_smoothing: float) -> None:
     check_real("label_smoothing", label_smoothing)
 
 
-def _logits(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """The logits in the compute dtype and their number of classes (``targets`` must be a tensor)."""
+def _logits(predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int) -> tuple[torch.Tensor, int]:
+    """The logits in the compute dtype and their number of classes, once ``ignore_index`` is an integer
+    (``targets`` must be a tensor)."""
+    check_index("ignore_index", ignore_index)
     check_floating("predictions", predictions)
     if predictions.ndim < 1:
         raise ValueError(
@@ -90,9 +92,8 @@ def cross_entropy_loss(
     """
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
-    check_index("ignore_index", ignore_index)
     out_dtype = predictions.dtype
-    x, classes = _logits(predictions, targets)
+    x, classes = _logits(predictions, targets, ignore_index)
     w = _class_weight(weight, classes, x)
     if is_index(targets):
         t = index_targets(x, targets, ignore_index)
@@ -220,9 +221,8 @@ def focal_loss(
     """
     check_reduction(reduction)
     check_gamma(gamma)
-    check_index("ignore_index", ignore_index)
     out_dtype = predictions.dtype
-    x, classes = _logits(predictions, targets)
+    x, classes = _logits(predictions, targets, ignore_index)
     if not is_index(targets):
         dtype = str(targets.dtype).removeprefix("torch.")
         raise ValueError(f"focal_loss takes class-index targets (an integer array); got dtype {dtype}")

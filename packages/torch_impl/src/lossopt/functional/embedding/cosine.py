@@ -25,6 +25,11 @@ def _check_cosine(x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor, margin: f
         bad = (y != 1) & (y != -1)
         if bool(bad.any()):
             raise ValueError(f"y must hold 1 or -1; got {y[bad][0].item()!r}")
+    check_cosine_margin(margin)
+
+
+def check_cosine_margin(margin: float) -> None:
+    """The margin is a real number in [-1, 1], a cosine."""
     check_real("margin", margin)
     if not -1 <= margin <= 1:
         raise ValueError(f"margin must be in [-1, 1]; got {margin!r}")

@@ -13,9 +13,14 @@ from lossopt.functional.reduction import check_floating, compute_dtype, reduce, 
 KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
 
 
-def _check_kl(x: torch.Tensor, t: torch.Tensor, reduction: str) -> None:
+def check_kl_reduction(reduction: str) -> None:
+    """``reduction`` is one of :data:`KL_REDUCTIONS` (``"batchmean"`` besides the usual three)."""
     if reduction not in KL_REDUCTIONS:
         raise ValueError(f"reduction must be one of {KL_REDUCTIONS}; got {reduction!r}")
+
+
+def _check_kl(x: torch.Tensor, t: torch.Tensor, reduction: str) -> None:
+    check_kl_reduction(reduction)
     check_floating("input", x)
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"target must be a torch.Tensor; got {type(t).__name__}")

@@ -25,6 +25,11 @@ def _check_triplet(
         )
     check_real("margin", margin)
     check_real("p", p, finite=False)  # p = inf: the max norm
+    check_triplet_ranges(margin, p)
+
+
+def check_triplet_ranges(margin: float, p: float) -> None:
+    """The margin is >= 0 and ``p`` a norm's degree, >= 1 (numbers already)."""
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0; got {margin!r}")
     if not p >= 1:

@@ -7,15 +7,15 @@ Mirrors ``lossopt_spec.losses.segmentation.compound``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+from typing import ClassVar
+
 import torch
 
+from lossopt._signatures import with_options
 from lossopt.functional.classification import check_gamma, check_sigmoid_alpha
-from lossopt.functional.segmentation.overlap import (
-    OverlapTerms,
-    SegmentationOptions,
-    check_non_negative,
-    overlap_loss,
-)
+from lossopt.functional.segmentation.options import SegmentationOptions, check_non_negative
+from lossopt.functional.segmentation.overlap import OverlapTerms, overlap_loss
 from lossopt.functional.segmentation.region import dice_score
 
 
@@ -27,40 +27,30 @@ def _check_sigmoid_mode(name: str, mode: str) -> None:
         )
 
 
-def bce_dice_terms(mode: str, bce_weight: float, dice_weight: float, smooth: float) -> OverlapTerms:
-    """(7) in a sigmoid mode with weights >= 0 (``ValueError`` naming the argument)."""
-    _check_sigmoid_mode("bce_dice_loss", mode)
-    check_non_negative("bce_weight", bce_weight)
-    check_non_negative("dice_weight", dice_weight)
-    return OverlapTerms(dice_score(smooth), overlap_weight=dice_weight, pixel_weight=bce_weight)
+@dataclass(frozen=True)
+class BCEDiceOptions(SegmentationOptions):
+    """The options of :func:`bce_dice_loss`: the terms' weights, then the shared ones (no ``ignore_index``)."""
+
+    fixed: ClassVar[tuple[str, ...]] = ("ignore_index",)
+    bce_weight: float = 0.5
+    dice_weight: float = 0.5
 
 
-def focal_dice_terms(
-    mode: str, alpha: float | None, gamma: float, smooth: float, focal_weight: float, dice_weight: float
-) -> OverlapTerms:
-    """(8) in a sigmoid mode, with the sigmoid focal loss's ``alpha`` and ``gamma`` and weights >= 0."""
-    _check_sigmoid_mode("focal_dice_loss", mode)
-    check_sigmoid_alpha(alpha)
-    check_gamma(gamma)
-    check_non_negative("focal_weight", focal_weight)
-    check_non_negative("dice_weight", dice_weight)
-    focal = (alpha, gamma)
-    return OverlapTerms(dice_score(smooth), overlap_weight=dice_weight, pixel_weight=focal_weight, focal=focal)
+def check_bce_dice(options: BCEDiceOptions) -> None:
+    """The weights of the terms of (7) are >= 0 (``ValueError`` naming the argument)."""
+    check_non_negative("bce_weight", options.bce_weight)
+    check_non_negative("dice_weight", options.dice_weight)
 
 
-def bce_dice_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    bce_weight: float = 0.5,
-    dice_weight: float = 0.5,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
+def bce_dice_terms(options: BCEDiceOptions) -> OverlapTerms:
+    """(7) in a sigmoid mode, once :func:`check_bce_dice` accepts the options."""
+    _check_sigmoid_mode("bce_dice_loss", options.mode)
+    check_bce_dice(options)
+    return OverlapTerms(dice_score(options.smooth), overlap_weight=options.dice_weight, pixel_weight=options.bce_weight)
+
+
+@with_options(BCEDiceOptions)
+def bce_dice_loss(predictions: torch.Tensor, targets: torch.Tensor, options: BCEDiceOptions) -> torch.Tensor:
     """Binary cross-entropy with logits plus Dice, per sample and class.
 
     .. math::
@@ -77,25 +67,40 @@ def bce_dice_loss(
         >>> round(float(bce_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
         0.5966
     """
-    options = SegmentationOptions(mode, smooth, batch, None, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, bce_dice_terms(mode, bce_weight, dice_weight, smooth), options)
+    return overlap_loss(predictions, targets, bce_dice_terms(options), options)
 
 
-def focal_dice_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float | None = None,
-    gamma: float = 2.0,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    focal_weight: float = 1.0,
-    dice_weight: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
+@dataclass(frozen=True)
+class FocalDiceOptions(SegmentationOptions):
+    """The options of :func:`focal_dice_loss`: the focal term's, the terms' weights, then the shared ones
+    (no ``ignore_index``)."""
+
+    fixed: ClassVar[tuple[str, ...]] = ("ignore_index",)
+    alpha: float | None = None
+    gamma: float = 2.0
+    _: KW_ONLY
+    focal_weight: float = 1.0
+    dice_weight: float = 1.0
+
+
+def check_focal_dice(options: FocalDiceOptions) -> None:
+    """The sigmoid focal loss's ``alpha`` and ``gamma``, and the weights of the terms of (8) >= 0."""
+    check_sigmoid_alpha(options.alpha)
+    check_gamma(options.gamma)
+    check_non_negative("focal_weight", options.focal_weight)
+    check_non_negative("dice_weight", options.dice_weight)
+
+
+def focal_dice_terms(options: FocalDiceOptions) -> OverlapTerms:
+    """(8) in a sigmoid mode, once :func:`check_focal_dice` accepts the options."""
+    _check_sigmoid_mode("focal_dice_loss", options.mode)
+    check_focal_dice(options)
+    weights = {"overlap_weight": options.dice_weight, "pixel_weight": options.focal_weight}
+    return OverlapTerms(dice_score(options.smooth), **weights, focal=(options.alpha, options.gamma))
+
+
+@with_options(FocalDiceOptions)
+def focal_dice_loss(predictions: torch.Tensor, targets: torch.Tensor, options: FocalDiceOptions) -> torch.Tensor:
     """Sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`) plus Dice, per sample and class.
 
     .. math::
@@ -114,6 +119,4 @@ def focal_dice_loss(
         >>> round(float(focal_dice_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
         0.6733
     """
-    terms = focal_dice_terms(mode, alpha, gamma, smooth, focal_weight, dice_weight)
-    options = SegmentationOptions(mode, smooth, batch, None, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, terms, options)
+    return overlap_loss(predictions, targets, focal_dice_terms(options), options)

@@ -20,27 +20,13 @@ import torch
 
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
-from lossopt.functional.arguments import as_tensor_argument, check_bool, check_index, check_real
+from lossopt.functional.arguments import as_tensor_argument
 from lossopt.functional.classification import sigmoid_focal_loss
-from lossopt.functional.reduction import check_reduction, compute_dtype, reduce, shape_of
-
-MODES = ("binary", "multilabel", "multiclass")
+from lossopt.functional.reduction import compute_dtype, reduce, shape_of
+from lossopt.functional.segmentation.options import SegmentationOptions, check_shared_options
 
 # A score S(I, P, T) of the overlap sums; autograd gives its derivatives.
 Score = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class SegmentationOptions:
-    """The options every segmentation loss takes, as its public signature names them (see ``dice_loss``)."""
-
-    mode: str
-    smooth: float
-    batch: bool
-    ignore_index: int | None
-    weight: torch.Tensor | None
-    include_background: bool
-    reduction: str
 
 
 @dataclass(frozen=True)
@@ -54,32 +40,6 @@ class OverlapTerms:
     overlap_weight: float = 1.0
     pixel_weight: float = 0.0
     focal: tuple[float | None, float] | None = None
-
-
-def check_options(mode: str, smooth: float, ignore_index: int | None, include_background: bool) -> None:
-    """Validate the options shared by every segmentation loss (``ValueError`` naming the argument)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
-    check_real("smooth", smooth)
-    check_bool("include_background", include_background)
-    if not smooth >= 0:
-        raise ValueError(f"smooth must be >= 0; got {smooth!r}")
-    if ignore_index is not None:
-        check_index("ignore_index", ignore_index)
-    if ignore_index is not None and mode != "multiclass":
-        raise ValueError(
-            f"ignore_index applies to integer targets (mode='multiclass'); got ignore_index={ignore_index!r} "
-            f"with mode={mode!r}"
-        )
-    if not include_background and mode == "binary":
-        raise ValueError("include_background=False needs a class axis; mode='binary' has one class")
-
-
-def check_non_negative(name: str, value: float) -> None:
-    """``value`` is a finite real number >= 0 (``ValueError`` / ``TypeError`` naming ``name``)."""
-    check_real(name, value)
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0; got {value!r}")
 
 
 def _flatten(
@@ -256,9 +216,7 @@ def overlap_loss(
     sigmoid focal loss (:func:`lossopt.functional.sigmoid_focal_loss`, its own autograd).
     """
     mode, batch, include_background = options.mode, options.batch, options.include_background
-    check_reduction(options.reduction)
-    check_options(mode, options.smooth, options.ignore_index, include_background)
-    check_bool("batch", batch)
+    check_shared_options(options)
     out_dtype = predictions.dtype
     x, t, mask = _flatten(predictions, targets, mode, options.ignore_index)
     c = x.shape[1]

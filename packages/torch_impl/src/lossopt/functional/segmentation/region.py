@@ -6,16 +6,14 @@ Mirrors ``lossopt_spec.losses.segmentation.region``; equation tags match.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 import torch
 
+from lossopt._signatures import with_options
 from lossopt.functional.arguments import check_real
-from lossopt.functional.segmentation.overlap import (
-    OverlapTerms,
-    Score,
-    SegmentationOptions,
-    check_non_negative,
-    overlap_loss,
-)
+from lossopt.functional.segmentation.options import SegmentationOptions, check_non_negative
+from lossopt.functional.segmentation.overlap import OverlapTerms, Score, overlap_loss
 
 
 def dice_score(smooth: float) -> Score:
@@ -55,24 +53,8 @@ def check_tversky(alpha: float, beta: float, gamma: float) -> None:
         raise ValueError(f"gamma must be > 0; got {gamma!r}")
 
 
-def tversky_terms(alpha: float, beta: float, gamma: float, smooth: float) -> OverlapTerms:
-    """(4), (5), once :func:`check_tversky` accepts the arguments."""
-    check_tversky(alpha, beta, gamma)
-    return OverlapTerms(tversky_score(smooth, alpha, beta), gamma=gamma)
-
-
-def dice_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
+@with_options(SegmentationOptions)
+def dice_loss(predictions: torch.Tensor, targets: torch.Tensor, options: SegmentationOptions) -> torch.Tensor:
     """Dice loss (Milletari et al. 2016, arXiv:1606.04797) per sample and class.
 
     .. math::
@@ -106,22 +88,11 @@ def dice_loss(
         >>> round(float(dice_loss(logits, torch.tensor([[[1.0, 0.0], [0.0, 1.0]]]))), 4)
         0.0
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, OverlapTerms(dice_score(smooth)), options)
+    return overlap_loss(predictions, targets, OverlapTerms(dice_score(options.smooth)), options)
 
 
-def iou_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
+@with_options(SegmentationOptions)
+def iou_loss(predictions: torch.Tensor, targets: torch.Tensor, options: SegmentationOptions) -> torch.Tensor:
     """IoU (Jaccard) loss with soft sets, per sample and class.
 
     .. math::
@@ -137,25 +108,27 @@ def iou_loss(
         >>> round(float(iou_loss(logits, torch.tensor([[1.0, 0.0]]), smooth=0.0)), 4)
         0.6667
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, OverlapTerms(iou_score(smooth)), options)
+    return overlap_loss(predictions, targets, OverlapTerms(iou_score(options.smooth)), options)
 
 
-def tversky_loss(
-    predictions: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float = 0.3,
-    beta: float = 0.7,
-    smooth: float = 1e-6,
-    reduction: str = "mean",
-    *,
-    gamma: float = 1.0,
-    mode: str = "binary",
-    batch: bool = False,
-    ignore_index: int | None = None,
-    weight: torch.Tensor | None = None,
-    include_background: bool = True,
-) -> torch.Tensor:
+@dataclass(frozen=True)
+class TverskyOptions(SegmentationOptions):
+    """The options of :func:`tversky_loss`: Tversky's weights and exponent, then the shared ones."""
+
+    alpha: float = 0.3
+    beta: float = 0.7
+    _: KW_ONLY
+    gamma: float = 1.0
+
+
+def tversky_terms(options: TverskyOptions) -> OverlapTerms:
+    """(4), (5), once :func:`check_tversky` accepts the options."""
+    check_tversky(options.alpha, options.beta, options.gamma)
+    return OverlapTerms(tversky_score(options.smooth, options.alpha, options.beta), gamma=options.gamma)
+
+
+@with_options(TverskyOptions)
+def tversky_loss(predictions: torch.Tensor, targets: torch.Tensor, options: TverskyOptions) -> torch.Tensor:
     """Tversky loss (Salehi et al. 2017, arXiv:1706.05721), focal with ``gamma`` (Abraham & Khan 2019).
 
     .. math::
@@ -174,5 +147,4 @@ def tversky_loss(
         >>> round(float(tversky_loss(logits, torch.tensor([[1.0, 0.0]]), alpha=0.3, beta=0.7, smooth=0.0)), 4)
         0.5
     """
-    options = SegmentationOptions(mode, smooth, batch, ignore_index, weight, include_background, reduction)
-    return overlap_loss(predictions, targets, tversky_terms(alpha, beta, gamma, smooth), options)
+    return overlap_loss(predictions, targets, tversky_terms(options), options)
