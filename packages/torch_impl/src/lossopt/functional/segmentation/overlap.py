@@ -4,8 +4,8 @@ Mirrors ``lossopt_spec.losses.segmentation.overlap``; equation tags match. The o
 their backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities
 and the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or
 kept; the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
-``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices, float targets
-(probabilities in [0, 1]) and class weights are value-checked under
+``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices, float and integer
+targets (probabilities in [0, 1]; bool masks need no check) and class weights are value-checked under
 ``lossopt.functional.set_value_checks`` (CPU tensors by default).
 """
 
@@ -92,7 +92,7 @@ def _flatten(
             f"targets must have the shape of predictions in mode {mode!r}; got predictions {shape_of(predictions)} "
             f"and targets {shape_of(targets)}"
         )
-    if targets.is_floating_point():  # soft or hard labels: probabilities (bool and integer 0/1 masks pass)
+    if targets.dtype != torch.bool:  # soft or hard labels, float or integer: probabilities (a 0/255 mask fails)
         check_unit_interval("targets", targets)  # reads them on the host: CPU tensors only by default
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
@@ -240,7 +240,8 @@ def overlap_loss(
     per_class = terms.overlap_weight * overlap
     if pixel_weight != 0.0:
         count = x.shape[2] * (x.shape[0] if batch else 1)
-        per_class = per_class + bce * (pixel_weight / count)  # (7) l = w_p pixel + w_d l_overlap
+        scale = pixel_weight / max(count, 1)  # no pixels: the pixel term is 0 (an empty sum), the loss its overlap term
+        per_class = per_class + bce * scale  # (7) l = w_p pixel + w_d l_overlap
     if not include_background:
         per_class = per_class[..., 1:]
     elementwise = per_class if w is None else per_class * w
