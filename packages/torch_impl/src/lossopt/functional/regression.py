@@ -282,12 +282,16 @@ class _Pinball(torch.autograd.Function):
             elementwise = torch.where(residual >= 0, residual * levels, residual * (levels - 1.0))  # (5)
             return elementwise if reduction == "none" else _sum_or_mean(elementwise.sum(), reduction, residual)
         # (5) as two sums of same-sign terms, so no cancellation costs more than one rounding of S:
-        # sum l = q S + N = (q - 1) S + P with S = sum u, P = sum max(u, 0), N = -sum min(u, 0)
+        # sum l = q S + N = (q - 1) S + P with S = sum u, P = sum max(u, 0), N = -sum min(u, 0).
+        # A sum of min(u, 0) of -inf (of max(u, 0), +inf) means a residual of -inf (+inf) and none NaN: the sum of
+        # the elementwise values is +inf, where q S + N would be inf - inf
         signed = residual.sum()
         if levels <= 0.5:
-            total = levels * signed - residual.clamp_(max=0.0).sum()
+            negative = residual.clamp_(max=0.0).sum()
+            total = torch.where(negative == -torch.inf, torch.inf, levels * signed - negative)
         else:
-            total = (levels - 1.0) * signed + residual.clamp_(min=0.0).sum()
+            positive = residual.clamp_(min=0.0).sum()
+            total = torch.where(positive == torch.inf, torch.inf, (levels - 1.0) * signed + positive)
         return _sum_or_mean(total, reduction, residual)
 
     @staticmethod
