@@ -22,7 +22,7 @@ from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional.arguments import as_tensor_argument
 from lossopt.functional.classification import sigmoid_focal_loss
-from lossopt.functional.reduction import compute_dtype, reduce, shape_of
+from lossopt.functional.reduction import check_tensor, compute_dtype, output_dtype, reduce, shape_of
 from lossopt.functional.segmentation.options import SegmentationOptions, check_shared_options
 
 # A score S(I, P, T) of the overlap sums; autograd gives its derivatives.
@@ -51,8 +51,7 @@ def _flatten(
         raise TypeError(
             f"predictions must be a floating-point tensor; got {getattr(predictions, 'dtype', predictions)}"
         )
-    if not isinstance(targets, torch.Tensor):
-        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_tensor("targets", targets)
     dtype = compute_dtype(predictions.dtype)
     if mode == "multiclass":
         if predictions.dim() < 2:
@@ -217,7 +216,7 @@ def overlap_loss(
     """
     mode, batch, include_background = options.mode, options.batch, options.include_background
     check_shared_options(options)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     x, t, mask = _flatten(predictions, targets, mode, options.ignore_index)
     c = x.shape[1]
     if not include_background and c < 2:
