@@ -156,6 +156,25 @@ def test_empty_batch_sums_to_zero_means_to_nan_and_backpropagates(name, device):
     assert value.size == 0
 
 
+NO_PIXELS = [
+    ((2, 3, 0), {"mode": "multilabel"}),
+    ((0, 3, 4), {"mode": "multilabel", "batch": True}),
+    ((0, 4), {"batch": True}),
+]
+
+
+@pytest.mark.parametrize(("shape", "kwargs"), NO_PIXELS, ids=str)
+@pytest.mark.parametrize("name", ["dice", "iou", "tversky", "bce_dice", "focal_dice"])
+def test_no_pixels_give_the_overlap_term_of_an_empty_mask(name, shape, kwargs, device):
+    # a zero spatial size, or an empty batch summed over with batch=True: the per-pixel term of bce_dice and
+    # focal_dice is an empty sum (0), so every overlap loss gives (1 - s / s) = 0 per class for "none" and "sum"
+    inputs = {"predictions": np.zeros(shape), "targets": np.zeros(shape)}
+    for reduction in ("none", "sum"):
+        value, grad = value_and_grad(name, inputs, kwargs, reduction, "float32", device)
+        assert np.all(value == 0.0), value
+        assert grad.shape == shape
+
+
 def test_every_loss_has_an_empty_batch_case():
     covered = set(EMPTY) | set(EMPTY_ELSEWHERE)
     assert covered >= set(LOSS_INFOS), f"no empty-batch case for {sorted(set(LOSS_INFOS) - covered)}"

@@ -93,7 +93,7 @@ BAD = [
     ({"regression": 0, "depth": 0}, {"regression": 0, "depth": 0}, {"regression": 1.0}, {"depth": "mse"}),
     ({"regression": 0}, {"regression_x": 0}, {"regression": 1.0}, None),
     ({"regression": 0}, {"regression": 0}, {"regression": -1.0}, None),
-    ({"depth": 0}, {"depth": 0}, {"depth": 1.0}, {"depth": "l2"}),
+    ({"depth": 0}, {"depth": 0}, {"depth": 1.0}, {"depth": "not_a_loss"}),
     ({"depth": 0}, {"depth": 0}, {"depth": 1.0}, {"mask": "dice"}),
     ({}, {}, {}, None),
 ]

@@ -171,6 +171,12 @@ BAD_INPUTS = [
     ("iou", {"predictions": np.zeros((1, 3)), "targets": np.array([[0.0, -0.25, 1.0]])}, {"mode": "multilabel"}),
     ("tversky", {"predictions": np.zeros((2,)), "targets": np.array([np.nan, 0.0])}, {}),
     ("bce_dice", {"predictions": np.zeros((1, 2)), "targets": np.array([[1.0, 1.0000001]])}, {}),
+    # integer masks too: values in {0, 1} (a 0/255 PNG mask, class labels, -1 markers refused)
+    ("dice", {"predictions": np.zeros((1, 3)), "targets": np.array([[0, 255, 255]], dtype=np.uint8)}, {}),
+    ("iou", {"predictions": np.zeros((1, 2, 2)), "targets": np.array([[[0, 1], [2, 0]]])}, {"mode": "multilabel"}),
+    ("tversky", {"predictions": np.zeros((2,)), "targets": np.array([-1, 0], dtype=np.int8)}, {}),
+    ("bce_dice", {"predictions": np.zeros((1, 2)), "targets": np.array([[1, 255]], dtype=np.int32)}, {}),
+    ("focal_dice", {"predictions": np.zeros((1, 2)), "targets": np.array([[0, 3]], dtype=np.uint16)}, {}),
 ]
 
 

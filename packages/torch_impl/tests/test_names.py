@@ -1,5 +1,5 @@
-"""lossopt.names and the tables built on it: one name per loss, read loosely by the factory and exactly by
-the multi-task losses."""
+"""lossopt.names and the tables built on it: one name per loss, read loosely (case, ``-``, aliases) by the
+factory and by the multi-task losses alike."""
 
 import pytest
 import torch
@@ -31,16 +31,32 @@ def test_the_factory_reads_names_through_lossopt_names():
     assert lookup("loss", "kl", lossopt.LOSSES, LOSS_ALIASES) is lossopt.KLDivergenceLoss
 
 
-@pytest.mark.parametrize("name", ["l2", "MSE", "bce-dice", "not_a_loss"])
-def test_a_task_names_its_loss_exactly(name):
+@pytest.mark.parametrize("name", ["not_a_loss", "l3", "bce_dic", ""])
+def test_a_task_refuses_a_name_the_factory_refuses(name):
     with pytest.raises(ValueError, match=rf"unknown loss '{name}' for task 'depth'; valid names: bce_dice, "):
         task_loss_name("depth", name)
+    with pytest.raises(ValueError, match=rf"unknown loss '{name}'"):
+        lossopt.create_loss_function(name)
+
+
+@pytest.mark.parametrize(("name", "key"), [("l2", "mse"), ("MSE", "mse"), ("l1", "mae"), ("bce-dice", "bce_dice")])
+def test_a_task_reads_a_loss_name_as_the_factory_does(name, key):
+    assert task_loss_name("depth", name) == key
+    assert type(lossopt.create_loss_function(name)) is lossopt.LOSSES[key]
+    predictions, targets = {"depth": torch.tensor([0.0, 3.0])}, {"depth": torch.tensor([1.0, 1.0])}
+    value = F.multi_task_loss(predictions, targets, {"depth": 1.0}, {"depth": name})
+    expected = F.mse_loss if key == "mse" else F.mae_loss if key == "mae" else None
+    if expected is not None:  # by hand: mse (1 + 4) / 2 = 2.5, mae (1 + 2) / 2 = 1.5
+        assert float(value) == {"mse": 2.5, "mae": 1.5}[key]
+        assert float(lossopt.MultiTaskLoss({"depth": 1.0}, {"depth": name})(predictions, targets)) == float(value)
 
 
 def test_the_multi_task_loss_is_no_tasks_loss():
     message = r"task 'depth' names the loss 'multi_task', which combines tasks with loss_weights of its own"
     with pytest.raises(TypeError, match=message):
         task_loss_name("depth", "multi_task")
+    with pytest.raises(TypeError, match=message.replace("multi_task", "MultiTask")):
+        task_loss_name("depth", "MultiTask")
     predictions, targets = {"depth": torch.zeros(2)}, {"depth": torch.zeros(2)}
     with pytest.raises(TypeError, match=message):
         F.multi_task_loss(predictions, targets, {"depth": 1.0}, {"depth": "multi_task"})

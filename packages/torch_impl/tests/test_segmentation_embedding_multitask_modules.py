@@ -63,7 +63,7 @@ def test_factory_builds_each_loss_by_name(name, cls):
         (lambda: KLDivergenceLoss(reduction="avg"), r"reduction must be one of .*batchmean.*; got 'avg'"),
         (lambda: MultiTaskLoss({"seg_mask": 1.0}), r"no loss for task 'seg_mask'"),
         (lambda: MultiTaskLoss({"regression": -1.0}), r"loss_weights\['regression'\] must be >= 0; got -1.0"),
-        (lambda: MultiTaskLoss({"depth": 1.0}, {"depth": "l2"}), r"unknown loss 'l2' for task 'depth'"),
+        (lambda: MultiTaskLoss({"depth": 1.0}, {"depth": "l3"}), r"unknown loss 'l3' for task 'depth'"),
         (lambda: UncertaintyWeightedMultiTaskLoss(["mask"]), r"no loss for task 'mask'"),
     ],
 )

@@ -2,8 +2,8 @@
 
 Every loss has one name (``"focal"``, ``"bce_dice"``), the key of ``lossopt.LOSSES``, of the spec's
 registry and of the conformance registry. :func:`lossopt.create_loss_function` reads a name loosely
-(:func:`canonical_name`: case, ``-`` and spaces, :data:`LOSS_ALIASES`); a task of the multi-task
-loss names its loss exactly (:func:`task_loss_name`). This module imports nothing of lossopt, so
+(:func:`canonical_name`: case, ``-`` and spaces, :data:`LOSS_ALIASES`), and so does a task of the
+multi-task loss naming its loss (:func:`task_loss_name`). This module imports nothing of lossopt, so
 that both the factory and :mod:`lossopt.functional` build on it.
 """
 
@@ -74,16 +74,19 @@ def lookup(kind: str, name: str, registry: Mapping[str, T], aliases: Mapping[str
 
 
 def task_loss_name(task: str, name: Any) -> str:
-    """``name`` when it is the name of a loss a task can use (exact: no aliases, no case folding).
+    """The registry name of the loss ``name`` names for the task ``task``, read as
+    :func:`lossopt.create_loss_function` reads it (:func:`canonical_name` with :data:`LOSS_ALIASES`:
+    ``"MSE"``, ``"l1"``, ``"BCE-Dice"``), so that a name works in both or in neither.
 
     ``ValueError`` for a name that is not a loss's; ``TypeError`` for ``"multi_task"``, which needs
     weights of its own and is no single task's loss.
     """
-    if name not in LOSS_NAMES:
+    key = canonical_name(name, LOSS_ALIASES) if isinstance(name, str) else name
+    if key not in LOSS_NAMES:
         raise ValueError(f"unknown loss {name!r} for task {task!r}; valid names: {', '.join(sorted(LOSS_NAMES))}")
-    if name == MULTI_TASK:
+    if key == MULTI_TASK:
         raise TypeError(
             f"task {task!r} names the loss {name!r}, which combines tasks with loss_weights of its own; "
             "give the task a single loss (a name or a callable)"
         )
-    return str(name)
+    return str(key)

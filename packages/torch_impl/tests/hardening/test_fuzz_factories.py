@@ -15,10 +15,12 @@ Example counts follow the repository's Hypothesis profiles (dev 20, ci 40, relea
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -46,6 +48,15 @@ def _weird_floats() -> st.SearchStrategy[float]:
     return st.sampled_from(SPECIAL_FLOATS) | st.floats(allow_nan=True, allow_infinity=True)
 
 
+def _numpy_numbers() -> st.SearchStrategy[Any]:
+    """NumPy scalars, as values read from arrays or configs arrive: taken as their Python numbers."""
+    floats = st.sampled_from([np.float64, np.float32, np.float16]).flatmap(
+        lambda kind: st.sampled_from(SPECIAL_FLOATS).map(kind)
+    )
+    integers = st.sampled_from([np.int64, np.int32, np.uint8]).flatmap(lambda kind: st.integers(0, 100).map(kind))
+    return floats | integers | st.sampled_from([np.bool_(True), np.bool_(False)])
+
+
 def _tensors() -> st.SearchStrategy[torch.Tensor]:
     elements = st.sampled_from([NAN, INF, -1.0, 0.0, 0.5, 1.0, 3.0])
     return st.lists(elements, min_size=0, max_size=4).map(torch.tensor) | elements.map(torch.tensor)
@@ -63,6 +74,7 @@ def weird_values() -> st.SearchStrategy[Any]:
         st.sampled_from(VALID_STRINGS),
         st.complex_numbers(max_magnitude=2.0, allow_nan=False),
         st.just(object()),
+        _numpy_numbers(),
     )
     containers = st.one_of(
         st.lists(_weird_floats(), max_size=3),
@@ -541,6 +553,68 @@ def test_nan_targets_propagate_or_are_refused_naming_them(name):
         return
     value = loss(*inputs)
     assert torch.isnan(value).any(), f"{name}: NaN targets gave {value}"
+
+
+# --- integer masks and the numeric type rule, drawn -----------------------------------------------------------
+
+MASK_DTYPES = [torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.uint16, torch.uint32, torch.uint64]
+OVERLAP_LOSSES = ("dice", "iou", "tversky", "bce_dice", "focal_dice")
+
+
+@st.composite
+def integer_masks(draw: st.DrawFn) -> tuple[str, str, torch.Tensor, torch.Tensor]:
+    """A segmentation loss, a sigmoid mode, logits and an integer mask of any integer dtype, mostly 0/1, sometimes
+    holding a value a mask holds by mistake (255 of a PNG, a class label, a -1 marker; in the dtype's range)."""
+    name, mode, dtype = (
+        draw(st.sampled_from(OVERLAP_LOSSES)),
+        draw(st.sampled_from(["binary", "multilabel"])),
+        draw(st.sampled_from(MASK_DTYPES)),
+    )
+    shape = draw(st.sampled_from([(1, 1, 4), (2, 3, 2, 2), (3, 2, 5)]))
+    wrong = [v for v in (255, 2, 3, 7, 127, -1, -128) if v >= 0 or dtype.is_signed]
+    values = draw(st.lists(st.sampled_from([0, 1]) | st.sampled_from(wrong), min_size=1, max_size=4))
+    flat = torch.tensor([values[i % len(values)] if draw(st.booleans()) else 0 for i in range(math.prod(shape))])
+    logits = torch.randn(shape, generator=torch.Generator().manual_seed(draw(st.integers(0, 99))))
+    return name, mode, logits, flat.reshape(shape).to(dtype)
+
+
+@settings(deadline=DEADLINE)
+@given(integer_masks())
+def test_integer_masks_give_the_float_masks_loss_or_are_refused_at_their_first_bad_value(case):
+    name, mode, logits, mask = case
+    fn = getattr(F, f"{name}_loss")
+    as_int = mask.to(torch.int64)
+    bad = (as_int < 0) | (as_int > 1)
+    if not bad.any():
+        assert torch.equal(fn(logits, mask, mode=mode), fn(logits, mask.bool(), mode=mode))
+        return
+    index = tuple(int(i) for i in torch.nonzero(bad)[0])
+    with pytest.raises(ValueError) as error:
+        fn(logits, mask, mode=mode)
+    assert str(error.value) == (
+        f"targets must be probabilities in [0, 1]; got {float(as_int[index])!r} at index {index}"
+    ), (name, mode, mask.dtype)
+
+
+NUMERIC_CALLS = [(name, argument) for name, argument in NUMERIC_LOSS_ARGUMENTS]
+
+
+@settings(deadline=DEADLINE)
+@given(call=st.sampled_from(NUMERIC_CALLS), data=st.data())
+def test_numeric_loss_arguments_take_numpy_numbers_and_refuse_other_types_naming_them(call, data):
+    name, argument = call
+    default = inspect.signature(LOSSES[name].__init__).parameters[argument].default
+    kind = data.draw(st.sampled_from([np.float64, np.float32] if isinstance(default, float) else [np.int64, np.int32]))
+    loss = create_loss_function(name, **{argument: kind(default)})
+    reference = create_loss_function(name, **{argument: default})
+    inputs = _loss_inputs(name, reference)
+    assert torch.equal(loss(*inputs), reference(*inputs)), (name, argument, kind)
+    wrong = data.draw(st.sampled_from([True, False, "1", [default], {argument: default}, 1j, object()]))
+    if argument in ("quantile",) and isinstance(wrong, list):
+        return  # a list of levels: quantile's multi-quantile form
+    with pytest.raises(TypeError) as error:
+        create_loss_function(name, **{argument: wrong})
+    assert argument in str(error.value), error.value
 
 
 def _outcome_counts(check: Callable[..., str], strategy: st.SearchStrategy[Any], examples: int) -> dict[str, int]:

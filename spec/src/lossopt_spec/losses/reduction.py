@@ -13,6 +13,7 @@ check of the elementwise losses' inputs (:func:`float_pair`).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,15 @@ class Reduction:
     """
 
     reduction: str = "mean"
+
+
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a real number a hyperparameter may be: a Python or NumPy int or float, not ``bool``.
+
+    The spec refuses anything else with the range check's ``ValueError``; the package raises ``TypeError``
+    naming the type first (``lossopt.functional.arguments.check_number``).
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_reduction(reduction: str) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossopt_spec.losses.reduction import Reduction, check_reduction, float_pair, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, float_pair, is_number, reduce, reduce_grad
 from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
@@ -91,7 +91,7 @@ def mae_loss_grad(
 
 def check_delta(delta: float) -> None:
     """Huber's ``delta`` is a finite number > 0."""
-    if not (isinstance(delta, int | float) and math.isfinite(delta) and delta > 0):
+    if not (is_number(delta) and math.isfinite(delta) and delta > 0):
         raise ValueError(f"delta must be a finite number > 0; got {delta!r}")
 
 

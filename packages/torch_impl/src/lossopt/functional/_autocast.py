@@ -20,11 +20,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def autocast_off(fn: F) -> F:
-    """Run ``fn`` with autocast disabled on the device of its first tensor argument (a no-op outside autocast)."""
+    """Run ``fn`` with autocast disabled on the device of its first tensor argument (a no-op outside autocast).
+
+    ``"meta"`` tensors (shape-only evaluation) have no autocast to disable (``torch.autocast("meta")`` raises)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         device = next((a.device.type for a in args if isinstance(a, torch.Tensor)), "cpu")
+        if device == "meta":
+            return fn(*args, **kwargs)
         with torch.autocast(device, enabled=False):
             return fn(*args, **kwargs)
 

@@ -55,12 +55,21 @@ def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in torch.nonzero(mask)[0].tolist())
 
 
+# Integer dtypes with no CPU comparison or aminmax kernel: compared as float64 (exact below 2**53, and larger
+# values are still > 1)
+_NO_COMPARISON = (torch.uint16, torch.uint32, torch.uint64)
+
+
 def check_unit_interval(name: str, values: torch.Tensor) -> None:
-    """``ValueError`` naming the argument, the first value outside [0, 1] and its index (when checks apply)."""
+    """``ValueError`` naming the argument, the first value outside [0, 1] and its index (when checks apply).
+
+    Float and integer tensors alike (an integer mask must hold 0 and 1: a 0/255 PNG mask is refused)."""
     if not value_checks_apply(values):
         return
     if values.numel() == 0:
         return
+    if values.dtype in _NO_COMPARISON:
+        values = values.double()
     low, high = torch.aminmax(values)  # one read-only pass for the common case (NaN fails both tests below)
     if bool(low >= 0) and bool(high <= 1):
         return

@@ -24,16 +24,22 @@ def finite_number(value: float) -> bool:
     return bool(abs(value) < math.inf)
 
 
-def check_real(name: str, value: object, *, finite: bool = True) -> None:
-    """``value`` is a finite real number (``int``/``float``/NumPy scalar; not ``bool``, not a tensor);
-    ``finite=False`` lets +-inf through (NaN never).
+def check_number(name: str, value: object) -> None:
+    """``value`` is a real number: a Python or NumPy int or float, not ``bool`` (``delta=True`` would be 1), not a
+    string, ``None``, a list or a tensor; else ``TypeError`` naming the argument and the type received.
 
+    The one type rule of every numeric loss argument; each loss's range check (``ValueError``) follows it.
     An integer must fit in int64 (torch refuses larger Python ints with an ``OverflowError``).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}")
     if isinstance(value, numbers.Integral):
         check_int64(name, value)
+
+
+def check_real(name: str, value: object, *, finite: bool = True) -> None:
+    """``value`` is a finite real number (:func:`check_number`); ``finite=False`` lets +-inf through (NaN never)."""
+    check_number(name, value)
     if value != value or (finite and not finite_number(cast(float, value))):  # NaN; +-inf (comparisons: traceable)
         raise ValueError(f"{name} must be {'finite' if finite else 'a number (not NaN)'}; got {value!r}")
 

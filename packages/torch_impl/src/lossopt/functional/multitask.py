@@ -101,9 +101,10 @@ def multi_task_loss(
     Args:
         predictions, targets: dicts keyed by task, with the same keys.
         loss_weights: task -> weight >= 0, one for every task and no other key.
-        task_losses: task -> a loss name of :data:`lossopt.LOSSES` (its functional, with its defaults)
-            or a callable ``(prediction, target) -> scalar tensor``. Tasks it does not name fall back to
-            the original design's prefix rule: ``classification*`` ``F.cross_entropy``,
+        task_losses: task -> a loss name of :data:`lossopt.LOSSES` (its functional, with its defaults;
+            read as :func:`lossopt.create_loss_function` reads it, so ``"MSE"`` and ``"l1"`` work) or a
+            callable ``(prediction, target) -> scalar tensor``. Tasks it does not name fall back to the
+            original design's prefix rule: ``classification*`` ``F.cross_entropy``,
             ``regression*`` MSE, ``segmentation*`` ``F.binary_cross_entropy_with_logits``.
 
     Differs from the original design: every task must appear in all three dicts, and a task neither

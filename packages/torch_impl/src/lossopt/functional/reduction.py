@@ -60,19 +60,29 @@ def check_same_shape(predictions: torch.Tensor, targets: torch.Tensor) -> None:
         )
 
 
+def check_tensor(name: str, value: object) -> None:
+    """Raise ``TypeError`` naming the argument when it is not a tensor (a list of numbers included: convert it)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}")
+
+
 def check_floating(name: str, tensor: torch.Tensor) -> None:
     """Raise ``TypeError`` naming the argument when it is not a floating-point tensor."""
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
+    check_tensor(name, tensor)
     if not tensor.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor; got dtype {tensor.dtype}")
+
+
+def output_dtype(name: str, tensor: torch.Tensor) -> torch.dtype:
+    """The dtype a loss returns, ``tensor``'s, once :func:`check_floating` accepts it."""
+    check_floating(name, tensor)
+    return tensor.dtype
 
 
 def float_pair(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Both in the compute dtype of ``predictions`` (a floating-point tensor of the targets' shape)."""
     check_floating("predictions", predictions)
-    if not isinstance(targets, torch.Tensor):
-        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_tensor("targets", targets)
     check_same_shape(predictions, targets)
     dtype = compute_dtype(predictions.dtype)
     return predictions.to(dtype), targets.to(dtype)

@@ -11,6 +11,7 @@ Mirrors ``lossopt_spec.losses.regression`` statement for statement; equation tag
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,15 @@ from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
 from lossopt.functional._checks import value_checks_apply
-from lossopt.functional.arguments import as_tensor_argument, finite_number
-from lossopt.functional.reduction import check_floating, check_reduction, compute_dtype, float_pair
+from lossopt.functional.arguments import as_tensor_argument, check_number, finite_number
+from lossopt.functional.reduction import (
+    check_floating,
+    check_reduction,
+    check_tensor,
+    compute_dtype,
+    float_pair,
+    output_dtype,
+)
 
 
 def mse_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -51,7 +59,7 @@ def mse_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: str = 
         tensor(2.5000)
     """
     check_reduction(reduction)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     predictions, targets = float_pair(predictions, targets)
     # (1) l = (y_hat - y)^2, reduced: torch's fused kernel computes both in one pass (and one
     # for the backward), 2.5x faster on CPU than the two elementwise ops and the reduction.
@@ -74,14 +82,15 @@ def mae_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: str = 
         tensor(1.5000)
     """
     check_reduction(reduction)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     predictions, targets = float_pair(predictions, targets)
     return functional.l1_loss(predictions, targets, reduction=reduction).to(out_dtype)  # (2) l = |y_hat - y|
 
 
 def check_delta(delta: float) -> None:
     """Huber's ``delta`` is a finite number > 0."""
-    if not (isinstance(delta, int | float) and finite_number(delta) and delta > 0):
+    check_number("delta", delta)
+    if not (finite_number(delta) and delta > 0):
         raise ValueError(f"delta must be a finite number > 0; got {delta!r}")
 
 
@@ -105,7 +114,7 @@ def huber_loss(
     """
     check_delta(delta)
     check_reduction(reduction)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     predictions, targets = float_pair(predictions, targets)
     return functional.huber_loss(predictions, targets, reduction=reduction, delta=float(delta)).to(out_dtype)  # (3)
 
@@ -227,7 +236,7 @@ def log_cosh_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: s
         tensor([9999.3066,   89.3069])
     """
     check_reduction(reduction)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     predictions, targets = float_pair(predictions, targets)
     value: torch.Tensor = _LogCosh.apply(predictions, targets, reduction)  # type: ignore[no-untyped-call]
     return value.to(out_dtype)
@@ -235,10 +244,13 @@ def log_cosh_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: s
 
 def quantile_levels(quantile: float | Sequence[float] | torch.Tensor) -> float | torch.Tensor:
     """A float level, or a 1-D float64 tensor of levels; each in (0, 1) (tensor values under the value-check policy)."""
-    if isinstance(quantile, int | float):
-        if not 0 < quantile < 1:
-            raise ValueError(f"quantile must be in the open interval (0, 1); got {float(quantile)!r}")
-        return float(quantile)
+    if isinstance(quantile, bool):  # a flag, not a level (True would read as 1.0)
+        check_number("quantile", quantile)
+    if isinstance(quantile, numbers.Real):  # a Python or NumPy number
+        level = float(quantile)
+        if not 0 < level < 1:
+            raise ValueError(f"quantile must be in the open interval (0, 1); got {level!r}")
+        return level
     levels = as_tensor_argument("quantile", quantile, dtype=torch.float64)
     if levels.ndim > 1:
         raise ValueError(f"quantile must be a number or a 1-D sequence of numbers; got shape {tuple(levels.shape)}")
@@ -260,8 +272,7 @@ def _quantile_pair(
     if isinstance(levels, float):
         return (*float_pair(predictions, targets), levels)
     check_floating("predictions", predictions)
-    if not isinstance(targets, torch.Tensor):
-        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_tensor("targets", targets)
     count = levels.numel()
     if tuple(predictions.shape) != (*targets.shape, count):
         raise ValueError(
@@ -282,12 +293,16 @@ class _Pinball(torch.autograd.Function):
             elementwise = torch.where(residual >= 0, residual * levels, residual * (levels - 1.0))  # (5)
             return elementwise if reduction == "none" else _sum_or_mean(elementwise.sum(), reduction, residual)
         # (5) as two sums of same-sign terms, so no cancellation costs more than one rounding of S:
-        # sum l = q S + N = (q - 1) S + P with S = sum u, P = sum max(u, 0), N = -sum min(u, 0)
+        # sum l = q S + N = (q - 1) S + P with S = sum u, P = sum max(u, 0), N = -sum min(u, 0).
+        # A sum of min(u, 0) of -inf (of max(u, 0), +inf) means a residual of -inf (+inf) and none NaN: the sum of
+        # the elementwise values is +inf, where q S + N would be inf - inf
         signed = residual.sum()
         if levels <= 0.5:
-            total = levels * signed - residual.clamp_(max=0.0).sum()
+            negative = residual.clamp_(max=0.0).sum()
+            total = torch.where(negative == -torch.inf, torch.inf, levels * signed - negative)
         else:
-            total = (levels - 1.0) * signed + residual.clamp_(min=0.0).sum()
+            positive = residual.clamp_(min=0.0).sum()
+            total = torch.where(positive == torch.inf, torch.inf, (levels - 1.0) * signed + positive)
         return _sum_or_mean(total, reduction, residual)
 
     @staticmethod

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from lossopt_spec.losses.reduction import is_number
+
 
 def first_index(mask: np.ndarray) -> tuple[int, ...]:
     """The index of the first true element of ``mask``."""
@@ -27,7 +29,7 @@ def check_unit_interval(name: str, values: np.ndarray) -> None:
 
 def check_gamma(gamma: float) -> None:
     """``gamma`` is the focusing exponent: a finite number >= 0."""
-    if not (isinstance(gamma, int | float) and math.isfinite(gamma) and gamma >= 0):
+    if not (is_number(gamma) and math.isfinite(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
 
 

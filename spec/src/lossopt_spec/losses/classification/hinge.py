@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossopt_spec.losses.classification.checks import expand_class_axis, first_index, index_targets, is_index
-from lossopt_spec.losses.reduction import Reduction, check_reduction, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, is_number, reduce, reduce_grad
 from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def check_margin(margin: float) -> None:
-    if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
+    if not (is_number(margin) and math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit
 
 from lossopt_spec.losses.classification.checks import check_gamma, check_unit_interval
-from lossopt_spec.losses.reduction import Reduction, check_reduction, float_pair, reduce, reduce_grad
+from lossopt_spec.losses.reduction import Reduction, check_reduction, float_pair, is_number, reduce, reduce_grad
 from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
@@ -19,7 +19,7 @@ def check_sigmoid_alpha(alpha: float | None) -> None:
     """The torchvision alpha: a number in [0, 1], or ``None`` for no class weighting."""
     if alpha is None:
         return
-    if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
+    if not (is_number(alpha) and 0 <= alpha <= 1):
         raise ValueError(
             f"alpha must be a number in [0, 1] or None (no weighting; torchvision's alpha=-1); got {alpha!r}"
         )

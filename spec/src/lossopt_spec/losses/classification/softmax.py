@@ -19,12 +19,12 @@ from lossopt_spec.losses.classification.checks import (
     index_targets,
     is_index,
 )
-from lossopt_spec.losses.reduction import Reduction, check_reduction
+from lossopt_spec.losses.reduction import Reduction, check_reduction, is_number
 from lossopt_spec.losses.signature import Upstream, gradient_of, with_options
 
 
 def check_label_smoothing(label_smoothing: float) -> None:
-    if not (isinstance(label_smoothing, int | float) and 0 <= label_smoothing <= 1):
+    if not (is_number(label_smoothing) and 0 <= label_smoothing <= 1):
         raise ValueError(f"label_smoothing must be a number in [0, 1]; got {label_smoothing!r}")
 
 

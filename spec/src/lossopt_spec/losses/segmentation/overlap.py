@@ -85,7 +85,7 @@ def _flatten(
             f"targets must have the shape of predictions in mode {mode!r}; got predictions {predictions.shape} "
             f"and targets {targets.shape}"
         )
-    if np.issubdtype(targets.dtype, np.floating):  # soft or hard labels: probabilities (bool/int masks pass)
+    if targets.dtype != np.bool_:  # soft or hard labels, float or integer: probabilities (a 0/255 mask fails)
         check_unit_interval("targets", targets)
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
@@ -162,7 +162,7 @@ def overlap_loss(
     per_class = terms.overlap_weight * overlap
     if pixel_weight != 0.0:
         assert pixel is not None
-        count = x.shape[2] * (x.shape[0] if batch else 1)
+        count = max(x.shape[2] * (x.shape[0] if batch else 1), 1)  # no pixels: the pixel term is 0 (an empty sum)
         per_pixel = pixel[0](x, t)  # (6) BCE(x, t) or (8) the sigmoid focal loss
         per_class = per_class + pixel_weight * _sums(per_pixel, batch) / count  # (7) l = w_p pixel + w_d l_overlap
     if not include_background:

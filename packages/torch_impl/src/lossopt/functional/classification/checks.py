@@ -10,14 +10,15 @@ from __future__ import annotations
 import torch
 
 from lossopt.functional._checks import value_checks_apply
-from lossopt.functional.arguments import check_real, finite_number
+from lossopt.functional.arguments import check_number, finite_number
+from lossopt.functional.reduction import check_tensor
 
 
 def check_gamma(gamma: float) -> None:
     """``gamma`` is the focusing exponent: a finite number >= 0."""
-    if not (isinstance(gamma, int | float) and finite_number(gamma) and gamma >= 0):
+    check_number("gamma", gamma)
+    if not (finite_number(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
-    check_real("gamma", gamma)
 
 
 def is_index(targets: torch.Tensor) -> bool:
@@ -27,8 +28,7 @@ def is_index(targets: torch.Tensor) -> bool:
 
 def check_targets_tensor(targets: torch.Tensor) -> None:
     """``TypeError`` unless ``targets`` is a tensor."""
-    if not isinstance(targets, torch.Tensor):
-        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_tensor("targets", targets)
 
 
 def index_targets(predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int | None) -> torch.Tensor:

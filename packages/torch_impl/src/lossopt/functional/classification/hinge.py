@@ -10,15 +10,15 @@ import math
 import torch
 
 from lossopt.functional._checks import value_checks_apply
-from lossopt.functional.arguments import check_real, finite_number
+from lossopt.functional.arguments import check_number, finite_number
 from lossopt.functional.classification.checks import check_targets_tensor, index_targets, is_index
 from lossopt.functional.reduction import check_floating, check_reduction, compute_dtype, reduce
 
 
 def check_margin(margin: float) -> None:
-    if not (isinstance(margin, int | float) and finite_number(margin) and margin >= 0):
+    check_number("margin", margin)
+    if not (finite_number(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
-    check_real("margin", margin)
 
 
 def _hinge_case(predictions: torch.Tensor, targets: torch.Tensor) -> str:

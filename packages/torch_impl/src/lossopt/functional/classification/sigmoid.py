@@ -14,20 +14,20 @@ from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
 from lossopt.functional._checks import check_unit_interval
-from lossopt.functional.arguments import check_real
+from lossopt.functional.arguments import check_number
 from lossopt.functional.classification.checks import check_gamma
-from lossopt.functional.reduction import check_reduction, float_pair, reduce
+from lossopt.functional.reduction import check_reduction, float_pair, output_dtype, reduce
 
 
 def check_sigmoid_alpha(alpha: float | None) -> None:
     """The torchvision alpha: a number in [0, 1], or ``None`` for no class weighting."""
     if alpha is None:
         return
-    if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
+    check_number("alpha", alpha)
+    if not 0 <= alpha <= 1:
         raise ValueError(
             f"alpha must be a number in [0, 1] or None (no weighting; torchvision's alpha=-1); got {alpha!r}"
         )
-    check_real("alpha", alpha)
 
 
 class _SigmoidFocal(torch.autograd.Function):
@@ -132,7 +132,7 @@ def sigmoid_focal_loss(
     check_reduction(reduction)
     check_sigmoid_alpha(alpha)
     check_gamma(gamma)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     x, t = float_pair(predictions, targets)
     check_unit_interval("targets", t)
     value: torch.Tensor = _SigmoidFocal.apply(x, t, alpha, float(gamma), reduction)  # type: ignore[no-untyped-call]  # (1)-(4)

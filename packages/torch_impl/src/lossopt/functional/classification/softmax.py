@@ -13,15 +13,15 @@ from torch.autograd.function import once_differentiable
 from torch.nn import functional
 
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
-from lossopt.functional.arguments import check_index, check_real, finite_number
+from lossopt.functional.arguments import check_index, check_number, finite_number
 from lossopt.functional.classification.checks import check_gamma, check_targets_tensor, index_targets, is_index
-from lossopt.functional.reduction import check_floating, check_reduction, compute_dtype
+from lossopt.functional.reduction import check_floating, check_reduction, check_tensor, compute_dtype, output_dtype
 
 
 def check_label_smoothing(label_smoothing: float) -> None:
-    if not (isinstance(label_smoothing, int | float) and 0 <= label_smoothing <= 1):
+    check_number("label_smoothing", label_smoothing)
+    if not 0 <= label_smoothing <= 1:
         raise ValueError(f"label_smoothing must be a number in [0, 1]; got {label_smoothing!r}")
-    check_real("label_smoothing", label_smoothing)
 
 
 def _logits(predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int) -> tuple[torch.Tensor, int]:
@@ -41,6 +41,7 @@ def _logits(predictions: torch.Tensor, targets: torch.Tensor, ignore_index: int)
 def _class_weight(weight: torch.Tensor | None, classes: int, like: torch.Tensor) -> torch.Tensor | None:
     if weight is None:
         return None
+    check_tensor("weight", weight)
     if tuple(weight.shape) != (classes,):
         raise ValueError(f"weight must have shape (C,) = ({classes},); got {tuple(weight.shape)}")
     return weight.to(like.dtype)
@@ -92,7 +93,7 @@ def cross_entropy_loss(
     """
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     x, classes = _logits(predictions, targets, ignore_index)
     w = _class_weight(weight, classes, x)
     if is_index(targets):
@@ -127,7 +128,7 @@ def check_focal_alpha(alpha: float | torch.Tensor, classes: int, like: torch.Ten
                 raise ValueError(f"alpha must be finite and >= 0; got {float(alpha[index])!r} at index {index}")
         return alpha.to(like.device, like.dtype)
     if not isinstance(alpha, torch.Tensor):
-        check_real("alpha", alpha)
+        check_number("alpha", alpha)  # a list of per-class weights: TypeError (pass a (C,) tensor)
     value = float(alpha)
     if not (finite_number(value) and value >= 0):
         raise ValueError(f"alpha must be a finite number >= 0 or a (C,) array of them; got {alpha!r}")
@@ -221,7 +222,7 @@ def focal_loss(
     """
     check_reduction(reduction)
     check_gamma(gamma)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     x, classes = _logits(predictions, targets, ignore_index)
     if not is_index(targets):
         dtype = str(targets.dtype).removeprefix("torch.")

@@ -13,7 +13,7 @@ import torch
 
 from lossopt.functional._autocast import autocast_off
 from lossopt.functional.arguments import check_real
-from lossopt.functional.reduction import check_floating, check_reduction, compute_dtype, reduce, shape_of
+from lossopt.functional.reduction import check_floating, check_reduction, check_tensor, compute_dtype, reduce, shape_of
 
 CONTRASTIVE_MODES = ("supcon", "margin")
 NORMALIZE_EPS = 1e-12  # as torch.nn.functional.normalize
@@ -21,6 +21,7 @@ NORMALIZE_EPS = 1e-12  # as torch.nn.functional.normalize
 
 def _check_embeddings(embeddings: torch.Tensor, labels: torch.Tensor) -> None:
     check_floating("embeddings", embeddings)
+    check_tensor("labels", labels)
     if embeddings.dim() != 2:
         raise ValueError(f"embeddings must have shape (N, D); got {shape_of(embeddings)}")
     if shape_of(labels) != (embeddings.shape[0],):

@@ -9,7 +9,7 @@ import torch
 
 from lossopt.functional._checks import value_checks_apply
 from lossopt.functional.arguments import check_real
-from lossopt.functional.reduction import check_floating, check_reduction, compute_dtype, reduce, shape_of
+from lossopt.functional.reduction import check_floating, check_reduction, check_tensor, compute_dtype, reduce, shape_of
 
 COSINE_EPS = 1e-12  # as torch's cosine_embedding_loss kernel
 
@@ -17,6 +17,7 @@ COSINE_EPS = 1e-12  # as torch's cosine_embedding_loss kernel
 def _check_cosine(x1: torch.Tensor, x2: torch.Tensor, y: torch.Tensor, margin: float) -> None:
     check_floating("x1", x1)
     check_floating("x2", x2)
+    check_tensor("y", y)
     if not (x1.dim() == 2 and x1.shape == x2.shape):
         raise ValueError(f"x1 and x2 must have the same shape (N, D); got x1 {shape_of(x1)} and x2 {shape_of(x2)}")
     if shape_of(y) != (x1.shape[0],):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from lossopt.functional.arguments import check_bool
-from lossopt.functional.reduction import check_floating, compute_dtype, reduce, shape_of
+from lossopt.functional.reduction import check_floating, check_tensor, compute_dtype, reduce, shape_of
 
 KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
 
@@ -22,8 +22,7 @@ def check_kl_reduction(reduction: str) -> None:
 def _check_kl(x: torch.Tensor, t: torch.Tensor, reduction: str) -> None:
     check_kl_reduction(reduction)
     check_floating("input", x)
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"target must be a torch.Tensor; got {type(t).__name__}")
+    check_tensor("target", t)
     if x.shape != t.shape:
         raise ValueError(f"input and target must have the same shape; got input {shape_of(x)} and target {shape_of(t)}")
     if x.dim() < 1:

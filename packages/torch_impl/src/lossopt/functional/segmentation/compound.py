@@ -2,6 +2,8 @@
 
 Each is :math:`w_p` times the pixel loss averaged over the pixels plus :math:`w_d (1 - D)` per sample
 and class, for the Dice coefficient :math:`D` (2) of :mod:`~lossopt.functional.segmentation.region`.
+Over no pixels (a zero spatial size, or an empty batch with ``batch=True``) the pixel term is 0, an
+empty sum, so the loss is its Dice term: what ``dice_loss`` gives for the same input.
 Mirrors ``lossopt_spec.losses.segmentation.compound``; equation tags match.
 """
 

@@ -4,8 +4,8 @@ Mirrors ``lossopt_spec.losses.segmentation.overlap``; equation tags match. The o
 their backward are one ``autograd.Function`` (:class:`_Overlaps`) that keeps only the probabilities
 and the targets as given (integer class indices in ``"multiclass"``: no one-hot tensor is built or
 kept; the class sums use ``scatter_add``). The scores (2)-(5) are computed by autograd on the small
-``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices, float targets
-(probabilities in [0, 1]) and class weights are value-checked under
+``(N, C)`` sums. Sums are taken in float32 for float16/bfloat16 inputs. Class indices, float and integer
+targets (probabilities in [0, 1]; bool masks need no check) and class weights are value-checked under
 ``lossopt.functional.set_value_checks`` (CPU tensors by default).
 """
 
@@ -22,7 +22,7 @@ from lossopt.functional._autocast import autocast_off
 from lossopt.functional._checks import check_unit_interval, value_checks_apply
 from lossopt.functional.arguments import as_tensor_argument
 from lossopt.functional.classification import sigmoid_focal_loss
-from lossopt.functional.reduction import compute_dtype, reduce, shape_of
+from lossopt.functional.reduction import check_tensor, compute_dtype, output_dtype, reduce, shape_of
 from lossopt.functional.segmentation.options import SegmentationOptions, check_shared_options
 
 # A score S(I, P, T) of the overlap sums; autograd gives its derivatives.
@@ -51,8 +51,7 @@ def _flatten(
         raise TypeError(
             f"predictions must be a floating-point tensor; got {getattr(predictions, 'dtype', predictions)}"
         )
-    if not isinstance(targets, torch.Tensor):
-        raise TypeError(f"targets must be a torch.Tensor; got {type(targets).__name__}")
+    check_tensor("targets", targets)
     dtype = compute_dtype(predictions.dtype)
     if mode == "multiclass":
         if predictions.dim() < 2:
@@ -92,7 +91,7 @@ def _flatten(
             f"targets must have the shape of predictions in mode {mode!r}; got predictions {shape_of(predictions)} "
             f"and targets {shape_of(targets)}"
         )
-    if targets.is_floating_point():  # soft or hard labels: probabilities (bool and integer 0/1 masks pass)
+    if targets.dtype != torch.bool:  # soft or hard labels, float or integer: probabilities (a 0/255 mask fails)
         check_unit_interval("targets", targets)  # reads them on the host: CPU tensors only by default
     n = predictions.shape[0]
     c = 1 if mode == "binary" else predictions.shape[1]
@@ -217,7 +216,7 @@ def overlap_loss(
     """
     mode, batch, include_background = options.mode, options.batch, options.include_background
     check_shared_options(options)
-    out_dtype = predictions.dtype
+    out_dtype = output_dtype("predictions", predictions)
     x, t, mask = _flatten(predictions, targets, mode, options.ignore_index)
     c = x.shape[1]
     if not include_background and c < 2:
@@ -240,7 +239,8 @@ def overlap_loss(
     per_class = terms.overlap_weight * overlap
     if pixel_weight != 0.0:
         count = x.shape[2] * (x.shape[0] if batch else 1)
-        per_class = per_class + bce * (pixel_weight / count)  # (7) l = w_p pixel + w_d l_overlap
+        scale = pixel_weight / max(count, 1)  # no pixels: the pixel term is 0 (an empty sum), the loss its overlap term
+        per_class = per_class + bce * scale  # (7) l = w_p pixel + w_d l_overlap
     if not include_background:
         per_class = per_class[..., 1:]
     elementwise = per_class if w is None else per_class * w
