@@ -179,6 +179,33 @@ def test_describe_reports_the_installed_torch():
     assert info["supported"] is True
     assert info["foreach"] is True
     assert info["fused"]["adamw"] == {"available": True, "grad_scale": True, "tensor_lr": True}
+    assert info["cpu_math"] == compat.cpu_math()
+
+
+def test_cpu_math_names_the_vector_isa_mkl_and_its_mode(monkeypatch):
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    math = compat.cpu_math()
+    assert math["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert math["mkl"] is torch.backends.mkl.is_available()
+    assert math["mkl_cbwr"] == "COMPATIBLE"
+    monkeypatch.delenv("MKL_CBWR")
+    assert compat.cpu_math()["mkl_cbwr"] is None
+
+
+def test_cpu_sqrt_fingerprint_is_ieee_sqrts_exactly_where_torch_rounds_every_value_correctly():
+    """The fingerprint hashes torch's CPU square roots; NumPy's are IEEE (correctly rounded): the reference."""
+    import hashlib
+
+    import numpy as np
+
+    values = torch.logspace(-9, -1, 4096, dtype=torch.float64).to(torch.float32).numpy()  # the docstring's inputs
+    ieee = np.sqrt(values)
+    ours = torch.sqrt(torch.from_numpy(values)).numpy()
+    ieee_fingerprint = hashlib.sha256(ieee.tobytes()).hexdigest()[:16]
+    assert len(compat.cpu_sqrt_fingerprint()) == 16
+    assert (compat.cpu_sqrt_fingerprint() == ieee_fingerprint) is bool(np.array_equal(ours, ieee))
+    ulps = np.abs(ours.view(np.int32).astype(np.int64) - ieee.view(np.int32).astype(np.int64))
+    assert ulps.max() <= 1, f"torch.sqrt is {ulps.max()} ulp from IEEE sqrt (MKL's VML_HA promises 1)"
 
 
 def test_declared_torch_floor_is_the_supported_minimum():

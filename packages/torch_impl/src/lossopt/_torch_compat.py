@@ -17,12 +17,17 @@ number, once per process:
 Differs from torch.optim: torch decides with ``_get_fused_kernels_supported_devices()`` and
 version-specific code; here the operator's own schema is read, so a signature change in a future
 release turns the fused path off (with :attr:`FusedKernel.reason`) instead of failing in ``step()``.
+
+:func:`cpu_math` is not a feature but context: what decides the last bits of CPU results on this
+machine, so that a run record says which CPU math produced its numbers.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -133,6 +138,30 @@ def fused_kernel(name: str) -> FusedKernel:
     return inspect_fused_kernel(name, torch.ops.aten, fused_devices())
 
 
+@functools.cache
+def cpu_sqrt_fingerprint() -> str:
+    """A hash of ``torch.sqrt`` over 4096 float32 CPU values from 1e-9 to 1e-1 (the range of Adam's moments).
+
+    torch's CPU ``sqrt`` of float32/float64 tensors is MKL's ``vsSqrt``/``vdSqrt`` in ``VML_HA`` mode (within
+    1 ulp, not correctly rounded) where torch is built with MKL, and MKL picks its code path from the CPU
+    at run time (``MKL_CBWR`` / ``MKL_ENABLE_INSTRUCTIONS`` choose one), whatever ATen's ``cpu_capability``:
+    about 0.5% of square roots differ by 1 ulp between MKL's AVX-512 and SSE4.2 paths. Two machines with
+    the same torch and the same fingerprint compute the same bits in the per-tensor and foreach kernels.
+    """
+    values = torch.logspace(-9, -1, 4096, dtype=torch.float64).to(torch.float32)
+    return hashlib.sha256(torch.sqrt(values).numpy().tobytes()).hexdigest()[:16]
+
+
+def cpu_math() -> dict[str, Any]:
+    """What decides the last bits of CPU results here: ATen's vector ISA, MKL and its mode, the sqrt fingerprint."""
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkl": bool(torch.backends.mkl.is_available()),  # type: ignore[no-untyped-call]
+        "mkl_cbwr": os.environ.get("MKL_CBWR"),
+        "sqrt_fingerprint": cpu_sqrt_fingerprint(),
+    }
+
+
 def describe() -> dict[str, Any]:
     """The installed torch's features, as the conformance report and bug reports want them."""
     kernels = {name: fused_kernel(name) for name in ("adam", "adamw", "sgd", "adagrad")}
@@ -145,4 +174,5 @@ def describe() -> dict[str, Any]:
             for name, k in kernels.items()
         },
         "fused_devices": list(fused_devices()),
+        "cpu_math": cpu_math(),
     }
