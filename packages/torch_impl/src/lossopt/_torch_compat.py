@@ -1,8 +1,9 @@
 """What the installed torch offers among the private APIs lossopt's optimizers use, with a fallback for each.
 
-lossopt supports torch >= 2.13 (:data:`MIN_TORCH`; the conformance matrix runs 2.13.0 and
-2.14.1). Public API is used as is; private API (``torch._foreach_*``, the fused optimizer kernels
-``torch._fused_adamw_`` / ``_fused_adam_`` / ``_fused_sgd_`` / ``_fused_adagrad_``, and their
+lossopt supports torch >= 2.9 (:data:`MIN_TORCH`; the conformance matrix runs 2.9.1, 2.10.0, 2.11.0,
+2.12.1, 2.13.0, 2.14.1 and 2.15.0). Public API is used as is, except where a supported release lacks
+it (:func:`linear_cross_entropy`, new in 2.13); private API (``torch._foreach_*``, the fused optimizer
+kernels ``torch._fused_adamw_`` / ``_fused_adam_`` / ``_fused_sgd_`` / ``_fused_adagrad_``, and their
 ``grad_scale`` / ``found_inf`` arguments) is detected here, by feature rather than by version
 number, once per process:
 
@@ -29,14 +30,14 @@ import hashlib
 import importlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-MIN_TORCH = (2, 13)
-"""The oldest torch release lossopt supports (the floor of ``lossopt``'s ``torch>=2.13``)."""
+MIN_TORCH = (2, 9)
+"""The oldest torch release lossopt supports (the floor of ``lossopt``'s ``torch>=2.9``)."""
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -138,6 +139,11 @@ def fused_kernel(name: str) -> FusedKernel:
     return inspect_fused_kernel(name, torch.ops.aten, fused_devices())
 
 
+def linear_cross_entropy() -> Callable[..., torch.Tensor] | None:
+    """``torch.nn.functional.linear_cross_entropy`` (new in torch 2.13), or ``None``: the caller's fallback runs."""
+    return getattr(torch.nn.functional, "linear_cross_entropy", None)
+
+
 @functools.cache
 def cpu_sqrt_fingerprint() -> str:
     """A hash of ``torch.sqrt`` over 4096 float32 CPU values from 1e-9 to 1e-1 (the range of Adam's moments).
@@ -174,5 +180,6 @@ def describe() -> dict[str, Any]:
             for name, k in kernels.items()
         },
         "fused_devices": list(fused_devices()),
+        "linear_cross_entropy": linear_cross_entropy() is not None,
         "cpu_math": cpu_math(),
     }

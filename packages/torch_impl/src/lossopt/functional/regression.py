@@ -81,7 +81,7 @@ def mae_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: str = 
 
 def check_delta(delta: float) -> None:
     """Huber's ``delta`` is a finite number > 0."""
-    if not (isinstance(delta, int | float) and finite_number(delta) and delta > 0):
+    if not (isinstance(delta, (int, float)) and finite_number(delta) and delta > 0):
         raise ValueError(f"delta must be a finite number > 0; got {delta!r}")
 
 
@@ -235,7 +235,7 @@ def log_cosh_loss(predictions: torch.Tensor, targets: torch.Tensor, reduction: s
 
 def quantile_levels(quantile: float | Sequence[float] | torch.Tensor) -> float | torch.Tensor:
     """A float level, or a 1-D float64 tensor of levels; each in (0, 1) (tensor values under the value-check policy)."""
-    if isinstance(quantile, int | float):
+    if isinstance(quantile, (int, float)):
         if not 0 < quantile < 1:
             raise ValueError(f"quantile must be in the open interval (0, 1); got {float(quantile)!r}")
         return float(quantile)

@@ -15,7 +15,7 @@ from lossopt.functional.arguments import check_real, finite_number
 
 def check_gamma(gamma: float) -> None:
     """``gamma`` is the focusing exponent: a finite number >= 0."""
-    if not (isinstance(gamma, int | float) and finite_number(gamma) and gamma >= 0):
+    if not (isinstance(gamma, (int, float)) and finite_number(gamma) and gamma >= 0):
         raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
     check_real("gamma", gamma)
 

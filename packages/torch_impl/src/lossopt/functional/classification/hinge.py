@@ -16,7 +16,7 @@ from lossopt.functional.reduction import check_floating, check_reduction, comput
 
 
 def check_margin(margin: float) -> None:
-    if not (isinstance(margin, int | float) and finite_number(margin) and margin >= 0):
+    if not (isinstance(margin, (int, float)) and finite_number(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0; got {margin!r}")
     check_real("margin", margin)
 

@@ -23,7 +23,7 @@ def check_sigmoid_alpha(alpha: float | None) -> None:
     """The torchvision alpha: a number in [0, 1], or ``None`` for no class weighting."""
     if alpha is None:
         return
-    if not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
+    if not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
         raise ValueError(
             f"alpha must be a number in [0, 1] or None (no weighting; torchvision's alpha=-1); got {alpha!r}"
         )

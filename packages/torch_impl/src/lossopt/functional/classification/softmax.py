@@ -19,7 +19,7 @@ from lossopt.functional.reduction import check_floating, check_reduction, comput
 
 
 def check_label_smoothing(label_smoothing: float) -> None:
-    if not (isinstance(label_smoothing, int | float) and 0 <= label_smoothing <= 1):
+    if not (isinstance(label_smoothing, (int, float)) and 0 <= label_smoothing <= 1):
         raise ValueError(f"label_smoothing must be a number in [0, 1]; got {label_smoothing!r}")
     check_real("label_smoothing", label_smoothing)
 
