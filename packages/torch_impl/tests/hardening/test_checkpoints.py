@@ -13,6 +13,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +155,19 @@ def test_checkpoint_written_under_the_oldest_torch_resumes_here(name, kernel):
         what += f" (CPU sqrt fingerprint {cpu_sqrt_fingerprint()}, the fixture's {fixture['meta']['cpu_sqrt']})"
         bound = resumed_drift_bound(case)
         torch.testing.assert_close(resumed, case["final"], rtol=0.0, atol=bound, msg=lambda m: f"{what}: {m}")
+
+
+def test_the_fixture_resumes_under_another_mkl_sqrt_path():
+    """With ``MKL_CBWR=COMPATIBLE`` (MKL's SSE4.2-era path: ~20% of these square roots 1 ulp off, another
+    fingerprint) adam and adamw single resume within the drift bound (in a fresh process: MKL reads it once)."""
+    test = f"{__file__}::{test_checkpoint_written_under_the_oldest_torch_resumes_here.__name__}"
+    selected = [f"{test}[adam-single]", f"{test}[adamw-single]"]
+    env = {**os.environ, "MKL_CBWR": "COMPATIBLE"}
+    command = [sys.executable, "-m", "pytest", *selected, "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    output = done.stdout[-3000:] + done.stderr[-2000:]
+    assert done.returncode == 0, output
+    assert "2 passed" in done.stdout, output
 
 
 # --- dtypes and devices (map_location)
