@@ -1,7 +1,7 @@
 """Every job of the repository, each in its own virtual environment.
 
     nox -s tests                                      unit tests of both packages + conformance on the default
-                                                      torch, then the rest of the matrix (what CI runs)
+                                                      torch, then CI's cells of the matrix (what CI runs)
     nox -s conformance                                the matrix: every supported torch x device, one report
     nox -s "conformance(torch='2.13.0', device='cpu')"  one cell of it
     nox -s golden                                     regenerate the golden trajectories from the spec
@@ -33,8 +33,11 @@ if str(ROOT) not in sys.path:  # for conformance.report below: the `nox` script 
     sys.path.insert(0, str(ROOT))
 from conformance.report.runs import placeholder_run, write_record  # noqa: E402  (standard library only)
 
-DEFAULT_TORCH = "2.13.0"  # the oldest supported release: what `tests` and `golden` run against
-TORCH_VERSIONS = ["2.13.0", "2.14.1"]  # oldest supported, newest installable here
+DEFAULT_TORCH = "2.13.0"  # what `tests`, `golden`, `lint`, `docs`, `demo` run against: its CPU build is local
+# the release matrix, oldest supported first: each installs from requirements/torch-<version>.txt
+TORCH_VERSIONS = ["2.9.1", "2.10.0", "2.11.0", "2.12.1", "2.13.0", "2.14.1", "2.15.0"]
+# the cells `tests` (CI) runs besides its own: the oldest and the newest release (CPU; CUDA where a GPU is)
+CI_TORCH_VERSIONS = [TORCH_VERSIONS[0], TORCH_VERSIONS[-1]]
 DEVICES = ["cpu", "cuda"]
 TEST_DEPS = [
     "pytest>=8",
@@ -60,10 +63,20 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.error_on_missing_interpreters = True
 
 
-def install_project(session: nox.Session, torch_version: str = DEFAULT_TORCH, *extra: str) -> None:
-    """torch first (pinned, so the packages' ``torch>=2.13`` takes it as it is), then both packages."""
-    session.install(f"torch=={torch_version}")
-    session.install("./spec", "./packages/torch_impl", *TEST_DEPS, *extra)
+def torch_requirement(torch_version: str) -> list[str]:
+    """pip's arguments for one torch release: its pinned requirements file (``torch==<version>``)."""
+    return ["-r", str(ROOT / "requirements" / f"torch-{torch_version}.txt")]
+
+
+def install_project(session: nox.Session, torch_version: str = DEFAULT_TORCH, *extra: str, cache: bool = True) -> None:
+    """torch first (pinned, so the packages' ``torch>=2.9`` takes it as it is), then both packages.
+
+    ``cache=False``: pip keeps no copy of the downloads (a CUDA build of torch and its libraries is
+    3-4 GB; the matrix's cells outside CI's would leave ~20 GB in pip's cache).
+    """
+    no_cache = [] if cache else ["--no-cache-dir"]
+    session.install(*no_cache, *torch_requirement(torch_version))
+    session.install(*no_cache, "./spec", "./packages/torch_impl", *TEST_DEPS, *extra)
 
 
 def cell_name(torch: str, device: str) -> str:
@@ -82,14 +95,23 @@ def _write_placeholder(torch: str, device: str, status: str, reason: str) -> Non
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit tests of both packages and the conformance suite on the default torch; then the rest of the matrix.
+    """Unit tests of both packages and the conformance suite on the default torch; then CI's cells of the matrix.
 
     This run is the matrix's (default torch, cpu) cell: its report record joins the others'. The
-    other cells are queued after it, then ``conformance_report``; the job fails if any of them
-    fails. Where there is no GPU, the CUDA cells are recorded as skipped, with the reason, here.
+    oldest and the newest release's cells (``CI_TORCH_VERSIONS``) are queued after it, then
+    ``conformance_report``; the job fails if any of them fails. The other releases' cells are
+    recorded as not run, with the reason (``nox -s conformance`` runs them), and where there is no
+    GPU, the CUDA cells as skipped, with the reason, here.
     """
     for torch, device in MATRIX:
         if (torch, device) == (DEFAULT_TORCH, "cpu"):
+            continue
+        if torch not in CI_TORCH_VERSIONS:
+            reason = (
+                f"not one of CI's cells (the default {DEFAULT_TORCH}, the oldest {TORCH_VERSIONS[0]}, the newest "
+                f"{TORCH_VERSIONS[-1]}): `nox -s conformance` runs {cell_name(torch, device)}"
+            )
+            _write_placeholder(torch, device, "skipped", reason)
             continue
         if device == "cuda" and not _gpu_present():  # skip here: no venv to build for a cell that cannot run
             reason = f"{NO_GPU}: {cell_name(torch, device)} runs where one is present"
@@ -120,7 +142,11 @@ def _gpu_present() -> bool:
 @nox.parametrize("device", DEVICES)
 @nox.parametrize("torch", TORCH_VERSIONS)
 def conformance(session: nox.Session, torch: str, device: str) -> None:
-    """The conformance suite for one torch version on one device; its record joins this run's report."""
+    """The conformance suite for one torch version on one device; its record joins this run's report.
+
+    The cell's virtual environment is removed when its pytest ends (passed or not): a CUDA build of
+    torch is 5-7 GB, the seven CPU cells ~40 GB together.
+    """
     session.notify("conformance_report", posargs=[])
     where = cell_name(torch, "cuda")
     if device == "cuda" and not _gpu_present():
@@ -128,21 +154,31 @@ def conformance(session: nox.Session, torch: str, device: str) -> None:
         _write_placeholder(torch, device, "skipped", reason)
         session.skip(reason)
     _write_placeholder(torch, device, "error", "the session ended before pytest wrote its report (install failed?)")
-    install_project(session, torch)
-    if device == "cuda":
-        probe = "import torch; print(torch.cuda.is_available())"
-        if "True" not in str(session.run("python", "-c", probe, silent=True)):
-            reason = f"torch {torch} in this environment sees no CUDA device: {where} runs where one is present"
-            _write_placeholder(torch, device, "skipped", reason)
-            session.skip(reason)
-    session.run(
-        "pytest",
-        "conformance",
-        HARDENING_TESTS,
-        f"--devices={device}",
-        f"--conformance-report={_cell_record(torch, device)}",
-        *session.posargs,
-    )
+    try:
+        install_project(session, torch, cache=torch in CI_TORCH_VERSIONS or torch == DEFAULT_TORCH)
+        if device == "cuda":
+            probe = "import torch; print(torch.cuda.is_available())"
+            if "True" not in str(session.run("python", "-c", probe, silent=True)):
+                reason = f"torch {torch} in this environment sees no CUDA device: {where} runs where one is present"
+                _write_placeholder(torch, device, "skipped", reason)
+                session.skip(reason)
+        session.run(
+            "pytest",
+            "conformance",
+            HARDENING_TESTS,
+            f"--devices={device}",
+            f"--conformance-report={_cell_record(torch, device)}",
+            *session.posargs,
+        )
+    finally:
+        _remove_venv(session)
+
+
+def _remove_venv(session: nox.Session) -> None:
+    location = getattr(session.virtualenv, "location", None)
+    if location and Path(location).is_dir() and Path(location).resolve().is_relative_to(ROOT / ".nox"):
+        shutil.rmtree(location, ignore_errors=True)
+        session.log(f"removed {location} (the cell's virtual environment)")
 
 
 @nox.session(venv_backend="none")
@@ -184,7 +220,7 @@ def docs(session: nox.Session) -> None:
     API pages and "differences" tables are generated from the registries at build time; the pages
     load nothing from the network. ``nox -s docs -- -b linkcheck`` etc. pass options to sphinx-build.
     """
-    session.install(f"torch=={DEFAULT_TORCH}")
+    session.install(*torch_requirement(DEFAULT_TORCH))
     session.install("./spec", "./packages/torch_impl", "-r", "docs/requirements.txt")
     out = ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-W", "--keep-going", "-E", "-b", "html", "docs", str(out), *session.posargs)
@@ -209,7 +245,7 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: ``python -m lossopt demo``: the training examples and the loss and optimizer
     comparisons, written as PNG plots and a Markdown summary to reports/demo (or ``-- --output DIR``)."""
-    session.install(f"torch=={DEFAULT_TORCH}")
+    session.install(*torch_requirement(DEFAULT_TORCH))
     session.install("./packages/torch_impl[plots]")
     output = ROOT / "reports" / "demo"
     session.run("python", "-m", "lossopt", "demo", "--output", str(output), *session.posargs)

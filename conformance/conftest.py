@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conformance.kernel_paths import kernel_paths
 from conformance.report import ReportPlugin
 from lossopt import _torch_compat
 
@@ -49,7 +50,12 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         path = config.rootpath / "reports" / "conformance" / f"torch-{torch.__version__}-{'+'.join(devices)}.json"
     config.pluginmanager.register(
-        ReportPlugin(path, torch_version=torch.__version__, devices=devices, torch_features=_torch_compat.describe()),
+        ReportPlugin(
+            path,
+            torch_version=torch.__version__,
+            devices=devices,
+            torch_features={**_torch_compat.describe(), "kernel_paths": kernel_paths()},
+        ),
         "lossopt-conformance-report",
     )
 

@@ -261,3 +261,19 @@ def test_a_real_run_writes_cells_for_what_it_compared(tmp_path):
     value = cells[("mse", "values: value", "float64")]
     assert value["examples"] >= 3 * 3  # three reductions, a few Hypothesis examples each
     assert 0 <= value["max_abs_error"] < 1e-6
+
+
+def test_the_report_lists_what_each_torch_offered_and_the_kernels_it_ran():
+    from conformance.kernel_paths import kernel_paths
+    from lossopt import _torch_compat
+
+    run = _run("2.9.1", "cpu")
+    run["torch_features"] = {**_torch_compat.describe(), "kernel_paths": kernel_paths()}
+    text = report.render_markdown([run])
+    line = next(x for x in text.splitlines() if x.startswith("- torch 2.9.1: "))
+    math = _torch_compat.cpu_math()
+    assert "foreach ops yes" in line
+    assert f"F.linear_cross_entropy {'yes' if _torch_compat.linear_cross_entropy() else 'no'}" in line
+    assert f"sqrt fingerprint {math['sqrt_fingerprint']}" in line
+    assert f"CPU math: {math['cpu_capability']}, MKL" in line
+    assert "adamw execute.foreach (fused=True: cpu.adam > torch_fused.torch_fused_adam > execute.foreach)" in line

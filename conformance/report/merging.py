@@ -115,10 +115,8 @@ def render_markdown(runs: Sequence[Mapping[str, Any]]) -> str:
         )
     features = [run for run in runs if run.get("torch_features")]
     if features:
-        lines += [
-            "",
-            "Private torch APIs found (lossopt._torch_compat): " + "; ".join(_features_text(r) for r in features),
-        ]
+        lines += ["", "What each torch offered (lossopt._torch_compat) and the kernels its optimizers ran on CPU:", ""]
+        lines += [f"- {_features_text(r)}" for r in features]
     table = merged_cells(runs)
     columns = sorted({column for row in table.values() for column in row})
     lines += ["", "## Cells", ""]
@@ -154,10 +152,26 @@ def _features_text(run: Mapping[str, Any]) -> str:
     fused = ", ".join(
         f"{name}{'+grad_scale' if f['grad_scale'] else ''}" for name, f in features["fused"].items() if f["available"]
     )
-    return (
+    text = (
         f"torch {run['torch']}: foreach ops {'yes' if features['foreach'] else 'no'}, fused kernels "
         f"[{fused or 'none'}] on {', '.join(features['fused_devices'])}"
     )
+    if "linear_cross_entropy" in features:
+        text += f", F.linear_cross_entropy {'yes' if features['linear_cross_entropy'] else 'no'}"
+    math = features.get("cpu_math")
+    if math:
+        mode = f", MKL_CBWR={math['mkl_cbwr']}" if math.get("mkl_cbwr") else ""
+        text += (
+            f"; CPU math: {math['cpu_capability']}, MKL {'yes' if math['mkl'] else 'no'}{mode}, "
+            f"sqrt fingerprint {math['sqrt_fingerprint']}"
+        )
+    paths = features.get("kernel_paths")
+    if paths:
+        text += "; kernels: " + ", ".join(
+            f"{rule} {' > '.join(chains['default'])} (fused=True: {' > '.join(chains['fused'])})"
+            for rule, chains in paths.items()
+        )
+    return text
 
 
 def _merged_skips(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:

@@ -46,10 +46,11 @@ def test_parse_version_refuses_what_is_not_a_version():
         compat.parse_version("nightly")
 
 
-def test_supported_range_starts_at_2_13():
-    assert compat.MIN_TORCH == (2, 13)
-    assert not compat.is_supported((2, 12, 1))
-    assert compat.is_supported((2, 13, 0))
+def test_supported_range_starts_at_2_9():
+    assert compat.MIN_TORCH == (2, 9)
+    assert not compat.is_supported((2, 8, 0))
+    assert compat.is_supported((2, 9, 1))
+    assert compat.is_supported((2, 15, 0))
     assert compat.is_supported((3, 0, 0))
     assert compat.is_supported(), f"the installed torch {torch.__version__} is outside the supported range"
 
@@ -179,11 +180,47 @@ def test_describe_reports_the_installed_torch():
     assert info["supported"] is True
     assert info["foreach"] is True
     assert info["fused"]["adamw"] == {"available": True, "grad_scale": True, "tensor_lr": True}
+    assert info["linear_cross_entropy"] is (compat.TORCH_VERSION[:2] >= (2, 13))
+    assert info["cpu_math"] == compat.cpu_math()
+
+
+def test_linear_cross_entropy_is_torchs_from_2_13_and_none_before():
+    found = compat.linear_cross_entropy()
+    if compat.TORCH_VERSION[:2] >= (2, 13):  # the release that added torch.nn.functional.linear_cross_entropy
+        assert found is torch.nn.functional.linear_cross_entropy
+    else:
+        assert found is None
+
+
+def test_cpu_math_names_the_vector_isa_mkl_and_its_mode(monkeypatch):
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    math = compat.cpu_math()
+    assert math["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert math["mkl"] is torch.backends.mkl.is_available()
+    assert math["mkl_cbwr"] == "COMPATIBLE"
+    monkeypatch.delenv("MKL_CBWR")
+    assert compat.cpu_math()["mkl_cbwr"] is None
+
+
+def test_cpu_sqrt_fingerprint_is_ieee_sqrts_exactly_where_torch_rounds_every_value_correctly():
+    """The fingerprint hashes torch's CPU square roots; NumPy's are IEEE (correctly rounded): the reference."""
+    import hashlib
+
+    import numpy as np
+
+    values = torch.logspace(-9, -1, 4096, dtype=torch.float64).to(torch.float32).numpy()  # the docstring's inputs
+    ieee = np.sqrt(values)
+    ours = torch.sqrt(torch.from_numpy(values)).numpy()
+    ieee_fingerprint = hashlib.sha256(ieee.tobytes()).hexdigest()[:16]
+    assert len(compat.cpu_sqrt_fingerprint()) == 16
+    assert (compat.cpu_sqrt_fingerprint() == ieee_fingerprint) is bool(np.array_equal(ours, ieee))
+    ulps = np.abs(ours.view(np.int32).astype(np.int64) - ieee.view(np.int32).astype(np.int64))
+    assert ulps.max() <= 1, f"torch.sqrt is {ulps.max()} ulp from IEEE sqrt (MKL's VML_HA promises 1)"
 
 
 def test_declared_torch_floor_is_the_supported_minimum():
     from importlib.metadata import metadata, requires
 
-    assert "torch>=2.13" in [r.replace(" ", "") for r in requires("lossopt") or []]
-    assert compat.MIN_TORCH == (2, 13)
+    assert "torch>=2.9" in [r.replace(" ", "") for r in requires("lossopt") or []]
+    assert compat.MIN_TORCH == (2, 9)
     assert "Programming Language :: Python :: 3.11" in metadata("lossopt").get_all("Classifier")

@@ -1,8 +1,9 @@
 """What the installed torch offers among the private APIs lossopt's optimizers use, with a fallback for each.
 
-lossopt supports torch >= 2.13 (:data:`MIN_TORCH`; the conformance matrix runs 2.13.0 and
-2.14.1). Public API is used as is; private API (``torch._foreach_*``, the fused optimizer kernels
-``torch._fused_adamw_`` / ``_fused_adam_`` / ``_fused_sgd_`` / ``_fused_adagrad_``, and their
+lossopt supports torch >= 2.9 (:data:`MIN_TORCH`; the conformance matrix runs 2.9.1, 2.10.0, 2.11.0,
+2.12.1, 2.13.0, 2.14.1 and 2.15.0). Public API is used as is, except where a supported release lacks
+it (:func:`linear_cross_entropy`, new in 2.13); private API (``torch._foreach_*``, the fused optimizer
+kernels ``torch._fused_adamw_`` / ``_fused_adam_`` / ``_fused_sgd_`` / ``_fused_adagrad_``, and their
 ``grad_scale`` / ``found_inf`` arguments) is detected here, by feature rather than by version
 number, once per process:
 
@@ -17,21 +18,26 @@ number, once per process:
 Differs from torch.optim: torch decides with ``_get_fused_kernels_supported_devices()`` and
 version-specific code; here the operator's own schema is read, so a signature change in a future
 release turns the fused path off (with :attr:`FusedKernel.reason`) instead of failing in ``step()``.
+
+:func:`cpu_math` is not a feature but context: what decides the last bits of CPU results on this
+machine, so that a run record says which CPU math produced its numbers.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-MIN_TORCH = (2, 13)
-"""The oldest torch release lossopt supports (the floor of ``lossopt``'s ``torch>=2.13``)."""
+MIN_TORCH = (2, 9)
+"""The oldest torch release lossopt supports (the floor of ``lossopt``'s ``torch>=2.9``)."""
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
@@ -133,6 +139,35 @@ def fused_kernel(name: str) -> FusedKernel:
     return inspect_fused_kernel(name, torch.ops.aten, fused_devices())
 
 
+def linear_cross_entropy() -> Callable[..., torch.Tensor] | None:
+    """``torch.nn.functional.linear_cross_entropy`` (new in torch 2.13), or ``None``: the caller's fallback runs."""
+    return getattr(torch.nn.functional, "linear_cross_entropy", None)
+
+
+@functools.cache
+def cpu_sqrt_fingerprint() -> str:
+    """A hash of ``torch.sqrt`` over 4096 float32 CPU values from 1e-9 to 1e-1 (the range of Adam's moments).
+
+    torch's CPU ``sqrt`` of float32/float64 tensors is MKL's ``vsSqrt``/``vdSqrt`` in ``VML_HA`` mode (within
+    1 ulp, not correctly rounded) where torch is built with MKL, and MKL picks its code path from the CPU
+    at run time (``MKL_CBWR`` / ``MKL_ENABLE_INSTRUCTIONS`` choose one), whatever ATen's ``cpu_capability``:
+    about 0.5% of square roots differ by 1 ulp between MKL's AVX-512 and SSE4.2 paths. Two machines with
+    the same torch and the same fingerprint compute the same bits in the per-tensor and foreach kernels.
+    """
+    values = torch.logspace(-9, -1, 4096, dtype=torch.float64).to(torch.float32)
+    return hashlib.sha256(torch.sqrt(values).numpy().tobytes()).hexdigest()[:16]
+
+
+def cpu_math() -> dict[str, Any]:
+    """What decides the last bits of CPU results here: ATen's vector ISA, MKL and its mode, the sqrt fingerprint."""
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "mkl": bool(torch.backends.mkl.is_available()),  # type: ignore[no-untyped-call]
+        "mkl_cbwr": os.environ.get("MKL_CBWR"),
+        "sqrt_fingerprint": cpu_sqrt_fingerprint(),
+    }
+
+
 def describe() -> dict[str, Any]:
     """The installed torch's features, as the conformance report and bug reports want them."""
     kernels = {name: fused_kernel(name) for name in ("adam", "adamw", "sgd", "adagrad")}
@@ -145,4 +180,6 @@ def describe() -> dict[str, Any]:
             for name, k in kernels.items()
         },
         "fused_devices": list(fused_devices()),
+        "linear_cross_entropy": linear_cross_entropy() is not None,
+        "cpu_math": cpu_math(),
     }

@@ -1,14 +1,18 @@
 """Write the checkpoint fixtures of ``test_checkpoints.py`` into ``data/``; run it once, under the oldest torch.
 
-    python packages/torch_impl/tests/hardening/make_checkpoint_fixtures.py     # with torch 2.13.0 installed
+    python packages/torch_impl/tests/hardening/make_checkpoint_fixtures.py     # with torch 2.9.1 installed
+    python packages/torch_impl/tests/hardening/make_checkpoint_fixtures.py --legacy   # also the legacy-* files
 
 ``data/checkpoints-torch-<version>.pt``: for every optimizer and kernel of ``_checkpoint_cases``,
 the parameters and ``state_dict()`` after ``STEPS_BEFORE`` steps, the next gradients, and the
 parameters after ``STEPS_AFTER`` more steps of the same run. A test under a newer torch loads it with
-``weights_only=True``, resumes, and compares.
+``weights_only=True``, resumes, and compares. Its ``meta`` records the torch version and the CPU's
+square-root fingerprint (``lossopt._torch_compat.cpu_sqrt_fingerprint``): the two together say
+where the resumed run must equal it bit for bit.
 
 The older lossopt layouts, produced by the code that wrote them (read from git and from the design
-document, run here):
+document, run here; only with ``--legacy``: they are written once, and the first SGD's source imports
+lossopt helpers that have since been renamed):
 
 - ``data/legacy-sgd-foundation.pt``: lossopt's first ``SGD`` (commit 8cfd443): no warmup, clipping,
   cycle, ``fused``, ``differentiable`` or schedule-clock keys in its groups.
@@ -31,6 +35,7 @@ from typing import Any
 import torch
 
 import lossopt
+from lossopt._torch_compat import cpu_sqrt_fingerprint
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[3]
@@ -49,7 +54,12 @@ def _cases_module() -> types.ModuleType:
 
 
 def _meta(written_by: str) -> dict[str, str]:
-    return {"torch": str(torch.__version__), "lossopt": lossopt.__version__, "written_by": written_by}
+    return {
+        "torch": str(torch.__version__),
+        "lossopt": lossopt.__version__,
+        "written_by": written_by,
+        "cpu_sqrt": cpu_sqrt_fingerprint(),  # with "torch": where a resumed run reproduces it bit for bit
+    }
 
 
 def current_layout() -> dict[str, Any]:
@@ -134,14 +144,13 @@ def legacy_radam_design() -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     DATA.mkdir(exist_ok=True)
     version = str(torch.__version__).split("+")[0]
-    written = {
-        DATA / f"checkpoints-torch-{version}.pt": current_layout(),
-        DATA / "legacy-sgd-foundation.pt": legacy_sgd_foundation(),
-        DATA / "legacy-radam-design.pt": legacy_radam_design(),
-    }
+    written = {DATA / f"checkpoints-torch-{version}.pt": current_layout()}
+    if "--legacy" in argv:
+        written[DATA / "legacy-sgd-foundation.pt"] = legacy_sgd_foundation()
+        written[DATA / "legacy-radam-design.pt"] = legacy_radam_design()
     for path, content in written.items():
         torch.save(content, path)
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
@@ -149,4 +158,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

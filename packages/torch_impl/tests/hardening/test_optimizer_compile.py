@@ -4,7 +4,9 @@
   that a ``torch.optim.lr_scheduler.LambdaLR`` changes at every step;
 - the scheduler's changes do not recompile: the number of compiled frames stays bounded
   (``CompileCounterWithBackend``), where a Python-float ``lr`` recompiles at nearly every step (the
-  control, counted with the cheaper ``aot_eager`` backend).
+  control, counted with the cheaper ``aot_eager`` backend);
+- ``optimizer.last_grad_norm`` after compiled steps is the eager run's (a logging value a compiled
+  ``step()`` must keep, whichever kernel runs).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ CASES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "sgd-fused": (AdvancedSGD, {"momentum": 0.9, "fused": True, "max_grad_norm": 1.0}),
     "adamw": (AdvancedAdamW, {"amsgrad": True}),
     "adamw-fused": (AdvancedAdamW, {"fused": True, "max_grad_norm": 1.0}),
+    "adamw-clipped": (AdvancedAdamW, {"max_grad_norm": 1.0}),  # the default (foreach) kernel with clipping
     "adamw-forloop-extras": (
         AdvancedAdamW,
         {"foreach": False, "warmup_steps": 3, "max_grad_norm": 1.0, "skip_nonfinite": True},
@@ -73,3 +76,14 @@ def test_a_python_float_lr_would_recompile_at_every_step() -> None:
     counter = CompileCounterWithBackend("aot_eager")
     run("adamw", counter, tensor_lr=False)
     assert counter.frame_count >= 5
+
+
+@pytest.mark.parametrize("name", ["sgd-fused", "adamw-fused", "adamw-clipped", "adamw-forloop-extras"])
+def test_compiled_step_keeps_last_grad_norm(name: str) -> None:
+    """The pre-clip norm of the last gradients, after 10 compiled steps, equals the eager run's (not ``None``)."""
+    torch._dynamo.reset()
+    _, compiled = run(name, "inductor")
+    _, eager = run(name)
+    assert eager.last_grad_norm is not None
+    assert compiled.last_grad_norm is not None, f"{name}: the compiled step left last_grad_norm None"
+    torch.testing.assert_close(compiled.last_grad_norm, eager.last_grad_norm)

@@ -40,7 +40,9 @@ def reduce(elementwise: torch.Tensor, reduction: str) -> torch.Tensor:
     """Reduce elementwise losses; a 0-d tensor for ``"mean"`` and ``"sum"``."""
     check_reduction(reduction)
     if reduction == "none":
-        return elementwise
+        # compiled, a new tensor (inductor fuses the copy into its producer): torch 2.11's Dynamo gives zero
+        # gradients to an autograd.Function whose output is an intermediate it mutated in place
+        return elementwise.clone() if torch.compiler.is_compiling() else elementwise
     if reduction == "sum":
         return elementwise.sum()
     return elementwise.mean()

@@ -168,6 +168,7 @@ class RuleOptimizer(Optimizer):
         self._default_group_keys()
 
     def _default_group_keys(self) -> None:
+        self.__dict__.setdefault("_grad_norm_slot", [None])  # (see last_grad_norm)
         for group in self.param_groups:
             for key, value in {**SCHEDULE_CLIP_DEFAULTS, CLOCK: 0, SKIP_NONFINITE: False}.items():
                 group.setdefault(key, value)
@@ -205,7 +206,16 @@ class RuleOptimizer(Optimizer):
 
     # ----------------------------------------------------------------- the step
 
-    last_grad_norm: torch.Tensor | None = None
+    _grad_norm_slot: list[torch.Tensor | None]
+
+    @property
+    def last_grad_norm(self) -> torch.Tensor | None:
+        """The global pre-clip gradient norm of the last clipping ``step()`` (a 0-dim device tensor), or ``None``.
+
+        Kept as the item of a list made in ``__init__``: torch.compile replays a list item's change made in a
+        compiled ``step()``, where it refuses an attribute set on the optimizer (2.9-2.11) or drops it (2.12+).
+        """
+        return self.__dict__.get("_grad_norm_slot", [None])[0]  # type: ignore[no-any-return]
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """Perform one update; ``closure`` re-evaluates the model and returns the loss (it runs once)."""
@@ -296,7 +306,7 @@ class RuleOptimizer(Optimizer):
             if grad_scale is not None:
                 norm = norm / grad_scale.to(norm.device, non_blocking=True)  # (c1) of the unscaled gradients
             if clipping:
-                self.last_grad_norm = norm
+                self._grad_norm_slot[0] = norm
         found_inf = combine(scaler_found_inf, nonfinite(norm) if skip and norm is not None else None)
         return (norm if clipping else None), grad_scale, found_inf
 

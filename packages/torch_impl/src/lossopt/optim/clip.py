@@ -69,7 +69,22 @@ def global_grad_norm(grads: Sequence[torch.Tensor], *, fused: bool = False) -> t
         if others:
             norms.extend(torch._foreach_norm([group[i] for i in others], 2))
     total: torch.Tensor = torch.linalg.vector_norm(torch.stack([n.to(first_device) for n in norms]), 2)  # (c1)
-    return total
+    return replicated(total)
+
+
+def replicated(norm: torch.Tensor) -> torch.Tensor:
+    """A norm of DTensor shards as a replicated DTensor: every rank holds the global norm; plain tensors pass.
+
+    torch 2.9 leaves the norm ``Partial`` (each rank's share, reduced only when needed): ``float(norm)``
+    then reads the rank's own norm, and ``norm + eps`` adds eps to every rank's share before the
+    reduction (a clip coefficient ~3e-7 relative off). torch 2.10+ returns it ``Replicate`` already.
+    """
+    placements = getattr(norm, "placements", None)
+    if placements is None or not any(p.is_partial() for p in placements):
+        return norm
+    from torch.distributed.tensor import Replicate
+
+    return norm.redistribute(placements=[Replicate()] * len(placements))  # type: ignore[attr-defined, no-any-return]
 
 
 def clip_coefficient(norm: torch.Tensor, max_norm: float) -> torch.Tensor:

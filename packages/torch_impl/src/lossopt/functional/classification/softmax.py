@@ -150,7 +150,8 @@ class _SoftmaxFocal(torch.autograd.Function):
         logp_t = logp.gather(1, safe.unsqueeze(1)).squeeze(1)  # (5) l = log p_t
         q = torch.expm1(logp_t).neg_()  # (5) q = 1 - p_t
         elementwise = q.pow_(gamma).mul_(logp_t).mul_(-alpha_t)  # (6) l = -alpha_t q^gamma log p_t
-        return elementwise.masked_fill_(~valid, 0.0), logp
+        # out of place: torch 2.11's Dynamo gives zero gradients to a Function output mutated in place
+        return elementwise.masked_fill(~valid, 0.0), logp
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[torch.Tensor, torch.Tensor]) -> None:

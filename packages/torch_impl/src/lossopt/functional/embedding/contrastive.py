@@ -53,11 +53,11 @@ class _SupCon(torch.autograd.Function):
     @staticmethod
     @autocast_off  # the similarity matrix in the loss's compute dtype, not autocast's
     def forward(ctx: Any, z: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:  # type: ignore[override]
-        s = torch.mm(z, z.t()).div_(temperature)  # (2) s_ij = z_i . z_j / tau
-        s.fill_diagonal_(-torch.inf)
+        # the diagonal as a mask: torch 2.9's fill_diagonal_ cannot run on symbolic shapes (compile(dynamic=True))
+        diagonal = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
+        s = torch.mm(z, z.t()).div_(temperature).masked_fill_(diagonal, -torch.inf)  # (2) s_ij = z_i . z_j / tau
         lse = torch.logsumexp(s, dim=1)  # (3) log sum_{a != i} exp s_ia, max subtracted
-        positive = labels[:, None] == labels[None, :]
-        positive.fill_diagonal_(False)
+        positive = (labels[:, None] == labels[None, :]) & ~diagonal
         count = positive.sum(dim=1)
         pos_sum = torch.where(positive, s, 0.0).sum(dim=1)
         per_anchor = torch.where(count > 0, lse - pos_sum / count.clamp_min(1), 0.0)  # (3)
@@ -71,8 +71,8 @@ class _SupCon(torch.autograd.Function):
         z, s, lse, labels, count = ctx.saved_tensors
         weight = torch.where(count > 0, upstream, 0.0)
         g = torch.exp(s - lse[:, None]).mul_(weight[:, None])  # softmax_{a != i}(s_i) g_i
-        positive = labels[:, None] == labels[None, :]
-        positive.fill_diagonal_(False)
+        diagonal = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
+        positive = (labels[:, None] == labels[None, :]) & ~diagonal
         g.sub_(torch.where(positive, (weight / count.clamp_min(1))[:, None], 0.0))
         grad_z = torch.mm(g, z).add_(torch.mm(g.t(), z)).div_(ctx.temperature)  # (3') (G + G^T) z / tau
         return grad_z, None, None

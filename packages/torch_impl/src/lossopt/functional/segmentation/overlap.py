@@ -137,7 +137,8 @@ class _Overlaps(torch.autograd.Function):
             ones = torch.ones_like(picked) if mask is None else mask
             if mask is not None:
                 picked = picked * mask
-            intersection = x.new_zeros(n, c).scatter_add_(1, t, picked)  # (1) I = sum m p t
+            # out of place (scatter_add): torch 2.11's Dynamo gives zero gradients to a Function output mutated in place
+            intersection = x.new_zeros(n, c).scatter_add(1, t, picked)  # (1) I = sum m p t
             if mask is None:
                 predicted = p.sum(dim=2)  # (1) P = sum m p
             else:
