@@ -322,6 +322,10 @@ OTHER_META_CALLS = {
     "triplet": (lambda: F.triplet_loss(_m(3, 2), _m(3, 2), _m(3, 2), p=3.0, reduction="none"), (3,)),
     "cosine_embedding": (lambda: F.cosine_embedding_loss(_m(3, 2), _m(3, 2), _m(3), reduction="none"), (3,)),
     "kl_divergence": (lambda: F.kl_divergence_loss(_m(3, 2), _m(3, 2), reduction="none"), (3, 2)),
+    "linear_cross_entropy": (
+        lambda: F.linear_cross_entropy_loss(_m(3, 2), _m(5, 2), _m(3, dtype=torch.int64), reduction="none"),
+        (3,),
+    ),
     "multi_task": (lambda: F.multi_task_loss({"regression": _m(3)}, {"regression": _m(3)}, {"regression": 1.0}), ()),
 }
 

@@ -7,6 +7,7 @@ arguments and chooses the chunk size.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import torch
@@ -181,7 +182,7 @@ def linear_cross_entropy_loss(
     check_index("ignore_index", ignore_index)
     check_linear_options(softcap, z_loss, chunk_size)
     device = input.device.type
-    autocast = torch.is_autocast_enabled(device)
+    autocast = device != "meta" and torch.is_autocast_enabled(device)  # meta: shape-only, no autocast
     _check_tensors(input, linear_weight, target, linear_bias, weight, same_dtype=not autocast)
     classes = linear_weight.shape[0]
     check_class_indices(target, classes, ignore_index, name="target")
@@ -200,7 +201,8 @@ def linear_cross_entropy_loss(
         classes=classes,
     )
     w = None if weight is None else weight.detach()
-    with torch.autocast(device, enabled=False):
+    off = contextlib.nullcontext() if device == "meta" else torch.autocast(device, enabled=False)
+    with off:  # the function picks its own dtypes
         value: torch.Tensor = LinearCrossEntropyFunction.apply(x, w_lin, b, t, w, options)  # type: ignore[no-untyped-call]
     value = value.to(torch.float32 if autocast else input.dtype)  # under autocast the float32 loss, unrounded
     return value.reshape(()) if reduction == "none" and input.ndim == 1 else value
