@@ -32,7 +32,7 @@ from lossopt.nn import (
     TverskyLoss,
     UncertaintyWeightedMultiTaskLoss,
 )
-from lossopt.optim import SGD, AdaBelief, Adam, AdamW, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
+from lossopt.optim import SGD, AdaBelief, Adam, AdamW, AdvancedAdam, AdvancedAdamW, AdvancedSGD, Muon, RAdam
 
 __version__ = "0.1.0"
 
@@ -63,6 +63,7 @@ __all__ = [
     "MAELoss",
     "MSELoss",
     "MultiTaskLoss",
+    "Muon",
     "QuantileLoss",
     "RAdam",
     "RegressionLosses",

@@ -54,4 +54,9 @@ def adam_tensor_step(
         bias_correction1 = bias_correction2 = 1.0  # (6) b1 = b2 = 1
     denom = np.sqrt(second) / math.sqrt(bias_correction2) + hparams["eps"]  # (7) d = sqrt(vhat) / sqrt(b2) + eps
     new_param = param - (lr / bias_correction1) * exp_avg / denom  # (8) p <- p - lr / b1 m / d
-    return new_param, {"step": float(step), "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "max_exp_avg_sq": max_exp_avg_sq}
+    return new_param, {
+        "step": float(step),
+        "exp_avg": exp_avg,
+        "exp_avg_sq": exp_avg_sq,
+        "max_exp_avg_sq": max_exp_avg_sq,
+    }
