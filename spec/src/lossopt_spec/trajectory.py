@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from lossopt_spec.optim.clip import update_groups
-from lossopt_spec.optim.rule import Params, State, UpdateRule
+from lossopt_spec.optim.rule import UpdateRule
 from lossopt_spec.problems import Problem
-
 
 Groups = Sequence[tuple[Sequence[int], Mapping[str, Any]]]
 
