@@ -237,3 +237,19 @@ def test_create_optimizer_refuses_a_muon_rule_that_picks_a_vector_or_another_opt
         create_optimizer("muon", model, muon=["0.*"])
     with pytest.raises(TypeError, match=r"muon= picks a model's Muon parameters: it needs optimizer 'muon'"):
         create_optimizer("adamw", model, muon=["0.weight"])
+
+
+def test_bfloat16_parameters_without_nesterov_keep_the_momentum_torch_normalises_in_place():
+    # torch.optim.Muon's orthogonalisation takes grad.bfloat16(), the buffer itself for a bfloat16 buffer, and
+    # divides it by its norm in place; lossopt keeps (2)'s buffer, M = mu M + (1 - mu) G
+    grad = torch.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=torch.bfloat16)
+    buffers = []
+    for cls in (Muon, torch.optim.Muon):
+        param = torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.bfloat16))
+        opt = cls([param], nesterov=False, momentum=0.5)
+        param.grad = grad.clone()
+        opt.step()
+        buffers.append(opt.state[param]["momentum_buffer"])
+    ours, theirs = buffers
+    assert torch.equal(ours, 0.5 * grad)
+    assert torch.equal(theirs, (0.5 * grad) / 2.5)  # |0.5 G|_F = 2.5
