@@ -83,4 +83,5 @@ def test_lossopt_muon_with_a_float64_orthogonalisation_conforms_at_the_audits_fl
     result = audit(lossopt.Muon, "muon", config, candidate_kwargs={"ns_dtype": torch.float64}, examples=40)
     assert result.conforms, result.render()
     assert result.tolerance == (1e-10, 1e-12)
-    assert result.phases[-1].name == "hypothesis" and result.phases[-1].examples >= 40
+    assert result.phases[-1].name == "hypothesis"
+    assert result.phases[-1].examples >= 40

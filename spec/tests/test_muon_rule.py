@@ -127,7 +127,8 @@ def test_an_adamw_group_takes_one_bias_corrected_adamw_step_by_hand():
     hparams = MUON_RULE.hparams(use_muon=False, lr=0.1, weight_decay=0.1, eps=1e-7)
     param, state = run(hparams, [np.array([2.0])], np.array([1.0]))
     np.testing.assert_allclose(param, [1.0 * (1 - 0.01) - 0.1 * 2 / (2 + 1e-7)], rtol=1e-15)
-    assert state["step"] == 1 and state["momentum_buffer"] is None
+    assert state["step"] == 1
+    assert state["momentum_buffer"] is None
     np.testing.assert_allclose(state["exp_avg_sq"], [0.05 * 4], rtol=1e-15)
 
 
@@ -142,7 +143,8 @@ def test_the_update_is_pure_and_the_registry_holds_torchs_defaults():
     params, state = [p0.copy()], MUON_RULE.init([p0], MUON_RULE.hparams())
     kept = state[0]["momentum_buffer"].copy()
     MUON_RULE.update(params, [grad], state, 1, MUON_RULE.hparams())
-    assert np.array_equal(params[0], p0) and np.array_equal(state[0]["momentum_buffer"], kept)
+    assert np.array_equal(params[0], p0)
+    assert np.array_equal(state[0]["momentum_buffer"], kept)
     defaults = OPTIMIZERS["muon"].defaults
     assert (defaults["lr"], defaults["weight_decay"], defaults["momentum"], defaults["eps"]) == (1e-3, 0.1, 0.95, 1e-7)
     assert (defaults["nesterov"], defaults["ns_steps"], defaults["adjust_lr_fn"]) == (True, 5, None)

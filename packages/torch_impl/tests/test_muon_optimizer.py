@@ -80,7 +80,6 @@ def test_a_4d_weight_is_torch_muon_on_its_shape0_by_rest_view(foreach):
 @pytest.mark.parametrize("foreach", [False, True])
 def test_an_adamw_group_is_torch_adamw(foreach):
     matrix, vector, scalar = make_params([(3, 4), (5,), ()])
-    ours = [matrix, vector, scalar]
     theirs = [p.detach().clone().requires_grad_() for p in (vector, scalar)]
     hyper = {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.05}
     our_opt = Muon([{"params": [matrix]}, {"params": [vector, scalar], "use_muon": False, **hyper}], foreach=foreach)

@@ -34,7 +34,9 @@ def run_trajectory(
         state = rule.init(params, hparams)
     else:
         group_hparams = [rule.hparams(**{**hparams, **overrides}) for _, overrides in groups]
-        group_states = [rule.init([params[i] for i in indices], h) for (indices, _), h in zip(groups, group_hparams)]
+        group_states = [
+            rule.init([params[i] for i in indices], h) for (indices, _), h in zip(groups, group_hparams, strict=True)
+        ]
         state = _flat(group_states, groups, len(params))
     losses = [problem.loss(params)]
     param_history = [[p] for p in params]

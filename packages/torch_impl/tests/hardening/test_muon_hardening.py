@@ -21,7 +21,8 @@ import torch
 from lossopt import Muon
 
 _spec = importlib.util.spec_from_file_location("_skip_checks", Path(__file__).parent / "test_skip_nonfinite.py")
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 _skip_checks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_skip_checks)
 _HostReads, assert_same_state = _skip_checks._HostReads, _skip_checks.assert_same_state

@@ -54,9 +54,10 @@ def load_spec_state(
     """Put a spec state into ``optimizer`` as if it had already taken ``step - 1`` steps.
 
     Arrays become tensors of the parameter's dtype and device; ``None`` entries (``step`` included: a
-    parameter that keeps no counter) are left out, as torch leaves them out; ``step`` becomes a float32 tensor as torch.optim keeps it (on the
-    parameter's device for ``fused`` / ``capturable`` optimizers, on the CPU otherwise). An optimizer
-    with a schedule clock (``set_schedule_step``) is set to ``step - 1`` steps taken as well.
+    parameter that keeps no counter) are left out, as torch leaves them out; ``step`` becomes a float32
+    tensor as torch.optim keeps it (on the parameter's device for ``fused`` / ``capturable`` optimizers,
+    on the CPU otherwise). An optimizer with a schedule clock (``set_schedule_step``) is set to
+    ``step - 1`` steps taken as well.
     """
     on_device = any(g.get("fused") or g.get("capturable") for g in optimizer.param_groups)
     set_schedule_step = getattr(optimizer, "set_schedule_step", None)

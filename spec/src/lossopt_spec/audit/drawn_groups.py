@@ -3,7 +3,8 @@
 An example is 1 to 3 parameter groups of 1 to 3 tensors each. A tensor is 0-d, small (1-d or
 2-d, sides 1 to 5: at most 25 elements, values drawn element by element so Hypothesis shrinks
 them), or large (33 to 1,200 elements, 1-d or 2-d, values from a drawn seed: uniform in
-[-10, 10]); for a rule of matrices (``UpdateRule.min_dims`` 2: Muon) 2-d only. Group 0 takes the configuration as it is; each later group draws its own ``lr``
+[-10, 10]); for a rule of matrices (``UpdateRule.min_dims`` 2: Muon) 2-d only. Group 0 takes the
+configuration as it is; each later group draws its own ``lr``
 (the configuration's, half or twice it), ``weight_decay`` (the configuration's, 0 or 0.1) and,
 where the configuration has momentum, ``momentum`` (its own or 0.5), among the hyperparameters the
 candidate takes. The example runs for 1 to 12 steps with gradients of a drawn scale (1e-3, 1 or
