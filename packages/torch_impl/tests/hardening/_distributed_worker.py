@@ -190,6 +190,19 @@ def run_zero(rank: int, world_size: int, clip_before_step: float | None) -> dict
     return {"params": [_full(p) for p in model.module.parameters()], "local_numel": local, "state_dict": state}
 
 
+def run_zero_muon(rank: int, world_size: int) -> dict[str, Any]:
+    """ZeroRedundancyOptimizer(Muon) over Muon and AdamW groups: whole parameters per rank, no clipping."""
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+    from torch.nn.parallel import DistributedDataParallel
+
+    model = DistributedDataParallel(make_model())
+    hparams = {k: v for k, v in MUON_HPARAMS.items() if k != "max_grad_norm"}
+    optimizer = ZeroRedundancyOptimizer(muon_groups(model.parameters()), optimizer_class=Muon, **hparams)
+    train(model, optimizer, [shard(b, rank, world_size) for b in make_batches()])
+    local = sum(p.numel() for group in optimizer.optim.param_groups for p in group["params"])
+    return {"params": [_full(p) for p in model.module.parameters()], "local_numel": local}
+
+
 def _exit_with_parent() -> None:
     """End this rank if the test that launched it dies (a killed pytest leaves no orphans waiting on collectives)."""
     parent = os.getppid()
@@ -220,6 +233,7 @@ def main(out_dir: Path) -> int:
         )
     scenarios["zero"] = lambda: run_zero(rank, world_size, None)
     scenarios["zero-clip"] = lambda: run_zero(rank, world_size, FSDP_HPARAMS["max_grad_norm"])
+    scenarios["zero-muon"] = lambda: run_zero_muon(rank, world_size)
     results: dict[str, Any] = {}
     for key, scenario in scenarios.items():
         try:
