@@ -56,6 +56,8 @@ nothing), so that a stack gives torch's bits."""
 
 def _baddbmm(c: torch.Tensor | None, x: torch.Tensor, y: torch.Tensor, beta: float, alpha: float = 1.0) -> torch.Tensor:
     """:math:`\\beta C + \\alpha X Y` per slice (:math:`X Y` without ``c``): ``torch.addmm``'s products."""
+    if x.dim() == 2:  # one matrix (foreach=False): torch.optim.Muon's own calls (a batch of one is slower on CPUs)
+        return x @ y if c is None else torch.addmm(c, x, y, beta=beta, alpha=alpha)
     if x.size(-2) * x.size(-1) * y.size(-1) < SMALL_PRODUCT and x.device.type == "cpu":
         if c is None:
             return torch.stack([xi @ yi for xi, yi in zip(x, y, strict=True)])
@@ -64,7 +66,8 @@ def _baddbmm(c: torch.Tensor | None, x: torch.Tensor, y: torch.Tensor, beta: flo
 
 
 def newton_schulz(x: torch.Tensor, coefficients: Sequence[float], steps: int, eps: float) -> torch.Tensor:
-    """(4)–(5) of ``lossopt_spec.optim.muon`` on a stack of matrices ``(n, A, B)``, in ``x``'s dtype; a new tensor."""
+    """(4)–(5) of ``lossopt_spec.optim.muon`` on a matrix ``(A, B)`` or a stack ``(n, A, B)``, in ``x``'s dtype; a new
+    tensor."""
     a, b, c = coefficients
     tall = x.size(-2) > x.size(-1)
     if tall:
@@ -115,7 +118,7 @@ def per_tensor(rule: MatrixRule, batch: Batch, inputs: StepInputs) -> None:
     for i, (param, source) in enumerate(zip(batch.params, _sources(batch), strict=True)):
         update = rule.momentum(Lane(grads[i]), Lane(batch.states[0][i]), s).t  # type: ignore[arg-type]
         matrix = whole_matrix(update, source, rule.ns_dtype(group, param))
-        orthogonal = newton_schulz(matrix[None], group["ns_coefficients"], group["ns_steps"], group["eps"])[0]
+        orthogonal = newton_schulz(matrix, group["ns_coefficients"], group["ns_steps"], group["eps"])
         mine = local_part(orthogonal, source).to(param.dtype)  # exact: bfloat16 into float32
         rule.apply(Lane(param), Lane(mine), s, rule.update_scale(source.shape, group))
 
