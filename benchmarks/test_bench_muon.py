@@ -1,7 +1,7 @@
 """Muon's step on a transformer-shaped set of matrices: lossopt.Muon against torch.optim.Muon.
 
 The set (:func:`transformer_matrices`): 8 blocks of four ``d x d`` matrices (attention), one ``d x 4d`` and one
-``4d x d`` (the MLP), ``d = 512`` (12.6M parameters). torch.optim.Muon takes only these 2-d hidden matrices, so
+``4d x d`` (the MLP), ``d = 512`` (25.2M parameters). torch.optim.Muon takes only these 2-d hidden matrices, so
 both sides step exactly them, in float32, orthogonalising in bfloat16 (torch's dtype, lossopt's default).
 
 Groups (``ratios.py`` divides the ``lossopt`` median by the ``torch`` median in each):
