@@ -16,6 +16,8 @@ OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]
     "radam": (torch.optim.RAdam, {"lr": 1e-3}),
     # torch has no AdaBelief: AdamW moves the same bytes per parameter (p, g, m, s read; p, m, s written)
     "adabelief": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    # matrices only (torch.optim.Muon takes no vectors): timed on their own set in test_bench_muon.py
+    "muon": (torch.optim.Muon, {"lr": 0.02}),
 }
 
 # name -> (torch's implementation, extra keyword arguments)

@@ -7,7 +7,7 @@ The spec and torch sides are looked up by name, lazily, so that a missing name f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
+from conformance.strategies.common import parameter_groups
 from conformance.tolerances import Overrides
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -77,9 +78,21 @@ class LossInfo:
         return lossopt.LOSSES[self.name]
 
 
+Grouping = list[tuple[list[int], dict[str, Any]]]
+"""Parameter groups as (the indices of their tensors, the group's hyperparameter overrides)."""
+
+
+def one_group(shapes: Sequence[tuple[int, ...]]) -> Grouping:
+    """Every tensor in one group with the optimizer's defaults (what most rules take)."""
+    return [(list(range(len(shapes))), {})]
+
+
 @dataclass(frozen=True)
 class GoldenCase:
-    """One golden trajectory: an optimizer configuration run on a problem from a seed."""
+    """One golden trajectory: an optimizer configuration run on a problem from a seed.
+
+    ``groups``: the problem's parameters in groups (indices and overrides); ``()``: the entry's ``grouping``.
+    """
 
     config: str
     hparams: Mapping[str, Any]
@@ -87,6 +100,7 @@ class GoldenCase:
     seed: int = 0
     steps: int = 50
     tolerance_overrides: Overrides = field(default_factory=dict)
+    groups: tuple[tuple[tuple[int, ...], Mapping[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,12 @@ class OptimizerInfo:
         golden: the golden trajectories of this optimizer.
         dtypes: the dtypes steps and trajectories are checked at.
         tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
+        params: strategy of ``(params, grads)`` for the drawn single-group checks (default: 1 to 3 tensors
+            of 1 or 2 dims).
+        grouping: ``grouping(shapes)`` -> the groups a list of tensors goes in (Muon: matrices in a Muon
+            group, the rest in an AdamW group); default one group.
+        flags: constructor flags of the checks that run the default kernel (Muon: ``ns_dtype=None``, the
+            parameters' dtype, so that float64 is compared at float64's tolerance).
     """
 
     name: str
@@ -110,6 +130,15 @@ class OptimizerInfo:
     golden: tuple[GoldenCase, ...] = ()
     dtypes: tuple[str, ...] = ("float64", "float32")
     tolerance_overrides: Overrides = field(default_factory=dict)
+    params: st.SearchStrategy[tuple[list[Any], list[Any]]] = field(default_factory=parameter_groups)
+    grouping: Callable[[Sequence[tuple[int, ...]]], Grouping] = one_group
+    flags: Mapping[str, Any] = field(default_factory=dict)
+
+    def groups_of(self, case: GoldenCase, shapes: Sequence[tuple[int, ...]]) -> Grouping:
+        """A golden case's groups: its own, or the entry's grouping of the problem's ``shapes``."""
+        if case.groups:
+            return [(list(indices), dict(overrides)) for indices, overrides in case.groups]
+        return self.grouping(shapes)
 
     @property
     def spec(self) -> UpdateRule:

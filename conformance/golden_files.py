@@ -1,8 +1,9 @@
 """Golden trajectories: one ``.npz`` per (optimizer, config, problem) with a JSON sidecar.
 
 The ``.npz`` holds :func:`lossopt_spec.trajectory.run_trajectory`'s record (float64). The sidecar
-holds the optimizer, config, full hyperparameters, problem, seed, steps, the array names, and the
-versions of NumPy, SciPy and lossopt_spec that wrote it. Files are written only by
+holds the optimizer, config, full hyperparameters, problem, seed, steps, the array names, the
+versions of NumPy, SciPy and lossopt_spec that wrote it, and, where the parameters are in several
+groups (Muon's), the groups. Files are written only by
 ``nox -s golden`` (``python -m conformance.golden_files --write``), from the float64 spec.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 import scipy
 
 import lossopt_spec
-from conformance.entries import GoldenCase, OptimizerInfo
+from conformance.entries import GoldenCase, OptimizerInfo, one_group
 from conformance.registry import OPTIMIZER_INFOS
 from lossopt_spec.problems import PROBLEMS
 from lossopt_spec.trajectory import run_trajectory
@@ -38,7 +39,11 @@ def all_cases() -> list[tuple[OptimizerInfo, GoldenCase]]:
 def compute(info: OptimizerInfo, case: GoldenCase) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The record and sidecar of ``case``, computed now from the spec."""
     hparams = info.spec.hparams(**case.hparams)
-    record = run_trajectory(info.spec, hparams, PROBLEMS[case.problem](case.seed), case.steps)
+    problem = PROBLEMS[case.problem](case.seed)
+    shapes = [p.shape for p in problem.initial_params]
+    groups = info.groups_of(case, shapes)
+    grouped = groups != one_group(shapes)
+    record = run_trajectory(info.spec, hparams, problem, case.steps, groups if grouped else None)
     sidecar = {
         "optimizer": info.name,
         "config": case.config,
@@ -54,6 +59,8 @@ def compute(info: OptimizerInfo, case: GoldenCase) -> tuple[dict[str, np.ndarray
             "python": platform.python_version(),
         },
     }
+    if grouped:  # the parameters' groups: their indices and hyperparameter overrides
+        sidecar["groups"] = [[indices, overrides] for indices, overrides in groups]
     return record, sidecar
 
 

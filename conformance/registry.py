@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import lossopt
-from conformance.entries import GoldenCase, LossInfo, OptimizerInfo
+from conformance.entries import GoldenCase, Grouping, LossInfo, OptimizerInfo
 from conformance.strategies import (
     classification,
     common,
@@ -51,6 +51,21 @@ RECTIFIED_FLOAT32_TRAJECTORY = Tolerance(rtol=1e-5, atol=1e-5)
 # where no relative tolerance holds: the error there is absolute at the gradient's scale (measured
 # 2.1e-5 at |m| = 0.9 for radam and 1.2e-5 at |m| = 0.09 for adabelief, all kernels): atol 1e-4.
 RECTIFIED_FLOAT32_ROSENBROCK = Tolerance(rtol=1e-5, atol=1e-4)
+
+
+# Muon orthogonalises in the parameters' dtype here (ns_dtype=None): float64 and float32 at their tolerances
+# (bfloat16, torch's default, against the spec at its own measured tolerance: conformance/test_muon.py)
+MUON_IMPLS: Mapping[str, Mapping[str, Any]] = {
+    "single": {"foreach": False, "ns_dtype": None},
+    "foreach": {"foreach": True, "ns_dtype": None},
+}
+
+
+def matrices_apart(shapes: Any) -> Grouping:
+    """Muon's groups: tensors of 2 or more dims in a Muon group, the others in an AdamW group."""
+    matrices = [i for i, shape in enumerate(shapes) if len(shape) >= 2]
+    rest = [i for i, shape in enumerate(shapes) if len(shape) < 2]
+    return [(indices, own) for indices, own in ((matrices, {}), (rest, {"use_muon": False})) if indices]
 
 
 def _segmentation_entry(
@@ -361,6 +376,25 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
                     {"lr": 0.01, "amsgrad": True, "fixed_decay": True, "weight_decay": 1e-3},
                     "tiny_mlp",
                     steps=200,
+                ),
+            ),
+        ),
+        OptimizerInfo(
+            name="muon",
+            hparams=optimizers.muon_hparams(),
+            states=optimizers.muon_states,
+            impls=MUON_IMPLS,
+            params=common.parameter_groups(min_dims=2, max_dims=4, max_side=4),
+            grouping=matrices_apart,
+            flags={"ns_dtype": None},
+            golden=(
+                GoldenCase("default", {"lr": 0.02}, "tiny_mlp"),  # W1, W2 Muon's; b1, b2 AdamW's
+                GoldenCase("conv_match_rms", {"lr": 0.01, "adjust_lr_fn": "match_rms_adamw"}, "tiny_conv"),
+                GoldenCase(
+                    "plain_warmup_clip_aux_adamw",
+                    {"lr": 0.05, "momentum": 0.9, "nesterov": False, "warmup_steps": 5, "max_grad_norm": 1.0},
+                    "quadratic",
+                    groups=(((0,), {}), ((1,), {"use_muon": False, "lr": 0.01, "betas": (0.8, 0.95), "eps": 1e-10})),
                 ),
             ),
         ),

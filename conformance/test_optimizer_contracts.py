@@ -9,6 +9,9 @@
   scheduler's learning rate at each step);
 - ``state_dict`` -> fresh optimizer -> continue gives bit-identical parameters on CPU;
 - a non-finite gradient norm with clipping on gives what the spec gives (NaN where it has NaN).
+
+The tensors go into the entry's groups (``OptimizerInfo.grouping``: one group, or Muon's matrices apart from
+its AdamW group), stepped on the spec's side with one global norm (:mod:`conformance.grouping`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from hypothesis import strategies as st
 
 from conformance.assertions import assert_matches_spec
 from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
+from conformance.grouping import SpecGroups, split, torch_groups
 from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies.common import float_arrays, parameter_groups
+from conformance.strategies.common import float_arrays
 from conformance.tolerances import tolerance_for
 from lossopt_spec.audit.bridge import rounded, set_grads, to_tensors
 from lossopt_spec.optim.clip import update_groups
@@ -47,7 +51,7 @@ def _extras(name: str) -> dict:
 @given(data=st.data())
 def test_every_kernel_agrees_with_the_per_tensor_loop(name, device, data):
     info = OPTIMIZER_INFOS[name]
-    params_np, grads_np = data.draw(parameter_groups(), label="params, grads")
+    params_np, grads_np = data.draw(info.params, label="params, grads")
     hparams = data.draw(info.hparams, label="hparams")
     results = {}
     for impl, flags in info.impls.items():
@@ -79,34 +83,28 @@ def test_groups_with_their_own_lrs_and_one_global_clip_norm_match_the_spec(name,
     rng = np.random.default_rng(0)
     groups_np = [[rng.standard_normal((3, 2)), rng.standard_normal(4)], [rng.standard_normal(5)]]
     lrs = [hparams["lr"], hparams["lr"] / 10]
-    groups = [to_tensors(g, "float64", device) for g in groups_np]
-    optimizer = info.torch_cls(
-        [{"params": groups[0], "lr": lrs[0]}, {"params": groups[1], "lr": lrs[1]}],
-        **{k: v for k, v in hparams.items() if k != "lr"},
-    )
-    spec_hparams = [info.spec.hparams(**{**hparams, "lr": lr}) for lr in lrs]
-    spec_params = [list(g) for g in groups_np]
-    spec_states = [info.spec.init(p, h) for p, h in zip(spec_params, spec_hparams, strict=True)]
+    grouping = split(info, groups_np, [{"lr": lr} for lr in lrs])
+    flat_np = [a for g in groups_np for a in g]
+    params = to_tensors(flat_np, "float64", device)
+    others = {k: v for k, v in hparams.items() if k != "lr"}
+    optimizer = info.torch_cls(torch_groups(params, grouping), **others, **info.flags)
+    spec = SpecGroups(info, flat_np, grouping, hparams)
     for step in range(1, 6):
-        grads_np = [[3.0 * rng.standard_normal(p.shape) for p in g] for g in spec_params]
-        for group, grads in zip(groups, grads_np, strict=True):
-            set_grads(group, grads)
+        grads_np = [3.0 * rng.standard_normal(p.shape) for p in flat_np]
+        set_grads(params, grads_np)
         optimizer.step()
-        spec_params, spec_states = update_groups(
-            info.spec.update, spec_params, grads_np, spec_states, step, spec_hparams
-        )
-        for k, (group, want_group) in enumerate(zip(groups, spec_params, strict=True)):
-            for i, (got, want) in enumerate(zip(group, want_group, strict=True)):
-                assert_matches_spec(
-                    got,
-                    want,
-                    entry=name,
-                    check=f"group{k}.param{i}",
-                    tolerance=tolerance_for("float64", "step", info.tolerance_overrides),
-                    context={"step": step, "device": device},
-                    call=format_hparams(name, hparams) + f" with group lrs {lrs}",
-                )
-    all_grads = [p.grad for g in groups for p in g]
+        spec.step(grads_np, step)
+        for i, (got, want) in enumerate(zip(params, spec.flat(), strict=True)):
+            assert_matches_spec(
+                got,
+                want,
+                entry=name,
+                check=f"param{i}",
+                tolerance=tolerance_for("float64", "step", info.tolerance_overrides),
+                context={"step": step, "device": device},
+                call=format_hparams(name, hparams) + f" with group lrs {lrs}",
+            )
+    all_grads = [p.grad for p in params]
     expected_norm = torch.linalg.vector_norm(torch.cat([g.flatten() for g in all_grads]))
     torch.testing.assert_close(optimizer.last_grad_norm, expected_norm)
 
@@ -116,26 +114,24 @@ def test_frozen_params_are_untouched_and_0_dim_and_zero_size_params_step(name, d
     info = OPTIMIZER_INFOS[name]
     hparams = _extras(name)
     for impl, flags in info.impls.items():
-        shapes = [(), (0,), (3,), (2, 0), (2,)]
+        shapes = [(), (0,), (3,), (2, 0), (2,), (2, 3)]
         rng = np.random.default_rng(1)
         params_np = [rng.standard_normal(s) for s in shapes]
         params = to_tensors(params_np, "float64", device)
         frozen = params[4]
-        optimizer = info.torch_cls(params, **hparams, **flags)
-        spec_hparams = info.spec.hparams(**hparams)
-        live = [0, 1, 2, 3]
-        spec_params = [params_np[i] for i in live]
-        spec_state = info.spec.init(spec_params, spec_hparams)
+        optimizer = info.torch_cls(torch_groups(params, info.grouping(shapes)), **hparams, **flags)
+        live = [0, 1, 2, 3, 5]
+        spec = SpecGroups(info, [params_np[i] for i in live], info.grouping([shapes[i] for i in live]), hparams)
         for step in range(1, 5):
-            grads = [rng.standard_normal(params_np[i].shape) for i in live]
+            grads = [rng.standard_normal(shapes[i]) for i in live]
             for i, g in zip(live, grads, strict=True):
                 params[i].grad = torch.tensor(g, dtype=torch.float64, device=device)
             frozen.grad = None
             optimizer.step()
-            spec_params, spec_state = info.spec.update(spec_params, grads, spec_state, step, spec_hparams)
+            spec.step(grads, step)
         assert torch.equal(frozen.detach().cpu(), torch.tensor(params_np[4])), f"{name}[{impl}] moved a frozen param"
         assert len(optimizer.state[frozen]) == 0, f"{name}[{impl}] made state for a param with no grad"
-        for i, want in zip(live, spec_params, strict=True):
+        for i, want in zip(live, spec.flat(), strict=True):
             assert_matches_spec(
                 params[i],
                 want,
@@ -152,31 +148,31 @@ def test_lr_scheduler_multiplies_the_warmup(name, device):
     info = OPTIMIZER_INFOS[name]
     hparams = _extras(name)
     rng = np.random.default_rng(2)
-    params_np = [rng.standard_normal(4)]
+    params_np = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
     params = to_tensors(params_np, "float64", device)
-    optimizer = info.torch_cls(params, **hparams)
+    grouping = info.grouping([p.shape for p in params_np])
+    optimizer = info.torch_cls(torch_groups(params, grouping), **hparams, **info.flags)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    spec_state = info.spec.init(params_np, info.spec.hparams(**hparams))
-    spec_params = params_np
+    spec = SpecGroups(info, params_np, grouping, hparams)
     for step in range(1, 8):
         lr_now = optimizer.param_groups[0]["lr"]  # the scheduler's rate; the warmup applies on top
         assert lr_now == hparams["lr"] * 0.5 ** ((step - 1) // 2), "the optimizer wrote into group['lr']"
-        grads = [rng.standard_normal(4)]
+        grads = [rng.standard_normal(p.shape) for p in params_np]
         set_grads(params, grads)
         optimizer.step()
         scheduler.step()
-        spec_params, spec_state = info.spec.update(
-            spec_params, grads, spec_state, step, info.spec.hparams(**{**hparams, "lr": lr_now})
-        )
-        assert_matches_spec(
-            params[0],
-            spec_params[0],
-            entry=name,
-            check="param0",
-            tolerance=tolerance_for("float64", "step"),
-            context={"step": step, "device": device},
-            call=format_hparams(name, hparams) + " + StepLR(step_size=2, gamma=0.5)",
-        )
+        spec.hparams = [{**h, "lr": lr_now} for h in spec.hparams]
+        spec.step(grads, step)
+        for i, (got, want) in enumerate(zip(params, spec.flat(), strict=True)):
+            assert_matches_spec(
+                got,
+                want,
+                entry=name,
+                check=f"param{i}",
+                tolerance=tolerance_for("float64", "step"),
+                context={"step": step, "device": device},
+                call=format_hparams(name, hparams) + " + StepLR(step_size=2, gamma=0.5)",
+            )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -187,6 +183,7 @@ def test_state_dict_round_trip_continues_bit_identically(name):
         generator = torch.Generator().manual_seed(3)
         start = [torch.randn(3, 4, generator=generator), torch.randn(5, generator=generator)]
         grads = [[torch.randn(p.shape, generator=generator) for p in start] for _ in range(8)]
+        grouping = info.grouping([tuple(p.shape) for p in start])
 
         def run(params, optimizer, steps):
             for step_grads in steps:
@@ -194,15 +191,18 @@ def test_state_dict_round_trip_continues_bit_identically(name):
                     p.grad = g.clone()
                 optimizer.step()
 
+        def make(params):
+            return info.torch_cls(torch_groups(params, grouping), **hparams, **flags)  # noqa: B023
+
         straight = [p.clone().requires_grad_() for p in start]
-        run(straight, info.torch_cls(straight, **hparams, **flags), grads)
+        run(straight, make(straight), grads)
 
         first = [p.clone().requires_grad_() for p in start]
-        optimizer = info.torch_cls(first, **hparams, **flags)
+        optimizer = make(first)
         run(first, optimizer, grads[:4])
         saved = copy.deepcopy(optimizer.state_dict())
         resumed = [p.detach().clone().requires_grad_() for p in first]
-        fresh = info.torch_cls(resumed, **hparams, **flags)
+        fresh = make(resumed)
         fresh.load_state_dict(saved)
         run(resumed, fresh, grads[4:])
         for a, b in zip(resumed, straight, strict=True):
@@ -215,19 +215,18 @@ def test_non_finite_gradient_norm_with_clipping_matches_the_spec(name, device):
     hparams = _extras(name)
     for bad in (math.inf, math.nan):
         for impl, flags in info.impls.items():
-            params_np = [np.array([1.0, -2.0, 0.5]), np.array([0.25])]
-            grads_np = [np.array([bad, 1.0, -1.0]), np.array([2.0])]
+            params_np = [np.array([[1.0, -2.0, 0.5]]), np.array([0.25])]
+            grads_np = [np.array([[bad, 1.0, -1.0]]), np.array([2.0])]
             params = to_tensors(params_np, "float64", device)
             set_grads(params, grads_np)
-            optimizer = info.torch_cls(params, **hparams, **flags)
+            grouping = info.grouping([p.shape for p in params_np])
+            optimizer = info.torch_cls(torch_groups(params, grouping), **hparams, **flags)
             optimizer.step()
-            spec_hparams = info.spec.hparams(**hparams)
+            spec = SpecGroups(info, params_np, grouping, hparams)
             with np.errstate(invalid="ignore"):
-                want, _ = info.spec.update(
-                    params_np, grads_np, info.spec.init(params_np, spec_hparams), 1, spec_hparams
-                )
+                spec.step(grads_np, 1)
             assert not torch.isfinite(optimizer.last_grad_norm).item()
-            for i, (got, expected) in enumerate(zip(params, want, strict=True)):
+            for i, (got, expected) in enumerate(zip(params, spec.flat(), strict=True)):
                 assert_matches_spec(
                     got,
                     expected,

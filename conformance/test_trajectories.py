@@ -8,6 +8,7 @@ import pytest
 from conformance.assertions import assert_matches_spec
 from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.golden_files import all_cases, case_id, compute, load
+from conformance.grouping import torch_groups
 from conformance.tolerances import tolerance_for
 from lossopt_spec.audit.bridge import rounded, set_grads, to_tensors
 from lossopt_spec.problems import PROBLEMS
@@ -23,6 +24,9 @@ def test_spec_reproduces_golden_file_exactly(info, case):
     # compared as JSON holds them (tuples such as betas come back as lists)
     assert sidecar["hparams"] == json.loads(json.dumps(fresh_sidecar["hparams"])), (
         f"{case_id(info, case)}: the registry's hyperparameters changed since the file was written; run `nox -s golden`"
+    )
+    assert sidecar.get("groups") == json.loads(json.dumps(fresh_sidecar.get("groups"))), (
+        f"{case_id(info, case)}: the parameters' groups changed since the file was written; run `nox -s golden`"
     )
     assert sorted(stored) == sorted(record), (
         f"{case_id(info, case)}: arrays {sorted(stored)} stored vs {sorted(record)} now"
@@ -47,7 +51,8 @@ def test_torch_follows_golden_trajectory(info, case, impl, dtype, device):
     stored, sidecar = load(info, case)
     problem = PROBLEMS[case.problem](case.seed)
     params = to_tensors(problem.initial_params, dtype, device)
-    optimizer = info.torch_cls(params, **sidecar["hparams"], **info.impls[impl])
+    groups = info.groups_of(case, [p.shape for p in problem.initial_params])
+    optimizer = info.torch_cls(torch_groups(params, groups), **sidecar["hparams"], **info.impls[impl])
     tol = tolerance_for(dtype, "trajectory", {**info.tolerance_overrides, **case.tolerance_overrides})
     call = format_hparams(info.name, sidecar["hparams"]) + f" on {case.problem}(seed={case.seed})"
     for step in range(1, case.steps + 1):

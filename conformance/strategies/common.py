@@ -37,9 +37,13 @@ def upstream_gradients(shape: Shape) -> st.SearchStrategy[np.ndarray]:
 
 
 @st.composite
-def parameter_groups(draw: st.DrawFn, *, bound: float = 10.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def parameter_groups(
+    draw: st.DrawFn, *, bound: float = 10.0, min_dims: int = 1, max_dims: int = 2, max_side: int = 6
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(params, grads): 1 to 3 parameters of different shapes with gradients of the same shapes."""
-    group_shapes = draw(st.lists(shapes(max_dims=2, max_side=6), min_size=1, max_size=3))
+    group_shapes = draw(
+        st.lists(shapes(min_dims=min_dims, max_dims=max_dims, max_side=max_side), min_size=1, max_size=3)
+    )
     params = [draw(float_arrays(s, bound=bound)) for s in group_shapes]
     grads = [draw(float_arrays(s, bound=bound)) for s in group_shapes]
     return params, grads

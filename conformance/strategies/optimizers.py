@@ -180,3 +180,44 @@ def adabelief_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[st
     return _moment_states(
         draw, params, second="exp_avg_var", maximum="max_exp_avg_var", amsgrad=hparams["amsgrad"], floor=hparams["eps"]
     )
+
+
+@st.composite
+def muon_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Muon: every flag (Nesterov, ``use_muon``, maximize), the three update scales, Newton–Schulz coefficients
+    and steps, the AdamW groups' betas and eps, warmup and clipping. Learning rates are Muon's (up to 0.1): the
+    update has unit spectral norm whatever the gradient's size, so float32 rounding of the iteration, amplified
+    up to about :math:`a^k` (500 for five steps) where a singular value is tiny, stays inside float32's atol."""
+    use_muon = draw(st.booleans())
+    return {
+        "lr": draw(st.sampled_from([1e-3, 0.02, 0.1])),
+        "weight_decay": draw(st.sampled_from([0.0, 0.01, 0.1])),
+        "momentum": draw(st.sampled_from([0.0, 0.5, 0.95])),
+        "nesterov": draw(st.booleans()),
+        "ns_coefficients": draw(st.sampled_from([(3.4445, -4.775, 2.0315), (1.5, -0.5, 0.0)])),
+        "eps": draw(st.sampled_from([1e-7, 1e-3])) if use_muon else draw(st.sampled_from([1e-8, 1e-3, 0.1])),
+        "ns_steps": draw(st.sampled_from([1, 3, 5])),
+        "adjust_lr_fn": draw(st.sampled_from([None, "original", "match_rms_adamw"])),
+        "use_muon": use_muon,
+        "betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.95, 0.999]))),
+        "maximize": draw(st.booleans()),
+        **draw(warmup_clip_hparams()),
+    }
+
+
+@st.composite
+def muon_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state Muon can reach: momentum buffers (zeros or drawn) in a Muon group, AdamW's moments otherwise."""
+    if not hparams["use_muon"]:
+        states = _moment_states(draw, params, second="exp_avg_sq", maximum="-", amsgrad=False, floor=0.0)
+        return [{**{k: v for k, v in s.items() if k != "-"}, "momentum_buffer": None} for s in states]
+    fresh = draw(st.booleans())
+    return [
+        {
+            "momentum_buffer": np.zeros(p.shape) if fresh else draw(float_arrays(p.shape, bound=10.0)),
+            "step": None,
+            "exp_avg": None,
+            "exp_avg_sq": None,
+        }
+        for p in params
+    ]

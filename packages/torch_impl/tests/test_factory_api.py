@@ -31,13 +31,22 @@ def test_every_registered_loss_constructs(name):
     assert isinstance(module, LOSSES[name])
 
 
+# a model's groups where they are not ["decay", "no_decay"]: Muon's hidden matrices (the convolution) and AdamW's
+# rest (the embedding, the head; biases and norms without decay)
+MODEL_GROUPS: dict[str, list[str]] = {"muon": ["muon", "adamw", "adamw_no_decay"]}
+MATRIX_ONLY = {"muon"}  # given tensors, a vector must be in a group with use_muon=False
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_registered_optimizer_constructs_over_tensors_and_models(name):
-    param = torch.zeros(3, requires_grad=True)
+    param = torch.zeros((3, 2) if name in MATRIX_ONLY else 3, requires_grad=True)
     assert isinstance(create_optimizer(name, [param]), OPTIMIZERS[name])
+    if name in MATRIX_ONLY:
+        with pytest.raises(ValueError, match=r"shape \(3,\) has 1 dim .*use_muon=False"):
+            create_optimizer(name, [torch.zeros(3, requires_grad=True)])
     optimizer = create_optimizer(name, Net())
     assert isinstance(optimizer, OPTIMIZERS[name])
-    assert [g["group_name"] for g in optimizer.param_groups] == ["decay", "no_decay"]
+    assert [g["group_name"] for g in optimizer.param_groups] == MODEL_GROUPS.get(name, ["decay", "no_decay"])
 
 
 def test_names_are_case_and_dash_insensitive_and_aliases_resolve():

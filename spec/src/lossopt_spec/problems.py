@@ -1,4 +1,4 @@
-"""Deterministic optimization problems for trajectories: quadratic, Rosenbrock, tiny MLP.
+"""Deterministic optimization problems for trajectories: quadratic, Rosenbrock, tiny MLP, tiny convolution.
 
 Each problem has several parameter arrays of different shapes (so optimizers are exercised on
 a real parameter group), an analytic gradient in float64, and data drawn from a fixed seed with
@@ -131,8 +131,50 @@ def tiny_mlp(seed: int = 0) -> Problem:
     return Problem("tiny_mlp", start, loss, grad)
 
 
+def tiny_conv(seed: int = 0) -> Problem:
+    """A 2-channel 3x3 convolution with 4 filters, a tanh and a linear readout, fit by mean squared error.
+
+    .. math::
+
+        h_{nf} = \\tanh\\Big(\\sum_{c,u,v} W_{fcuv}\\, x_{n,c,i+u,j+v} + b_f\\Big), \\quad
+        \\hat y_n = \\sum_k V_{0k} h_{nk} + d, \\quad f = \\frac{1}{n} \\sum_n (\\hat y_n - y_n)^2
+
+    over 6 fixed 4x4 images (``h`` flattened to 16 features). Parameters ``[W (4, 2, 3, 3), b (4,), V (1, 16),
+    d (1,)]``: a 4-d weight, as Muon sees convolutions through their ``(shape[0], -1)`` view.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((6, 2, 4, 4))
+    y = np.tanh(np.sum(x[:, 0, 1:3, 1:3], axis=(1, 2)) - np.sum(x[:, 1, :2, 2:], axis=(1, 2)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))  # (6, 2, 2, 2, 3, 3)
+    start = [rng.standard_normal((4, 2, 3, 3)) * 0.3, np.zeros(4), rng.standard_normal((1, 16)) * 0.3, np.zeros(1)]
+
+    def forward(params: Params) -> tuple[np.ndarray, np.ndarray]:
+        w, b, v, d = params
+        conv = np.sum(w[None, :, :, None, None, :, :] * windows[:, None], axis=(2, 5, 6))  # (6, 4, 2, 2)
+        hidden = np.tanh(conv + b[None, :, None, None])
+        return hidden, np.sum(v[0][None, :] * hidden.reshape(6, 16), axis=-1) + d[0]
+
+    def loss(params: Params) -> float:
+        _, out = forward(params)
+        return float(np.sum((out - y) ** 2) / y.size)
+
+    def grad(params: Params) -> Params:
+        v = params[2]
+        hidden, out = forward(params)
+        d_out = 2.0 * (out - y) / y.size  # (6,)
+        g_v = np.sum(d_out[:, None] * hidden.reshape(6, 16), axis=0)[None, :]
+        g_d = np.array([np.sum(d_out)])
+        d_conv = (d_out[:, None] * v[0][None, :]).reshape(hidden.shape) * (1.0 - hidden**2)  # (6, 4, 2, 2)
+        g_w = np.sum(d_conv[:, :, None, :, :, None, None] * windows[:, None], axis=(0, 3, 4))
+        g_b = np.sum(d_conv, axis=(0, 2, 3))
+        return [g_w, g_b, g_v, g_d]
+
+    return Problem("tiny_conv", start, loss, grad)
+
+
 PROBLEMS: dict[str, Callable[[int], Problem]] = {
     "quadratic": quadratic,
     "rosenbrock": rosenbrock,
     "tiny_mlp": tiny_mlp,
+    "tiny_conv": tiny_conv,
 }

@@ -6,28 +6,55 @@ A trajectory of ``steps`` updates records, as float64 arrays,
 - ``param{i}``: shape ``(steps + 1, *shape_i)``, parameter ``i`` before each update and after the last;
 - ``{key}{i}``: shape ``(steps, *shape_i)``, state entry ``key`` of parameter ``i`` after each update
   (entries that are ``None``, such as SGD's buffer without momentum, are not recorded).
+
+``groups`` puts the parameters in several groups (their indices and hyperparameter overrides), stepped
+with one global gradient norm (``clip.update_groups``), as a torch optimizer steps its param groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from lossopt_spec.optim.clip import update_groups
 from lossopt_spec.optim.rule import UpdateRule
 from lossopt_spec.problems import Problem
 
+Groups = Sequence[tuple[Sequence[int], Mapping[str, Any]]]
 
-def run_trajectory(rule: UpdateRule, hparams: Mapping[str, Any], problem: Problem, steps: int) -> dict[str, np.ndarray]:
+
+def run_trajectory(
+    rule: UpdateRule, hparams: Mapping[str, Any], problem: Problem, steps: int, groups: Groups | None = None
+) -> dict[str, np.ndarray]:
     """Run ``steps`` updates of ``rule`` from ``problem.initial_params``; see the module docstring."""
     params = [np.array(p, dtype=np.float64) for p in problem.initial_params]
-    state = rule.init(params, hparams)
+    if groups is None:
+        state = rule.init(params, hparams)
+    else:
+        group_hparams = [rule.hparams(**{**hparams, **overrides}) for _, overrides in groups]
+        group_states = [
+            rule.init([params[i] for i in indices], h) for (indices, _), h in zip(groups, group_hparams, strict=True)
+        ]
+        state = _flat(group_states, groups, len(params))
     losses = [problem.loss(params)]
     param_history = [[p] for p in params]
     state_history: dict[str, list[np.ndarray]] = {}
     for step in range(1, steps + 1):
-        params, state = rule.update(params, problem.grad(params), state, step, hparams)
+        if groups is None:
+            params, state = rule.update(params, problem.grad(params), state, step, hparams)
+        else:
+            grads = problem.grad(params)
+            new_params, group_states = update_groups(
+                rule.update,
+                [[params[i] for i in indices] for indices, _ in groups],
+                [[grads[i] for i in indices] for indices, _ in groups],
+                group_states,
+                step,
+                group_hparams,
+            )
+            params, state = _flat(new_params, groups, len(params)), _flat(group_states, groups, len(params))
         losses.append(problem.loss(params))
         for i, p in enumerate(params):
             param_history[i].append(p)
@@ -39,3 +66,12 @@ def run_trajectory(rule: UpdateRule, hparams: Mapping[str, Any], problem: Proble
     record.update({f"param{i}": np.stack(h) for i, h in enumerate(param_history)})
     record.update({k: np.stack(v) for k, v in state_history.items()})
     return record
+
+
+def _flat(per_group: Sequence[Sequence[Any]], groups: Groups, count: int) -> Any:
+    """Values given per group back in the problem's parameter order."""
+    flat: list[Any] = [None] * count
+    for values, (indices, _) in zip(per_group, groups, strict=True):
+        for index, value in zip(indices, values, strict=True):
+            flat[index] = value
+    return flat

@@ -11,7 +11,7 @@ from lossopt import compat, functional, nn
 from lossopt.compat import *  # noqa: F403  # the design document's names (compat.__all__)
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.nn import *  # noqa: F403  # every loss module (nn.__all__)
-from lossopt.optim import SGD, Adam, AdamW
+from lossopt.optim import SGD, Adam, AdamW, Muon
 
 __version__ = "0.1.0"
 
@@ -21,6 +21,7 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "Muon",
     "__version__",
     "create_loss_function",
     "create_optimizer",

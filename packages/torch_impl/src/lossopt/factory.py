@@ -18,7 +18,7 @@ from torch.optim import Optimizer
 from lossopt.names import LOSS_ALIASES, canonical_name, lookup
 from lossopt.nn import MultiTaskLoss
 from lossopt.nn.registry import TASK_LOSSES
-from lossopt.optim import SGD, AdaBelief, Adam, AdamW, RAdam
+from lossopt.optim import SGD, AdaBelief, Adam, AdamW, Muon, RAdam
 
 # the losses a task can name, then the multi-task loss that combines them (lossopt.names.LOSS_NAMES)
 LOSSES: dict[str, type[nn.Module]] = {**TASK_LOSSES, "multi_task": MultiTaskLoss}
@@ -29,6 +29,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "adam": Adam,
     "radam": RAdam,
     "adabelief": AdaBelief,
+    "muon": Muon,
 }
 
 # Other spellings of the optimizer names (the loss ones are lossopt.names.LOSS_ALIASES).
@@ -101,6 +102,89 @@ def default_no_decay(name: str, param: nn.Parameter, module: nn.Module | None = 
     return name.rsplit(".", 1)[-1] == "bias" or param.ndim <= 1 or isinstance(module, _NORM_LAYERS)
 
 
+def _owners(model: nn.Module) -> dict[str, nn.Module]:
+    """Fully qualified parameter name -> the module holding it."""
+    owner = {}
+    for module_name, module in model.named_modules():
+        for param_name, _ in module.named_parameters(recurse=False):
+            owner[f"{module_name}.{param_name}" if module_name else param_name] = module
+    return owner
+
+
+def _rule(argument: str, given: NoDecayRule | Iterable[str] | None, default: NoDecayRule) -> NoDecayRule:
+    """A ``(name, param) -> bool`` rule: ``default`` for ``None``, a callable as it is, names or glob patterns."""
+    if given is None:
+        return default
+    if callable(given):
+        return given
+    if isinstance(given, str):
+        raise TypeError(f"{argument} must be a callable or an iterable of names/patterns; got the string {given!r}")
+    patterns = list(given)
+    if not all(isinstance(p, str) for p in patterns):
+        raise TypeError(f"{argument} patterns must be strings; got {patterns!r}")
+    return lambda name, param: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def default_muon(
+    name: str, param: nn.Parameter, module: nn.Module | None = None, head: nn.Module | None = None
+) -> bool:
+    """Jordan's rule for Muon: the hidden weights of 2 or more dims take Muon's step; embeddings, the output head,
+    normalization weights, biases and every 0-d/1-d parameter take AdamW's.
+
+    ``module``: the module holding the parameter (an ``nn.Embedding`` / ``nn.EmbeddingBag`` or a normalization
+    layer is never Muon's); ``head``: the model's output layer, by default its last ``nn.Linear`` in module order
+    (a model whose output layer comes earlier names its parameters with ``muon=`` instead).
+
+    Example:
+        >>> import torch
+        >>> from lossopt.factory import default_muon
+        >>> hidden, head = torch.nn.Linear(4, 4), torch.nn.Linear(4, 2)
+        >>> default_muon("0.weight", hidden.weight, hidden, head), default_muon("1.weight", head.weight, head, head)
+        (True, False)
+    """
+    embedding = isinstance(module, (nn.Embedding, nn.EmbeddingBag))
+    return param.ndim >= 2 and not embedding and module is not head and not default_no_decay(name, param, module)
+
+
+def muon_parameter_groups(
+    model: nn.Module,
+    *,
+    muon: NoDecayRule | Iterable[str] | None = None,
+    no_decay: NoDecayRule | Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
+    """``model``'s trainable parameters in Muon groups and AdamW groups (``use_muon=False``), split by ``no_decay``.
+
+    ``muon`` picks the parameters that take Muon's step: ``None`` (default) :func:`default_muon`, a callable
+    ``(name, param) -> bool``, or names / glob patterns; a picked parameter of fewer than 2 dims is a
+    ``ValueError`` (Muon orthogonalises matrices). ``no_decay`` as in :func:`parameter_groups`. Groups carry
+    ``"group_name"``: ``"muon"``, ``"muon_no_decay"``, ``"adamw"``, ``"adamw_no_decay"``; empty ones are dropped.
+
+    Example:
+        >>> import torch
+        >>> from lossopt.factory import muon_parameter_groups
+        >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.Linear(4, 10))
+        >>> [(g["group_name"], len(g["params"])) for g in muon_parameter_groups(model)]
+        [('muon', 1), ('adamw', 2), ('adamw_no_decay', 2)]
+    """
+    owner = _owners(model)
+    head = next((m for m in reversed(list(model.modules())) if isinstance(m, nn.Linear)), None)
+    pick = _rule("muon", muon, lambda name, param: default_muon(name, param, owner.get(name), head))
+    skip = _rule("no_decay", no_decay, lambda name, param: default_no_decay(name, param, owner.get(name)))
+    groups: dict[str, dict[str, Any]] = {
+        "muon": {},
+        "muon_no_decay": {"weight_decay": 0.0},
+        "adamw": {"use_muon": False},
+        "adamw_no_decay": {"use_muon": False, "weight_decay": 0.0},
+    }
+    members: dict[str, list[nn.Parameter]] = {key: [] for key in groups}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            members[("muon" if pick(name, param) else "adamw") + ("_no_decay" if skip(name, param) else "")].append(
+                param
+            )
+    return [{"params": members[k], **v, "group_name": k} for k, v in groups.items() if members[k]]
+
+
 def parameter_groups(model: nn.Module, *, no_decay: NoDecayRule | Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Split ``model``'s trainable parameters into a decay group and a ``weight_decay=0`` group.
 
@@ -121,22 +205,8 @@ def parameter_groups(model: nn.Module, *, no_decay: NoDecayRule | Iterable[str] 
         >>> [(g["group_name"], len(g["params"])) for g in parameter_groups(model)]
         [('decay', 1), ('no_decay', 3)]
     """
-    owner = {}
-    for module_name, module in model.named_modules():
-        for param_name, _ in module.named_parameters(recurse=False):
-            owner[f"{module_name}.{param_name}" if module_name else param_name] = module
-    skip: NoDecayRule
-    if no_decay is None:
-        skip = lambda name, param: default_no_decay(name, param, owner.get(name))  # noqa: E731
-    elif callable(no_decay):
-        skip = no_decay
-    elif isinstance(no_decay, str):
-        raise TypeError(f"no_decay must be a callable or an iterable of names/patterns; got the string {no_decay!r}")
-    else:
-        patterns = list(no_decay)
-        if not all(isinstance(p, str) for p in patterns):
-            raise TypeError(f"no_decay patterns must be strings; got {patterns!r}")
-        skip = lambda name, param: any(fnmatch.fnmatchcase(name, p) for p in patterns)  # noqa: E731
+    owner = _owners(model)
+    skip = _rule("no_decay", no_decay, lambda name, param: default_no_decay(name, param, owner.get(name)))
     decay: list[nn.Parameter] = []
     plain: list[nn.Parameter] = []
     for name, param in model.named_parameters():
@@ -152,6 +222,7 @@ def create_optimizer(
     params: nn.Module | Iterable[torch.Tensor] | Iterable[dict[str, Any]],
     *,
     no_decay: NoDecayRule | Iterable[str] | bool | None = None,
+    muon: NoDecayRule | Iterable[str] | None = None,
     **kwargs: Any,
 ) -> Optimizer:
     """The optimizer registered as ``optimizer_type`` (``"sgd"``) over ``params``, configured with ``kwargs``.
@@ -159,7 +230,9 @@ def create_optimizer(
     ``params`` is what torch optimizers take (tensors or parameter-group dicts) or a model. Given
     a model, its biases and normalization weights go into a group with ``weight_decay=0``
     (:func:`parameter_groups`; ``no_decay`` changes the rule, ``no_decay=False`` keeps a single
-    group). Names follow :func:`create_loss_function`'s rules (:data:`OPTIMIZER_ALIASES`).
+    group). For ``"muon"`` a model's hidden weights go into Muon groups and its embeddings, output head,
+    biases and normalization weights into AdamW groups (:func:`muon_parameter_groups`; ``muon`` changes
+    that rule), all at the given ``lr``. Names follow :func:`create_loss_function`'s rules (:data:`OPTIMIZER_ALIASES`).
 
     Example:
         >>> import torch
@@ -173,9 +246,18 @@ def create_optimizer(
     """
     cls = lookup("optimizer", optimizer_type, OPTIMIZERS, OPTIMIZER_ALIASES)
     _check_kwargs("optimizer", optimizer_type, cls.__init__, kwargs, skip=2)
+    if muon is not None and (cls is not Muon or not isinstance(params, nn.Module)):
+        raise TypeError(
+            f"muon= picks a model's Muon parameters: it needs optimizer 'muon' and an nn.Module as params (got "
+            f"{optimizer_type!r} and {type(params).__name__}); for groups of your own, set use_muon=False in a group"
+        )
     if isinstance(params, nn.Module):
-        if no_decay is not False:
-            rule = None if no_decay is True else no_decay
+        rule = None if no_decay is True or no_decay is False else no_decay
+        if cls is Muon:  # no_decay=False: every parameter decayed, in one Muon and one AdamW group
+            params = muon_parameter_groups(
+                params, muon=muon, no_decay=(lambda n, p: False) if no_decay is False else rule
+            )
+        elif no_decay is not False:
             params = parameter_groups(params, no_decay=rule)
         else:
             params = [p for p in params.parameters() if p.requires_grad]
@@ -196,6 +278,8 @@ __all__ = [
     "canonical_name",
     "create_loss_function",
     "create_optimizer",
+    "default_muon",
     "default_no_decay",
+    "muon_parameter_groups",
     "parameter_groups",
 ]

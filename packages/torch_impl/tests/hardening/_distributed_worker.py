@@ -23,12 +23,15 @@ from typing import Any
 
 import torch
 
-from lossopt.optim import AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
+from lossopt.optim import AdaBelief, AdvancedAdam, AdvancedAdamW, AdvancedSGD, Muon, RAdam
+from lossopt.optim.muon import muon_groups
 
 STEPS = 6
 GLOBAL_BATCH = 8
 IN, HIDDEN, OUT = 6, 8, 3  # OUT = 3 rows: FSDP2 shards the last weight unevenly over 2 ranks (2 + 1)
 DTYPE = torch.float64  # float64: reordering a sum changes the result by ~1e-16 relative, not ~1e-7
+
+MUON_HPARAMS: dict[str, Any] = {"lr": 0.05, "warmup_steps": 2, "max_grad_norm": 0.5, "ns_dtype": torch.float64}
 
 # lr, warmup and clipping on (clipping active: max_grad_norm below the first steps' norms)
 OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
@@ -37,6 +40,10 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "adam": (AdvancedAdam, {"lr": 0.05, "warmup_steps": 2, "max_grad_norm": 0.5, "amsgrad": True}),
     "radam": (RAdam, {"lr": 0.05, "warmup_steps": 2, "max_grad_norm": 0.5}),
     "adabelief": (AdaBelief, {"lr": 0.05, "warmup_steps": 2, "max_grad_norm": 0.5}),
+    # the weights in a Muon group (orthogonalised whole under FSDP2: gathered), the biases in an AdamW group;
+    # a float64 orthogonalisation, so that the reduction order's ulps stay ulps
+    "muon": (lambda params, **kw: Muon(muon_groups(params), **kw), {**MUON_HPARAMS}),
+    "muon_single": (lambda params, **kw: Muon(muon_groups(params), foreach=False, **kw), {**MUON_HPARAMS}),
 }
 FSDP_HPARAMS: dict[str, Any] = {"lr": 0.05, "max_grad_norm": 0.05, "weight_decay": 0.1}  # norms ~0.3-1: clips
 FSDP_KERNELS: dict[str, dict[str, Any]] = {"foreach": {}, "single": {"foreach": False}, "fused": {"fused": True}}
@@ -183,6 +190,19 @@ def run_zero(rank: int, world_size: int, clip_before_step: float | None) -> dict
     return {"params": [_full(p) for p in model.module.parameters()], "local_numel": local, "state_dict": state}
 
 
+def run_zero_muon(rank: int, world_size: int) -> dict[str, Any]:
+    """ZeroRedundancyOptimizer(Muon) over Muon and AdamW groups: whole parameters per rank, no clipping."""
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+    from torch.nn.parallel import DistributedDataParallel
+
+    model = DistributedDataParallel(make_model())
+    hparams = {k: v for k, v in MUON_HPARAMS.items() if k != "max_grad_norm"}
+    optimizer = ZeroRedundancyOptimizer(muon_groups(model.parameters()), optimizer_class=Muon, **hparams)
+    train(model, optimizer, [shard(b, rank, world_size) for b in make_batches()])
+    local = sum(p.numel() for group in optimizer.optim.param_groups for p in group["params"])
+    return {"params": [_full(p) for p in model.module.parameters()], "local_numel": local}
+
+
 def _exit_with_parent() -> None:
     """End this rank if the test that launched it dies (a killed pytest leaves no orphans waiting on collectives)."""
     parent = os.getppid()
@@ -213,6 +233,7 @@ def main(out_dir: Path) -> int:
         )
     scenarios["zero"] = lambda: run_zero(rank, world_size, None)
     scenarios["zero-clip"] = lambda: run_zero(rank, world_size, FSDP_HPARAMS["max_grad_norm"])
+    scenarios["zero-muon"] = lambda: run_zero_muon(rank, world_size)
     results: dict[str, Any] = {}
     for key, scenario in scenarios.items():
         try:

@@ -247,6 +247,16 @@ def test_zero_redundancy_optimizer_clipped_over_the_whole_model_before_step(run)
     assert_params_close(scenario(run, "zero-clip")["params"], want, "ZeRO(AdvancedAdamW) after clip_grad_norm_")
 
 
+def test_zero_redundancy_optimizer_wrapping_muon_matches_the_unwrapped_run(run):
+    cls, hparams = worker.OPTIMIZERS["muon"]
+    want, _ = worker.single_process(cls, {k: v for k, v in hparams.items() if k != "max_grad_norm"})
+    for rank in range(WORLD_SIZE):
+        assert_params_close(scenario(run, "zero-muon", rank)["params"], want, f"ZeRO(Muon) rank {rank}")
+    numels = [scenario(run, "zero-muon", r)["local_numel"] for r in range(WORLD_SIZE)]
+    assert sum(numels) == sum(p.numel() for p in want), numels
+    assert min(numels) > 0, numels
+
+
 def test_the_launcher_kills_and_reaps_its_ranks_when_the_time_limit_passes(tmp_path):
     with pytest.raises(pytest.fail.Exception, match=r"passed its 0.5 s limit"):
         launch(tmp_path, timeout_s=0.5)  # the ranks are still importing torch

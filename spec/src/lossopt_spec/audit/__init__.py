@@ -10,7 +10,8 @@ runs the candidate (any ``torch.optim.Optimizer`` subclass, or a callable return
 Hypothesis-drawn examples (parameter groups of drawn shapes and values in [-10, 10], driven for 1
 to 12 steps by drawn gradients of a drawn scale: 1e-3, 1 or 100; 1e-3 or 1 below float64). It
 reports the first step and the tensor (a parameter or a state entry, torch.optim's names) where
-the two diverge, with both values, or "conforms" with the largest error seen. Exit status: 0
+the two diverge, with both values, or "conforms" with the largest error seen. A rule of matrices
+(``UpdateRule.min_dims`` 2: Muon) gets the problems' vectors as ``(1, n)`` rows and drawn 2-d tensors. Exit status: 0
 conforms, 1 diverges, 2 the audit could not run.
 
 Lock-step: every step starts the spec from the parameters and state the candidate holds, and both

@@ -53,10 +53,11 @@ def load_spec_state(
 ) -> None:
     """Put a spec state into ``optimizer`` as if it had already taken ``step - 1`` steps.
 
-    Arrays become tensors of the parameter's dtype and device; ``None`` entries are left out, as
-    torch leaves them out; ``step`` becomes a float32 tensor as torch.optim keeps it (on the
-    parameter's device for ``fused`` / ``capturable`` optimizers, on the CPU otherwise). An optimizer
-    with a schedule clock (``set_schedule_step``) is set to ``step - 1`` steps taken as well.
+    Arrays become tensors of the parameter's dtype and device; ``None`` entries (``step`` included: a
+    parameter that keeps no counter) are left out, as torch leaves them out; ``step`` becomes a float32
+    tensor as torch.optim keeps it (on the parameter's device for ``fused`` / ``capturable`` optimizers,
+    on the CPU otherwise). An optimizer with a schedule clock (``set_schedule_step``) is set to
+    ``step - 1`` steps taken as well.
     """
     on_device = any(g.get("fused") or g.get("capturable") for g in optimizer.param_groups)
     set_schedule_step = getattr(optimizer, "set_schedule_step", None)
@@ -65,7 +66,7 @@ def load_spec_state(
     for p, param_state in zip(params, state, strict=True):
         torch_state = optimizer.state[p]
         for key, value in param_state.items():
-            if key == "step":
+            if key == "step" and value is not None:
                 torch_state["step"] = torch.tensor(float(step - 1), device=p.device if on_device else "cpu")
             elif value is not None:
                 torch_state[key] = torch.tensor(value, dtype=p.dtype, device=p.device)

@@ -3,7 +3,8 @@
 An example is 1 to 3 parameter groups of 1 to 3 tensors each. A tensor is 0-d, small (1-d or
 2-d, sides 1 to 5: at most 25 elements, values drawn element by element so Hypothesis shrinks
 them), or large (33 to 1,200 elements, 1-d or 2-d, values from a drawn seed: uniform in
-[-10, 10]). Group 0 takes the configuration as it is; each later group draws its own ``lr``
+[-10, 10]); for a rule of matrices (``UpdateRule.min_dims`` 2: Muon) 2-d only. Group 0 takes the
+configuration as it is; each later group draws its own ``lr``
 (the configuration's, half or twice it), ``weight_decay`` (the configuration's, 0 or 0.1) and,
 where the configuration has momentum, ``momentum`` (its own or 0.5), among the hyperparameters the
 candidate takes. The example runs for 1 to 12 steps with gradients of a drawn scale (1e-3, 1 or
@@ -44,14 +45,15 @@ def group_variations(hparams: Mapping[str, Any]) -> dict[str, list[Any]]:
 
 
 @st.composite
-def tensor_shapes(draw: st.DrawFn) -> tuple[int, ...]:
-    """0-d, small (<= 25 elements) or large (33 to 1,200 elements), shrinking towards 0-d."""
-    kind = draw(st.sampled_from(["0-d", "small", "large"]))
+def tensor_shapes(draw: st.DrawFn, min_dims: int = 0) -> tuple[int, ...]:
+    """0-d, small (<= 25 elements) or large (33 to 1,200 elements), shrinking towards 0-d; with ``min_dims``
+    (a rule of matrices: 2) only shapes of at least that many dims."""
+    kind = draw(st.sampled_from(["0-d", "small", "large"][1 if min_dims > 0 else 0 :]))
     if kind == "0-d":
         return ()
     if kind == "small":
-        return tuple(draw(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=5)))
-    if draw(st.booleans()):
+        return tuple(draw(array_shapes(min_dims=max(1, min_dims), max_dims=max(2, min_dims), min_side=1, max_side=5)))
+    if min_dims <= 1 and draw(st.booleans()):
         return (draw(st.integers(SMALL_LIMIT + 1, 1200)),)
     rows = draw(st.integers(2, 40))
     return (rows, draw(st.integers(SMALL_LIMIT // rows + 1, 1200 // rows)))
@@ -72,8 +74,8 @@ class DrawnTensor:
         return scale * rng.uniform(-BOUND, BOUND, self.shape)
 
 
-def draw_tensor(data: st.DataObject, label: str) -> DrawnTensor:
-    shape = data.draw(tensor_shapes(), label=f"{label} shape")
+def draw_tensor(data: st.DataObject, label: str, min_dims: int = 0) -> DrawnTensor:
+    shape = data.draw(tensor_shapes(min_dims), label=f"{label} shape")
     if int(np.prod(shape, dtype=np.int64)) <= SMALL_LIMIT:
         return DrawnTensor(shape, data.draw(arrays(np.float64, shape, elements=ELEMENTS), label=label), None)
     seed = data.draw(st.integers(0, 2**32 - 1), label=f"{label} seed")
@@ -102,15 +104,20 @@ class DrawnExample:
 
 
 def draw_example(
-    data: st.DataObject, hparams: Mapping[str, Any], varied: Callable[[str], bool], scales: Sequence[float]
+    data: st.DataObject,
+    hparams: Mapping[str, Any],
+    varied: Callable[[str], bool],
+    scales: Sequence[float],
+    min_dims: int = 0,
 ) -> DrawnExample:
-    """Draw one example; ``varied(name)`` says whether a later group may set ``name`` (the candidate takes it)."""
+    """Draw one example; ``varied(name)`` says whether a later group may set ``name`` (the candidate takes it);
+    ``min_dims``: the rule's (``UpdateRule.min_dims``), the fewest dims a tensor is drawn with."""
     n_groups = data.draw(st.integers(1, 3), label="groups")
     variations = {k: v for k, v in group_variations(hparams).items() if varied(k)}
     groups, overrides = [], []
     for g in range(n_groups):
         n_tensors = data.draw(st.integers(1, 3), label=f"group {g} tensors")
-        groups.append([draw_tensor(data, f"group {g} parameter {i}") for i in range(n_tensors)])
+        groups.append([draw_tensor(data, f"group {g} parameter {i}", min_dims) for i in range(n_tensors)])
         chosen: dict[str, Any] = {}
         if g > 0:
             for name, values in variations.items():

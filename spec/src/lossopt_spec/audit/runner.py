@@ -41,13 +41,21 @@ def _keep_largest(into: LargestError, other: LargestError) -> None:
         )
 
 
-def _problem_phase(make: MakeSide, name: str, seed: int, steps: int, tolerance: Tolerance) -> tuple[PhaseResult, Side]:
+def _problem_phase(
+    make: MakeSide, name: str, seed: int, steps: int, tolerance: Tolerance, min_dims: int = 0
+) -> tuple[PhaseResult, Side]:
     problem = PROBLEMS[name](seed)
     result = PhaseResult(name)
-    side = make([problem.initial_params], [{}])
+    shapes = [np.shape(p) for p in problem.initial_params]
+
+    def given(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:  # a rule of matrices gets vectors as (1, n) rows
+        return [np.reshape(a, (1,) * (min_dims - np.ndim(a)) + np.shape(a)) for a in arrays]
+
+    side = make([given(problem.initial_params)], [{}])
     with np.errstate(all="ignore"):
         for step in range(1, steps + 1):
-            found, largest = side.step(step, [problem.grad(side.held(side.groups[0]))], name, tolerance)
+            held = [np.reshape(a, s) for a, s in zip(side.held(side.groups[0]), shapes, strict=True)]
+            found, largest = side.step(step, [given(problem.grad(held))], name, tolerance)
             result.steps += 1
             _keep_largest(result.largest, largest)
             result.divergences.extend(found[: MAX_PER_PHASE - len(result.divergences)])
@@ -72,6 +80,7 @@ def _hypothesis_phase(
     tolerance: Tolerance,
     dtype: str,
     notes: list[str],
+    min_dims: int = 0,
 ) -> PhaseResult:
     from hypothesis import strategies as st
 
@@ -84,7 +93,7 @@ def _hypothesis_phase(
     scales = [1e-3, 1.0, 1e2] if dtype == "float64" else [1e-3, 1.0]
 
     def example(data: st.DataObject) -> None:
-        drawn = draw_example(data, hparams, varied, scales)
+        drawn = draw_example(data, hparams, varied, scales, min_dims)
         side = make([[t.initial for t in g] for g in drawn.groups], drawn.overrides)
         result.examples += 1
         try:
@@ -189,14 +198,16 @@ def audit(
     for note in plan.notes:
         result.note(note)
     for name in problems:
-        phase, side = _problem_phase(make, name, seed, steps, tolerance)
+        phase, side = _problem_phase(make, name, seed, steps, tolerance, update_rule.min_dims)
         result.phases.append(phase)
         for note in side.notes:
             result.note(note)
     if examples > 0:
         notes: list[str] = []
         result.phases.append(
-            _hypothesis_phase(make, hparams, _varied(plan, renames), examples, seed, tolerance, dtype, notes)
+            _hypothesis_phase(
+                make, hparams, _varied(plan, renames), examples, seed, tolerance, dtype, notes, update_rule.min_dims
+            )
         )
         for note in notes:
             result.note(note)

@@ -3,6 +3,7 @@
 from lossopt_spec.optim.adabelief import ADABELIEF_RULE, adabelief_init, adabelief_update
 from lossopt_spec.optim.adam import ADAM_RULE, ADAMW_RULE, adam_init, adam_update
 from lossopt_spec.optim.clip import clip_coefficient, global_grad_norm, update_groups
+from lossopt_spec.optim.muon import MUON_RULE, muon_init, muon_update, newton_schulz
 from lossopt_spec.optim.radam import RADAM_RULE, radam_init, radam_update
 from lossopt_spec.optim.rule import UpdateRule
 from lossopt_spec.optim.schedule import lr_factor, scheduled_lr
@@ -14,12 +15,14 @@ OPTIMIZERS: dict[str, UpdateRule] = {
     "adam": ADAM_RULE,
     "radam": RADAM_RULE,
     "adabelief": ADABELIEF_RULE,
+    "muon": MUON_RULE,
 }
 
 __all__ = [
     "ADABELIEF_RULE",
     "ADAMW_RULE",
     "ADAM_RULE",
+    "MUON_RULE",
     "OPTIMIZERS",
     "RADAM_RULE",
     "SGD_RULE",
@@ -31,6 +34,9 @@ __all__ = [
     "clip_coefficient",
     "global_grad_norm",
     "lr_factor",
+    "muon_init",
+    "muon_update",
+    "newton_schulz",
     "radam_init",
     "radam_update",
     "scheduled_lr",

@@ -45,13 +45,13 @@ written into the learning rate) and ``clip.py`` (the norm covers every group). I
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from lossopt_spec.optim.clip import CLIP_DEFAULTS, clipped_grads
+from lossopt_spec.optim.moments import adam_tensor_step
 from lossopt_spec.optim.rule import HParams, Params, State, UpdateRule
 from lossopt_spec.optim.schedule import SCHEDULE_DEFAULTS, scheduled_lr
 
@@ -97,40 +97,16 @@ def adam_update(
 
     ``grad_norm``: the global gradient norm over every group, for clipping (see ``clip.py``).
     """
-    beta1, beta2 = hparams["betas"]
-    eps = hparams["eps"]
-    weight_decay = hparams["weight_decay"]
     lr = scheduled_lr(step, hparams)  # (0) lr_t = lr w c
     grads = clipped_grads(grads, hparams, grad_norm)  # (c) g <- kappa g
     new_params: Params = []
     new_state: State = []
     for param, grad, param_state in zip(params, grads, state, strict=True):
-        param = np.asarray(param, dtype=np.float64)
-        if hparams["maximize"]:
-            grad = -grad  # (1) g <- -g
-        if weight_decay != 0:
-            if decoupled_weight_decay:
-                param = param * (1 - lr * weight_decay)  # (2) p <- p (1 - lr wd)
-            else:
-                grad = grad + weight_decay * param  # (2) g <- g + wd p
-        exp_avg = beta1 * param_state["exp_avg"] + (1 - beta1) * grad  # (3) m <- b1 m + (1 - b1) g
-        exp_avg_sq = beta2 * param_state["exp_avg_sq"] + (1 - beta2) * grad * grad  # (4) v <- b2 v + (1 - b2) g^2
-        max_exp_avg_sq = None
-        if hparams["amsgrad"]:
-            max_exp_avg_sq = np.maximum(param_state["max_exp_avg_sq"], exp_avg_sq)  # (5) vmax <- max(vmax, v)
-            second = max_exp_avg_sq
-        else:
-            second = exp_avg_sq  # (5) vhat = v
-        if hparams["use_bias_correction"]:
-            bias_correction1 = 1 - beta1**step  # (6) b1 = 1 - beta1^t
-            bias_correction2 = 1 - beta2**step  # (6) b2 = 1 - beta2^t
-        else:
-            bias_correction1 = bias_correction2 = 1.0  # (6) b1 = b2 = 1
-        denom = np.sqrt(second) / math.sqrt(bias_correction2) + eps  # (7) d = sqrt(vhat) / sqrt(b2) + eps
-        new_params.append(param - (lr / bias_correction1) * exp_avg / denom)  # (8) p <- p - lr / b1 m / d
-        new_state.append(
-            {"step": float(step), "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "max_exp_avg_sq": max_exp_avg_sq}
+        new_param, param_state = adam_tensor_step(  # (1)-(8), lossopt_spec.optim.moments
+            param, grad, param_state, step, lr, hparams, decoupled_weight_decay=decoupled_weight_decay
         )
+        new_params.append(new_param)
+        new_state.append(param_state)
     return new_params, new_state
 
 

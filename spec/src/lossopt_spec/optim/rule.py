@@ -32,6 +32,9 @@ class UpdateRule:
             returns new arrays and never writes into its arguments.
         defaults: every hyperparameter with its default, as the torch optimizer's signature.
         state_keys: the per-parameter state keys ``update`` maintains.
+        min_dims: the fewest dims a parameter of a group at the defaults may have (0: any; Muon: 2, it
+            orthogonalises matrices). The audit gives such a rule its problems' vectors as ``(1, n)`` rows
+            and draws tensors of at least this many dims.
     """
 
     name: str
@@ -39,6 +42,7 @@ class UpdateRule:
     update: UpdateFn
     defaults: Mapping[str, Any] = field(default_factory=dict)
     state_keys: tuple[str, ...] = ()
+    min_dims: int = 0
 
     def hparams(self, **overrides: Any) -> dict[str, Any]:
         """The defaults with ``overrides`` applied; an unknown name is an error."""

@@ -146,3 +146,44 @@ def check_flags(**flags: object) -> None:
             continue
         allowed = "True, False or None" if nullable else "True or False"
         raise ArgumentTypeError(f"Invalid {name}: {value!r} (must be {allowed})")
+
+
+ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
+NS_DTYPES = (torch.bfloat16, torch.float16, torch.float32, torch.float64)
+
+
+def check_muon_arguments(coefficients: object, steps: object, adjust_lr_fn: object, ns_dtype: object) -> dict[str, Any]:
+    """Muon's ``ns_coefficients`` (three finite numbers), ``ns_steps`` (an integer in [1, 99], torch's limit),
+    ``adjust_lr_fn`` and ``ns_dtype``; their values as the optimizer keeps them."""
+    allowed = "must be three finite numbers (a, b, c)"
+    if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 3:
+        raise ValueError(f"Invalid ns_coefficients: {coefficients!r} ({allowed})")
+    values = tuple(real(f"ns_coefficients[{i}]", c) for i, c in enumerate(coefficients))
+    if not all(math.isfinite(c) for c in values):
+        raise ValueError(f"Invalid ns_coefficients: {coefficients!r} ({allowed})")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise _type_error("ns_steps", steps, "must be an integer in [1, 99]")
+    if not 1 <= int(steps) < 100:
+        raise ValueError(f"Invalid ns_steps: {steps!r} (must be an integer in [1, 99])")
+    if adjust_lr_fn not in ADJUST_LR_FNS or isinstance(adjust_lr_fn, bool):
+        raise ValueError(f"Invalid adjust_lr_fn: {adjust_lr_fn!r} (must be None, 'original' or 'match_rms_adamw')")
+    if ns_dtype is not None and ns_dtype not in NS_DTYPES:
+        names = ", ".join(str(d) for d in NS_DTYPES)
+        raise ValueError(f"Invalid ns_dtype: {ns_dtype!r} (must be None, the parameter's dtype, or one of {names})")
+    return {"ns_coefficients": values, "ns_steps": int(steps)}
+
+
+def refuse_in_muon_group(param: torch.Tensor, index: int, group: int) -> None:
+    """A Muon group's parameter is a real tensor of at least 2 dims (``ValueError`` naming it and the fix)."""
+    where = f"Invalid parameter {index} of param group {group} (a Muon group)"
+    fix = "put it in a group with use_muon=False (AdamW's step), e.g. with lossopt.optim.muon.muon_groups(params)"
+    if param.ndim < 2:
+        raise ValueError(
+            f"{where}: shape {tuple(param.shape)} has {param.ndim} dim{'' if param.ndim == 1 else 's'} (must have at "
+            f"least 2: Muon orthogonalises matrices, a tensor as its (shape[0], -1) view); {fix}"
+        )
+    if param.is_complex():
+        raise ValueError(
+            f"{where}: a complex tensor ({param.dtype}) (must be real: Muon orthogonalises real matrices, as "
+            f"torch.optim.Muon, which refuses complex parameters); train its torch.view_as_real view, or {fix}"
+        )

@@ -10,7 +10,8 @@ The equations and their tags (0), (c), (1)–(8) are in the spec's docstring:
 
 Kingma & Ba 2015 (arXiv:1412.6980); Loshchilov & Hutter 2019 (arXiv:1711.05101); Reddi et al. 2018 (AMSGrad).
 
-:func:`adam_update` is the per-tensor kernel (the spec's loop body, statement for statement); the
+:func:`~lossopt.optim.moments.adam_update` is the per-tensor kernel (the spec's loop body, statement for statement,
+in :mod:`lossopt.optim.moments`, which Muon's AdamW groups share); the
 glue, the gradient prologue (c), (1), L2 (2) and the kernels that run it per tensor or as
 ``torch._foreach_*`` launches are in :mod:`lossopt.optim.base` and :mod:`lossopt.optim.kernels`.
 ``fused=True``: lossopt's C kernel on float32/float64 CPU tensors when clipping or a ``GradScaler``
@@ -27,22 +28,7 @@ import torch
 
 from lossopt.optim.base import constructor_arguments
 from lossopt.optim.kernels import cpu, torch_fused
-from lossopt.optim.moments import AdamFamily, moment_scalars
-from lossopt.optim.scalar_ops import unless_skipped
-
-
-def adam_update(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, s: Any) -> None:
-    """(2)–(8) for one tensor. ``grad`` arrives as (c) :math:`\\kappa g`, (1) negated with ``maximize``, (2) plus
-    :math:`\\lambda \\theta` for Adam's L2 decay; ``s`` holds this step's scalars (:meth:`Adam.scalars`)."""
-    if s.decay is not None:
-        param.mul_(s.decay)  # (2) p <- p (1 - lr wd) (AdamW)
-    exp_avg.lerp_(grad, s.one_minus_beta1)  # (3) m <- b1 m + (1 - b1) g
-    exp_avg_sq.mul_(s.beta2).addcmul_(grad, grad, value=s.one_minus_beta2)  # (4) v <- b2 v + (1 - b2) g^2
-    if max_exp_avg_sq is not None:
-        max_exp_avg_sq.maximum_(exp_avg_sq)  # (5) vmax <- max(vmax, v)
-        exp_avg_sq = max_exp_avg_sq  # (5) vhat = vmax; vhat = v otherwise
-    denom = exp_avg_sq.sqrt().div_(s.bias_correction2_sqrt).add_(s.eps)  # (7) d = sqrt(vhat) / sqrt(b2) + eps
-    param.addcdiv_(exp_avg, denom, value=s.neg_step_size)  # (8) p <- p - lr / b1 m / d
+from lossopt.optim.moments import AdamFamily, adam_scalars, adam_update
 
 
 class Adam(AdamFamily):
@@ -143,17 +129,9 @@ class Adam(AdamFamily):
         super().__init__(params, constructor_arguments(locals()))
 
     def scalars(self, group: Mapping[str, Any], t: Any, lr: Any, skip: torch.Tensor | None) -> dict[str, Any]:
-        """(6)–(8) for step ``t``: a skipped step keeps every tensor (betas 1, no decay, a step of 0)."""
-        beta1, beta2 = group["betas"]
-        bias_correction1 = 1 - beta1**t if group["use_bias_correction"] else 1.0  # (6) b1 = 1 - beta1^t
-        bias_correction2 = 1 - beta2**t if group["use_bias_correction"] else 1.0  # (6) b2 = 1 - beta2^t
+        """(6)–(8) for step ``t`` (:func:`~lossopt.optim.moments.adam_scalars`)."""
         decoupled = group["decoupled_weight_decay"] and group["weight_decay"] != 0
-        return {
-            **moment_scalars(group["betas"], 1 - lr * group["weight_decay"] if decoupled else None, skip),  # (2)-(4)
-            "bias_correction2_sqrt": bias_correction2**0.5,  # (7)
-            "eps": group["eps"],  # (7)
-            "neg_step_size": unless_skipped(skip, -(lr / bias_correction1), 0.0),  # (8) -lr / b1
-        }
+        return adam_scalars(group, t, lr, skip, decoupled=decoupled, bias_correction=group["use_bias_correction"])
 
 
 class AdamW(Adam):

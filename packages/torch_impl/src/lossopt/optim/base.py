@@ -128,6 +128,15 @@ class RuleOptimizer(Optimizer):
     kept_when: ClassVar[Mapping[str, str]] = {}
     """State tensors kept only while a group flag is on (``{"max_exp_avg_sq": "amsgrad"}``), as torch.optim."""
 
+    def group_state_names(self, group: Mapping[str, Any]) -> tuple[str, ...]:
+        """The state tensors ``group``'s update takes: :attr:`state_names` (a rule whose groups run different
+        updates, as Muon's AdamW groups, names each group's)."""
+        return self.state_names
+
+    def group_counts_steps(self, group: Mapping[str, Any]) -> bool:
+        """Whether ``group``'s parameters keep a ``step`` counter: :attr:`counts_steps` (or per group, as above)."""
+        return self.counts_steps
+
     def new_state(self, name: str, param: torch.Tensor, group: Mapping[str, Any]) -> torch.Tensor | None:
         """A fresh state tensor ``name`` for ``param`` (zeros of its shape; float32 for a float16/bfloat16
         parameter of a rule with ``float32_arithmetic``), or ``None`` where the group keeps none."""
@@ -347,8 +356,10 @@ class RuleOptimizer(Optimizer):
         return lr
 
     def _collect(self, group: dict[str, Any]) -> Batch | None:
-        """The group's tensors with gradients (local shards of DTensors), their state created on first use."""
-        names = self.state_names
+        """The group's tensors with gradients (local shards of DTensors), their state created on first use;
+        ``Batch.sources`` keeps the parameters as the group holds them (a kernel that needs a whole FSDP2
+        parameter, not its shard, reads its DTensor there)."""
+        names = self.group_state_names(group)
         on_device = group_state.counters_on_device(group, self.device_counters)
         params, grads, fresh, steps = [], [], [], []
         states: list[list[torch.Tensor | None]] = [[] for _ in names]
@@ -364,7 +375,7 @@ class RuleOptimizer(Optimizer):
                         state[name] = new
                         created = True
                 tensors.append(state.get(name))
-            if self.counts_steps:
+            if self.group_counts_steps(group):
                 if "step" not in state:
                     state["step"] = torch.zeros((), dtype=torch.float32, device=p.device if on_device else "cpu")
                 elif on_device and state["step"].device != p.device:  # saved with the counters on the CPU
@@ -376,10 +387,11 @@ class RuleOptimizer(Optimizer):
         if not params:
             return None
         # FSDP2's DTensors as their local shards (the updates are elementwise), complex tensors as real views
+        sources = list(params)
         views = real_views if self.complex_as_real else list
         states = [tensors if tensors[0] is None else views(local_shards(tensors)) for tensors in states]  # type: ignore[misc,arg-type]
         params, grads = views(local_shards(params)), views(local_shards(grads))
-        return Batch(params, grads, states, steps, fresh, host_counters=not on_device)
+        return Batch(params, grads, states, steps, fresh, host_counters=not on_device, sources=sources)
 
 
 _FOREACH_OPS_PRESENT: dict[tuple[str, ...], bool] = {}

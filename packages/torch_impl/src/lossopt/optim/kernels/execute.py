@@ -48,7 +48,9 @@ class Batch:
 
     ``states`` holds one list per name of the rule's state (``None`` entries where a tensor has
     none, e.g. ``max_exp_avg_sq`` without AMSGrad); ``fresh`` marks the tensors whose state was
-    created at this step; ``host_counters``: the ``step`` counters are the CPU ones ``torch.optim`` reads.
+    created at this step; ``host_counters``: the ``step`` counters are the CPU ones ``torch.optim`` reads;
+    ``sources``: the parameters as the group holds them (DTensors, complex tensors), where ``params`` are
+    the local shards and real views the elementwise kernels update.
     """
 
     params: list[torch.Tensor]
@@ -57,6 +59,7 @@ class Batch:
     steps: list[torch.Tensor] = field(default_factory=list)
     fresh: list[bool] = field(default_factory=list)
     host_counters: bool = True
+    sources: list[torch.Tensor] = field(default_factory=list)
 
     def subset(self, indices: Sequence[int]) -> Batch:
         states = [[tensors[i] for i in indices] for tensors in self.states]
@@ -67,6 +70,7 @@ class Batch:
             [self.steps[i] for i in indices] if self.steps else [],
             [self.fresh[i] for i in indices] if self.fresh else [],
             self.host_counters,
+            [self.sources[i] for i in indices] if self.sources else [],
         )
 
 

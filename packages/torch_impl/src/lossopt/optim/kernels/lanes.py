@@ -82,6 +82,9 @@ class Lane:
         self.t.lerp_(end.t, weight.to(self.t.dtype) if isinstance(weight, torch.Tensor) else weight)
         return self
 
+    def lerp(self, end: Lane, weight: float) -> Lane:
+        return Lane(self.t.lerp(end.t, weight))
+
     def addcmul_(self, tensor1: Lane, tensor2: Lane, *, value: Scalar = 1.0) -> Lane:
         if not isinstance(value, torch.Tensor):
             self.t.addcmul_(tensor1.t, tensor2.t, value=value)
@@ -155,6 +158,9 @@ class Lanes:
             weight = [weight.to(self.t[0].dtype)] * len(self.t)
         torch._foreach_lerp_(self.t, end.t, weight)  # type: ignore[arg-type]  # a Scalar or a TensorList
         return self
+
+    def lerp(self, end: Lanes, weight: float) -> Lanes:
+        return Lanes(torch._foreach_lerp(self.t, end.t, weight))
 
     def addcmul_(self, tensor1: Lanes, tensor2: Lanes, *, value: ScalarOrList = 1.0) -> Lanes:
         if not self._with_scalars(torch._foreach_addcmul_, tensor1, tensor2, value):  # a device tensor value
