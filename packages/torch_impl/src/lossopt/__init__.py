@@ -32,11 +32,25 @@ from lossopt.nn import (
     TverskyLoss,
     UncertaintyWeightedMultiTaskLoss,
 )
-from lossopt.optim import SGD, AdaBelief, Adam, AdamW, AdvancedAdam, AdvancedAdamW, AdvancedSGD, RAdam
+from lossopt.optim import (
+    ADOPT,
+    SGD,
+    AdaBelief,
+    Adam,
+    AdamW,
+    AdvancedAdam,
+    AdvancedAdamW,
+    AdvancedSGD,
+    Lion,
+    RAdam,
+    ScheduleFreeAdamW,
+    ScheduleFreeSGD,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADOPT",
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
@@ -59,6 +73,7 @@ __all__ = [
     "HuberLoss",
     "IoULoss",
     "KLDivergenceLoss",
+    "Lion",
     "LogCoshLoss",
     "MAELoss",
     "MSELoss",
@@ -66,6 +81,8 @@ __all__ = [
     "QuantileLoss",
     "RAdam",
     "RegressionLosses",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
     "SegmentationLosses",
     "SigmoidFocalLoss",
     "TripletLoss",
