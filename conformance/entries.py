@@ -17,6 +17,7 @@ from torch import nn
 
 import lossopt
 import lossopt_spec
+from conformance.strategies.common import parameter_groups
 from conformance.tolerances import Overrides
 from lossopt_spec.losses import LossSpec
 from lossopt_spec.optim import UpdateRule
@@ -72,7 +73,8 @@ class LossInfo:
 
 @dataclass(frozen=True)
 class GoldenCase:
-    """One golden trajectory: an optimizer configuration run on a problem from a seed."""
+    """One golden trajectory: an optimizer configuration run on a problem from a seed; ``mode_switches``: the steps
+    after which the run switches to eval mode and back (Schedule-Free; ``lossopt_spec.trajectory``)."""
 
     config: str
     hparams: Mapping[str, Any]
@@ -80,6 +82,7 @@ class GoldenCase:
     seed: int = 0
     steps: int = 50
     tolerance_overrides: Overrides = field(default_factory=dict)
+    mode_switches: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class OptimizerInfo:
         golden: the golden trajectories of this optimizer.
         dtypes: the dtypes steps and trajectories are checked at.
         tolerance_overrides: (check, dtype) -> Tolerance, each with a comment saying why.
+        groups: strategy of ``(params, grads)`` for the single-step and kernel checks.
     """
 
     name: str
@@ -103,6 +107,7 @@ class OptimizerInfo:
     golden: tuple[GoldenCase, ...] = ()
     dtypes: tuple[str, ...] = ("float64", "float32")
     tolerance_overrides: Overrides = field(default_factory=dict)
+    groups: st.SearchStrategy[tuple[list[Any], list[Any]]] = field(default_factory=parameter_groups)
 
     @property
     def spec(self) -> UpdateRule:
@@ -111,3 +116,10 @@ class OptimizerInfo:
     @property
     def torch_cls(self) -> type[torch.optim.Optimizer]:
         return lossopt.OPTIMIZERS[self.name]
+
+    def build(self, params: Any, **kwargs: Any) -> torch.optim.Optimizer:
+        """The torch optimizer over ``params``, in train mode (Schedule-Free starts in eval mode; for the other rules
+        ``train()`` changes nothing)."""
+        optimizer = self.torch_cls(params, **kwargs)
+        optimizer.train()  # type: ignore[attr-defined]  # every lossopt optimizer has it
+        return optimizer

@@ -38,7 +38,7 @@ def all_cases() -> list[tuple[OptimizerInfo, GoldenCase]]:
 def compute(info: OptimizerInfo, case: GoldenCase) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The record and sidecar of ``case``, computed now from the spec."""
     hparams = info.spec.hparams(**case.hparams)
-    record = run_trajectory(info.spec, hparams, PROBLEMS[case.problem](case.seed), case.steps)
+    record = run_trajectory(info.spec, hparams, PROBLEMS[case.problem](case.seed), case.steps, case.mode_switches)
     sidecar = {
         "optimizer": info.name,
         "config": case.config,
@@ -46,6 +46,7 @@ def compute(info: OptimizerInfo, case: GoldenCase) -> tuple[dict[str, np.ndarray
         "problem": case.problem,
         "seed": case.seed,
         "steps": case.steps,
+        **({"mode_switches": list(case.mode_switches)} if case.mode_switches else {}),
         "arrays": sorted(record),
         "generated_with": {
             "lossopt_spec": lossopt_spec.__version__,

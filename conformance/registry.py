@@ -15,6 +15,13 @@ from hypothesis import strategies as st
 
 import lossopt
 from conformance.entries import GoldenCase, LossInfo, OptimizerInfo
+from conformance.registry_golden import (
+    ADOPT_GOLDEN,
+    ELEMENTWISE_IMPLS,
+    LION_GOLDEN,
+    SCHEDULE_FREE_ADAMW_GOLDEN,
+    SCHEDULE_FREE_SGD_GOLDEN,
+)
 from conformance.strategies import (
     classification,
     common,
@@ -349,6 +356,35 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
                     steps=200,
                 ),
             ),
+        ),
+        OptimizerInfo(
+            name="schedule_free_adamw",
+            hparams=optimizers.schedule_free_adamw_hparams(),
+            states=optimizers.schedule_free_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=SCHEDULE_FREE_ADAMW_GOLDEN,
+        ),
+        OptimizerInfo(
+            name="schedule_free_sgd",
+            hparams=optimizers.schedule_free_sgd_hparams(),
+            states=optimizers.schedule_free_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=SCHEDULE_FREE_SGD_GOLDEN,
+        ),
+        OptimizerInfo(
+            name="lion",
+            hparams=optimizers.lion_hparams(),
+            states=optimizers.lion_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=LION_GOLDEN,
+            groups=common.parameter_groups(flush_below=optimizers.LION_FLUSH),  # the sign's discontinuity at 0
+        ),
+        OptimizerInfo(
+            name="adopt",
+            hparams=optimizers.adopt_hparams(),
+            states=optimizers.adopt_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=ADOPT_GOLDEN,
         ),
     ]
 }

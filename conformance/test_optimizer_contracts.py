@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from conformance.assertions import assert_matches_spec
 from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies.common import float_arrays, parameter_groups
+from conformance.strategies.common import float_arrays
 from conformance.tolerances import tolerance_for
 from lossopt_spec.audit.bridge import rounded, set_grads, to_tensors
 from lossopt_spec.optim.clip import update_groups
@@ -47,12 +47,12 @@ def _extras(name: str) -> dict:
 @given(data=st.data())
 def test_every_kernel_agrees_with_the_per_tensor_loop(name, device, data):
     info = OPTIMIZER_INFOS[name]
-    params_np, grads_np = data.draw(parameter_groups(), label="params, grads")
+    params_np, grads_np = data.draw(info.groups, label="params, grads")
     hparams = data.draw(info.hparams, label="hparams")
     results = {}
     for impl, flags in info.impls.items():
         params = to_tensors(params_np, "float32", device)
-        optimizer = info.torch_cls(params, **hparams, **flags)
+        optimizer = info.build(params, **hparams, **flags)
         for step in range(1, 4):
             set_grads(params, [g * (1 + 0.5 * step) for g in grads_np])
             optimizer.step()
@@ -80,7 +80,7 @@ def test_groups_with_their_own_lrs_and_one_global_clip_norm_match_the_spec(name,
     groups_np = [[rng.standard_normal((3, 2)), rng.standard_normal(4)], [rng.standard_normal(5)]]
     lrs = [hparams["lr"], hparams["lr"] / 10]
     groups = [to_tensors(g, "float64", device) for g in groups_np]
-    optimizer = info.torch_cls(
+    optimizer = info.build(
         [{"params": groups[0], "lr": lrs[0]}, {"params": groups[1], "lr": lrs[1]}],
         **{k: v for k, v in hparams.items() if k != "lr"},
     )
@@ -121,7 +121,7 @@ def test_frozen_params_are_untouched_and_0_dim_and_zero_size_params_step(name, d
         params_np = [rng.standard_normal(s) for s in shapes]
         params = to_tensors(params_np, "float64", device)
         frozen = params[4]
-        optimizer = info.torch_cls(params, **hparams, **flags)
+        optimizer = info.build(params, **hparams, **flags)
         spec_hparams = info.spec.hparams(**hparams)
         live = [0, 1, 2, 3]
         spec_params = [params_np[i] for i in live]
@@ -154,7 +154,7 @@ def test_lr_scheduler_multiplies_the_warmup(name, device):
     rng = np.random.default_rng(2)
     params_np = [rng.standard_normal(4)]
     params = to_tensors(params_np, "float64", device)
-    optimizer = info.torch_cls(params, **hparams)
+    optimizer = info.build(params, **hparams)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     spec_state = info.spec.init(params_np, info.spec.hparams(**hparams))
     spec_params = params_np
@@ -195,14 +195,14 @@ def test_state_dict_round_trip_continues_bit_identically(name):
                 optimizer.step()
 
         straight = [p.clone().requires_grad_() for p in start]
-        run(straight, info.torch_cls(straight, **hparams, **flags), grads)
+        run(straight, info.build(straight, **hparams, **flags), grads)
 
         first = [p.clone().requires_grad_() for p in start]
-        optimizer = info.torch_cls(first, **hparams, **flags)
+        optimizer = info.build(first, **hparams, **flags)
         run(first, optimizer, grads[:4])
         saved = copy.deepcopy(optimizer.state_dict())
         resumed = [p.detach().clone().requires_grad_() for p in first]
-        fresh = info.torch_cls(resumed, **hparams, **flags)
+        fresh = info.build(resumed, **hparams, **flags)
         fresh.load_state_dict(saved)
         run(resumed, fresh, grads[4:])
         for a, b in zip(resumed, straight, strict=True):
@@ -219,7 +219,7 @@ def test_non_finite_gradient_norm_with_clipping_matches_the_spec(name, device):
             grads_np = [np.array([bad, 1.0, -1.0]), np.array([2.0])]
             params = to_tensors(params_np, "float64", device)
             set_grads(params, grads_np)
-            optimizer = info.torch_cls(params, **hparams, **flags)
+            optimizer = info.build(params, **hparams, **flags)
             optimizer.step()
             spec_hparams = info.spec.hparams(**hparams)
             with np.errstate(invalid="ignore"):

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from conformance.assertions import assert_matches_spec
 from conformance.assertions import format_call as format_hparams  # hyperparameters as the constructor call
 from conformance.registry import OPTIMIZER_INFOS
-from conformance.strategies.common import parameter_groups
 from conformance.tolerances import tolerance_for
 from lossopt_spec.audit.bridge import (
     held_state,
@@ -24,14 +23,14 @@ CASES = [(info, impl, dtype) for info in OPTIMIZER_INFOS.values() for impl in in
 @pytest.mark.parametrize(("info", "impl", "dtype"), CASES, ids=[f"{i.name}-{m}-{d}" for i, m, d in CASES])
 @given(data=st.data())
 def test_single_step_matches_spec(info, impl, dtype, device, data):
-    params_np, grads_np = data.draw(parameter_groups(), label="params, grads")
+    params_np, grads_np = data.draw(info.groups, label="params, grads")
     hparams = data.draw(info.hparams, label="hparams")
     step = data.draw(st.integers(1, 1000), label="step")
     params = to_tensors(params_np, dtype, device)
     set_grads(params, grads_np)
     grads = rounded([p.grad for p in params])
     state = data.draw(info.states(rounded(params), hparams), label="state")
-    optimizer = info.torch_cls(params, **hparams, **info.impls[impl])
+    optimizer = info.build(params, **hparams, **info.impls[impl])
     load_spec_state(optimizer, params, state, step)
     state = held_state(optimizer, params, state)  # the spec starts from what torch holds after rounding
     expected_params, expected_state = info.spec.update(
