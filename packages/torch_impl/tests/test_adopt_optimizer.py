@@ -97,3 +97,14 @@ def test_defaults_are_the_authors_and_the_specs():
 def test_bad_arguments_are_named_with_their_value(kwargs, error, message):
     with pytest.raises(error, match=message):
         ADOPT([torch.zeros(1, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+def test_a_non_finite_first_gradient_reaches_only_v_as_the_authors(foreach):
+    w = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    opt = ADOPT([w], lr=0.1, foreach=foreach)
+    w.grad = torch.tensor([float("nan"), float("inf"), 1.0], dtype=torch.float64)
+    opt.step()
+    assert torch.equal(w.detach(), torch.ones(3, dtype=torch.float64))
+    assert torch.equal(opt.state[w]["exp_avg"], torch.zeros(3, dtype=torch.float64))
+    assert opt.state[w]["exp_avg_sq"][2] == 1.0

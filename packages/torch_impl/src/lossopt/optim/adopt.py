@@ -10,8 +10,9 @@ The equations and their tags (0), (c), (1)–(9) are in the spec's docstring:
     v_t = \\beta_2 v_{t-1} + (1 - \\beta_2) g_t^2
 
 and at a parameter's first step only :math:`v_1 = v_0 + g_1^2`. :func:`adopt_update` is the per-tensor kernel,
-with the authors' operations; the first step is data, not a branch: its scalars make every other change
-nothing (a lerp weight of 0, a step of 0, a divisor floor of 1). ``fused=True``: the update compiled by
+with the authors' operations. A state created at this step (``s.first``) takes only (3); a loaded state at
+step 0 takes the first step as data: its scalars make every other change nothing (a lerp weight of 0, a step
+of 0, a divisor floor of 1). ``fused=True``: the update compiled by
 ``torch.compile`` into one pass per tensor (``lossopt.optim.kernels.compiled``; the multi-tensor kernel where
 Inductor has no C++ compiler).
 """
@@ -37,6 +38,9 @@ def adopt_clip(steps_before: Any) -> Any:
 def adopt_update(param: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, s: Any) -> None:
     """(3)–(9) for one tensor. ``grad`` arrives as (c) :math:`\\kappa g`, (1) negated with ``maximize``, (2) plus
     :math:`\\lambda \\theta` for L2; ``s`` holds this step's scalars (:meth:`ADOPT.scalars`)."""
+    if s.first:  # (3) a state created at this step: v <- v + g^2 only, m and p untouched whatever g holds
+        exp_avg_sq.addcmul_(grad, grad)
+        return
     if s.neg_decay is not None:
         param.add_(param, alpha=s.neg_decay)  # (4) p <- p - lr wd p (decouple)
     denom = exp_avg_sq.sqrt().clamp_(min=s.floor)  # (5) max(sqrt(v), eps)
@@ -88,6 +92,7 @@ class ADOPT(RuleOptimizer):
     """
 
     flag_defaults: ClassVar[Mapping[str, Any]] = {"decouple": False, "maximize": False, "foreach": None, "fused": None}
+    first_step_differs = True  # a non-finite first gradient must not reach m and p through a weight of 0
     group_keys = frozenset({"betas", "decouple"})
     foreign_keys = frozenset({"amsgrad", "decoupled_weight_decay", "weight_decouple", "rectify", "momentum"})
     required_state = ("step", "exp_avg", "exp_avg_sq")
