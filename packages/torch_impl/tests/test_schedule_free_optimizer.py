@@ -210,3 +210,14 @@ def test_defaults_are_the_authors_and_the_specs():
 def test_bad_arguments_are_named_with_their_value_and_range(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cls([torch.zeros(1, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("kind", sorted(RULES))
+def test_gradients_are_left_as_they_were(kind):
+    w = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    opt = RULES[kind]([w], lr=0.1, weight_decay=0.5)
+    opt.train()
+    grad = torch.tensor([0.5, -2.0, 3.0], dtype=torch.float64)
+    w.grad = grad.clone()
+    opt.step()
+    assert torch.equal(w.grad, grad)
