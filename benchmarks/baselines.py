@@ -16,6 +16,12 @@ OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]
     "radam": (torch.optim.RAdam, {"lr": 1e-3}),
     # torch has no AdaBelief: AdamW moves the same bytes per parameter (p, g, m, s read; p, m, s written)
     "adabelief": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    # torch has none of these; AdamW is the reference their speed targets name (Lion and Schedule-Free SGD move
+    # 20 bytes per parameter, AdamW, ADOPT and Schedule-Free AdamW 28)
+    "schedule_free_adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "schedule_free_sgd": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "lion": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "adopt": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
 }
 
 # name -> (torch's implementation, extra keyword arguments)
