@@ -6,23 +6,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_steps import run
 
 import lossopt_spec
 from lossopt import ADOPT
 from lossopt.optim._validation import ArgumentTypeError
-
-SHAPES = [(3, 4), (5,), (2, 2, 2)]
-
-
-def run(optimizer_cls, kwargs, steps=20, dtype=torch.float64):
-    generator = torch.Generator().manual_seed(0)
-    params = [torch.randn(s, generator=generator, dtype=dtype).requires_grad_() for s in SHAPES]
-    optimizer = optimizer_cls(params, **kwargs)
-    for _ in range(steps):
-        for p in params:
-            p.grad = torch.randn(p.shape, generator=generator, dtype=dtype)
-        optimizer.step()
-    return params, optimizer
 
 
 @settings(max_examples=20, deadline=None)
