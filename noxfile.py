@@ -57,6 +57,9 @@ NO_GPU = "no CUDA GPU on this machine (no nvidia-smi, no /dev/nvidia0)"
 HARDENING_TESTS = "packages/torch_impl/tests/hardening"
 # the AdaBelief authors' code, the reference of conformance/test_spec_references.py (tests only)
 TEST_DEPS += ["adabelief-pytorch==0.2.1"]
+# the Schedule-Free, Lion and ADOPT authors' packages: conformance/test_spec_authors_references.py and the rules'
+# tests in packages/torch_impl/tests (tests only)
+TEST_DEPS += ["schedulefree==1.4.1", "lion-pytorch==0.2.5", "torch-adopt==0.1.0"]
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]

@@ -18,6 +18,12 @@ OPTIMIZER_BASELINES: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]
     "adabelief": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
     # matrices only (torch.optim.Muon takes no vectors): timed on their own set in test_bench_muon.py
     "muon": (torch.optim.Muon, {"lr": 0.02}),
+    # torch has none of these; AdamW is the reference their speed targets name (Lion and Schedule-Free SGD move
+    # 20 bytes per parameter, AdamW, ADOPT and Schedule-Free AdamW 28)
+    "schedule_free_adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "schedule_free_sgd": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "lion": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
+    "adopt": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
 }
 
 # name -> (torch's implementation, extra keyword arguments)

@@ -5,7 +5,7 @@ shared CPU) lands in the ratio. Here every round times the lossopt step and the 
 (in alternating order) on their own copies of the same tensors, and the ratio reported is the median of
 the per-round ratios, next to the ratio of the medians and of the minima.
 
-    python benchmarks/interleaved_20m.py [--rounds 15] [--layouts 200,2000]
+    python benchmarks/interleaved_20m.py [--rounds 15] [--layouts 200,2000] [--cases lion-foreach,adopt-fused]
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--layouts", default="200,2000")
+    parser.add_argument("--cases", default="", help="comma-separated case stems (default: every case)")
     args = parser.parse_args(argv)
+    stems = set(args.cases.split(",")) - {""} or set(CASES)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {TOTAL / 1e6:.0f}M float32 parameters")
     print(
         f"{'case':42s} {'median(ratio)':>13s} {'ratio(med)':>10s} {'ratio(min)':>10s} {'lossopt ms':>10s} "
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for n_tensors in [int(n) for n in args.layouts.split(",")]:
         copy = _copy_step(n_tensors)
         copy()
-        for stem, (ours, theirs, bytes_per_param) in sorted(CASES.items()):
+        for stem, (ours, theirs, bytes_per_param) in sorted((k, v) for k, v in CASES.items() if k in stems):
             step_a, step_b = ours(_params(n_tensors, "cpu")), theirs(_params(n_tensors, "cpu"))
             step_a(), step_b(), copy()
             times_a, times_b, times_copy = [], [], []

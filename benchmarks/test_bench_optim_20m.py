@@ -7,6 +7,9 @@ Groups (``ratios.py`` divides the ``lossopt`` median by the ``torch`` median in 
 - ``adamw-fused-clip-vs-fused-<n>``: the same lossopt step vs ``torch.optim.AdamW(fused=True).step()`` without
   clipping (target <= 1.25);
 - ``adamw-foreach-<n>`` / ``sgd-foreach-<n>``: the default paths vs torch's foreach AdamW / SGD (target <= 1.05);
+- ``<rule>-foreach-<n>`` / ``<rule>-fused-<n>`` for ``schedule_free_adamw``, ``schedule_free_sgd``, ``lion``, ``adopt``:
+  the default and the fused path vs ``torch.optim.AdamW(foreach=True)`` / ``(fused=True)`` (targets <= 1.05 and
+  <= 1.3; Lion and Schedule-Free SGD move 20 bytes per parameter, below AdamW's 28);
 - ``copy-<n>``: ``torch._foreach_copy_`` over the parameters, for the effective bandwidth of the fused step
   (28 bytes per parameter / time) next to a copy's (8 bytes per parameter / time) measured in the same run.
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lossopt import AdvancedAdamW, AdvancedSGD
+from lossopt import ADOPT, AdvancedAdamW, AdvancedSGD, Lion, ScheduleFreeAdamW, ScheduleFreeSGD
 
 TOTAL = 20_000_000
 LAYOUTS = {200: 12, 2000: 6}  # tensors -> rounds
@@ -58,6 +61,25 @@ def _torch_fused(params):
     return torch.optim.AdamW(params, lr=1e-3, fused=True).step
 
 
+def _training(cls, **kwargs):
+    """A step factory of ``cls`` in train mode (Schedule-Free starts in eval mode; the others have a no-op train())."""
+
+    def factory(params):
+        opt = cls(params, lr=1e-3, **kwargs)
+        opt.train()
+        return opt.step
+
+    return factory
+
+
+def _torch_adamw(**flags):
+    return lambda ps: torch.optim.AdamW(ps, lr=1e-3, **flags).step
+
+
+# the rules torch does not have, against AdamW: (class, bytes per parameter of its step)
+_NEW_RULES = {"schedule_free_adamw": (ScheduleFreeAdamW, 28), "schedule_free_sgd": (ScheduleFreeSGD, 20)}
+_NEW_RULES.update({"lion": (Lion, 20), "adopt": (ADOPT, 28)})
+
 CASES = {
     # group stem: (lossopt step factory, torch step factory, bytes per parameter of the lossopt step)
     "adamw-fused-clip-vs-clipgradnorm": (_ours_fused_clip, _torch_clip_then_fused, 28),
@@ -73,6 +95,11 @@ CASES = {
         lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, foreach=True).step,
         20,
     ),
+    **{f"{name}-foreach": (_training(cls), _torch_adamw(foreach=True), b) for name, (cls, b) in _NEW_RULES.items()},
+    **{
+        f"{name}-fused": (_training(cls, fused=True), _torch_adamw(fused=True), b)
+        for name, (cls, b) in _NEW_RULES.items()
+    },
 }
 
 

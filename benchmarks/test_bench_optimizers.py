@@ -37,15 +37,16 @@ def _synchronize(device: str) -> None:
 @pytest.mark.parametrize(("name", "impl"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
 def test_optimizer_step(benchmark, name, impl, side, device):
     torch_cls, kwargs = OPTIMIZER_BASELINES[name]
-    cls = OPTIMIZER_INFOS[name].torch_cls if side == "lossopt" else torch_cls
+    info = OPTIMIZER_INFOS[name]
+    build = info.build if side == "lossopt" else torch_cls  # build: in train mode (Schedule-Free starts in eval)
     params = make_params(device)
     try:
-        optimizer = cls(params, **kwargs, **OPTIMIZER_INFOS[name].impls[impl])
+        optimizer = build(params, **kwargs, **info.impls[impl])
         optimizer.step()  # state allocated outside the timing
     except (AssertionError, RuntimeError) as error:
         if side == "lossopt":
             raise
-        pytest.skip(f"torch's {cls.__name__} has no {impl!r} kernel on {device}: {error}")
+        pytest.skip(f"torch's {torch_cls.__name__} has no {impl!r} kernel on {device}: {error}")
 
     def step() -> None:
         optimizer.step()

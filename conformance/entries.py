@@ -92,6 +92,8 @@ class GoldenCase:
     """One golden trajectory: an optimizer configuration run on a problem from a seed.
 
     ``groups``: the problem's parameters in groups (indices and overrides); ``()``: the entry's ``grouping``.
+    ``mode_switches``: the steps after which the run switches to eval mode and back (Schedule-Free;
+    ``lossopt_spec.trajectory``).
     """
 
     config: str
@@ -101,6 +103,7 @@ class GoldenCase:
     steps: int = 50
     tolerance_overrides: Overrides = field(default_factory=dict)
     groups: tuple[tuple[tuple[int, ...], Mapping[str, Any]], ...] = ()
+    mode_switches: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,10 @@ class OptimizerInfo:
     @property
     def torch_cls(self) -> type[torch.optim.Optimizer]:
         return lossopt.OPTIMIZERS[self.name]
+
+    def build(self, params: Any, **kwargs: Any) -> torch.optim.Optimizer:
+        """The torch optimizer over ``params``, in train mode (Schedule-Free starts in eval mode; for the other rules
+        ``train()`` changes nothing)."""
+        optimizer = self.torch_cls(params, **kwargs)
+        optimizer.train()  # type: ignore[attr-defined]  # every lossopt optimizer has it
+        return optimizer

@@ -43,7 +43,7 @@ def compute(info: OptimizerInfo, case: GoldenCase) -> tuple[dict[str, np.ndarray
     shapes = [p.shape for p in problem.initial_params]
     groups = info.groups_of(case, shapes)
     grouped = groups != one_group(shapes)
-    record = run_trajectory(info.spec, hparams, problem, case.steps, groups if grouped else None)
+    record = run_trajectory(info.spec, hparams, problem, case.steps, groups if grouped else None, case.mode_switches)
     sidecar = {
         "optimizer": info.name,
         "config": case.config,
@@ -51,6 +51,7 @@ def compute(info: OptimizerInfo, case: GoldenCase) -> tuple[dict[str, np.ndarray
         "problem": case.problem,
         "seed": case.seed,
         "steps": case.steps,
+        **({"mode_switches": list(case.mode_switches)} if case.mode_switches else {}),
         "arrays": sorted(record),
         "generated_with": {
             "lossopt_spec": lossopt_spec.__version__,

@@ -15,6 +15,13 @@ from hypothesis import strategies as st
 
 import lossopt
 from conformance.entries import GoldenCase, Grouping, LossInfo, OptimizerInfo
+from conformance.registry_golden import (
+    ADOPT_GOLDEN,
+    ELEMENTWISE_IMPLS,
+    LION_GOLDEN,
+    SCHEDULE_FREE_ADAMW_GOLDEN,
+    SCHEDULE_FREE_SGD_GOLDEN,
+)
 from conformance.strategies import (
     classification,
     common,
@@ -397,6 +404,35 @@ OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
                     groups=(((0,), {}), ((1,), {"use_muon": False, "lr": 0.01, "betas": (0.8, 0.95), "eps": 1e-10})),
                 ),
             ),
+        ),
+        OptimizerInfo(
+            name="schedule_free_adamw",
+            hparams=optimizers.schedule_free_adamw_hparams(),
+            states=optimizers.schedule_free_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=SCHEDULE_FREE_ADAMW_GOLDEN,
+        ),
+        OptimizerInfo(
+            name="schedule_free_sgd",
+            hparams=optimizers.schedule_free_sgd_hparams(),
+            states=optimizers.schedule_free_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=SCHEDULE_FREE_SGD_GOLDEN,
+        ),
+        OptimizerInfo(
+            name="lion",
+            hparams=optimizers.lion_hparams(),
+            states=optimizers.lion_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=LION_GOLDEN,
+            params=common.parameter_groups(flush_below=optimizers.LION_FLUSH),  # the sign's discontinuity at 0
+        ),
+        OptimizerInfo(
+            name="adopt",
+            hparams=optimizers.adopt_hparams(),
+            states=optimizers.adopt_states,
+            impls=ELEMENTWISE_IMPLS,
+            golden=ADOPT_GOLDEN,
         ),
     ]
 }

@@ -56,7 +56,7 @@ def test_every_kernel_agrees_with_the_per_tensor_loop(name, device, data):
     results = {}
     for impl, flags in info.impls.items():
         params = to_tensors(params_np, "float32", device)
-        optimizer = info.torch_cls(params, **hparams, **flags)
+        optimizer = info.build(params, **hparams, **flags)
         for step in range(1, 4):
             set_grads(params, [g * (1 + 0.5 * step) for g in grads_np])
             optimizer.step()
@@ -87,7 +87,7 @@ def test_groups_with_their_own_lrs_and_one_global_clip_norm_match_the_spec(name,
     flat_np = [a for g in groups_np for a in g]
     params = to_tensors(flat_np, "float64", device)
     others = {k: v for k, v in hparams.items() if k != "lr"}
-    optimizer = info.torch_cls(torch_groups(params, grouping), **others, **info.flags)
+    optimizer = info.build(torch_groups(params, grouping), **others, **info.flags)
     spec = SpecGroups(info, flat_np, grouping, hparams)
     for step in range(1, 6):
         grads_np = [3.0 * rng.standard_normal(p.shape) for p in flat_np]
@@ -119,7 +119,7 @@ def test_frozen_params_are_untouched_and_0_dim_and_zero_size_params_step(name, d
         params_np = [rng.standard_normal(s) for s in shapes]
         params = to_tensors(params_np, "float64", device)
         frozen = params[4]
-        optimizer = info.torch_cls(torch_groups(params, info.grouping(shapes)), **hparams, **flags)
+        optimizer = info.build(torch_groups(params, info.grouping(shapes)), **hparams, **flags)
         live = [0, 1, 2, 3, 5]
         spec = SpecGroups(info, [params_np[i] for i in live], info.grouping([shapes[i] for i in live]), hparams)
         for step in range(1, 5):
@@ -151,7 +151,7 @@ def test_lr_scheduler_multiplies_the_warmup(name, device):
     params_np = [rng.standard_normal((2, 3)), rng.standard_normal(4)]
     params = to_tensors(params_np, "float64", device)
     grouping = info.grouping([p.shape for p in params_np])
-    optimizer = info.torch_cls(torch_groups(params, grouping), **hparams, **info.flags)
+    optimizer = info.build(torch_groups(params, grouping), **hparams, **info.flags)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     spec = SpecGroups(info, params_np, grouping, hparams)
     for step in range(1, 8):
@@ -192,7 +192,7 @@ def test_state_dict_round_trip_continues_bit_identically(name):
                 optimizer.step()
 
         def make(params):
-            return info.torch_cls(torch_groups(params, grouping), **hparams, **flags)  # noqa: B023
+            return info.build(torch_groups(params, grouping), **hparams, **flags)  # noqa: B023
 
         straight = [p.clone().requires_grad_() for p in start]
         run(straight, make(straight), grads)
@@ -220,7 +220,7 @@ def test_non_finite_gradient_norm_with_clipping_matches_the_spec(name, device):
             params = to_tensors(params_np, "float64", device)
             set_grads(params, grads_np)
             grouping = info.grouping([p.shape for p in params_np])
-            optimizer = info.torch_cls(torch_groups(params, grouping), **hparams, **flags)
+            optimizer = info.build(torch_groups(params, grouping), **hparams, **flags)
             optimizer.step()
             spec = SpecGroups(info, params_np, grouping, hparams)
             with np.errstate(invalid="ignore"):

@@ -30,7 +30,7 @@ def test_single_step_matches_spec(info, impl, dtype, device, data):
     set_grads(params, grads_np)
     grads = rounded([p.grad for p in params])
     state = data.draw(info.states(rounded(params), hparams), label="state")
-    optimizer = info.torch_cls(params, **hparams, **info.impls[impl])
+    optimizer = info.build(params, **hparams, **info.impls[impl])
     load_spec_state(optimizer, params, state, step)
     state = held_state(optimizer, params, state)  # the spec starts from what torch holds after rounding
     expected_params, expected_state = info.spec.update(

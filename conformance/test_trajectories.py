@@ -52,9 +52,10 @@ def test_torch_follows_golden_trajectory(info, case, impl, dtype, device):
     problem = PROBLEMS[case.problem](case.seed)
     params = to_tensors(problem.initial_params, dtype, device)
     groups = info.groups_of(case, [p.shape for p in problem.initial_params])
-    optimizer = info.torch_cls(torch_groups(params, groups), **sidecar["hparams"], **info.impls[impl])
+    optimizer = info.build(torch_groups(params, groups), **sidecar["hparams"], **info.impls[impl])
     tol = tolerance_for(dtype, "trajectory", {**info.tolerance_overrides, **case.tolerance_overrides})
     call = format_hparams(info.name, sidecar["hparams"]) + f" on {case.problem}(seed={case.seed})"
+    switches = list(sidecar.get("mode_switches", []))
     for step in range(1, case.steps + 1):
         # gradients from the spec's problem at the parameters torch holds: only the optimizer is under test
         set_grads(params, problem.grad(rounded(params)))
@@ -82,3 +83,16 @@ def test_torch_follows_golden_trajectory(info, case, impl, dtype, device):
                         context=context,
                         call=call,
                     )
+        if step in switches:  # to eval mode and back, as a training loop that evaluates (the spec's record)
+            optimizer.eval()
+            for i, param in enumerate(params):
+                assert_matches_spec(
+                    param,
+                    stored[f"eval_param{i}"][switches.index(step)],
+                    entry=info.name,
+                    check=f"eval_param{i}",
+                    tolerance=tol,
+                    context=context,
+                    call=call,
+                )
+            optimizer.train()

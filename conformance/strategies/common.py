@@ -36,14 +36,29 @@ def upstream_gradients(shape: Shape) -> st.SearchStrategy[np.ndarray]:
     return float_arrays(shape, bound=4.0)
 
 
+def flushed(array: np.ndarray, below: float) -> np.ndarray:
+    """``array`` with the elements of magnitude below ``below`` set to 0."""
+    return np.where(np.abs(array) < below, 0.0, array) if below > 0 else array
+
+
 @st.composite
 def parameter_groups(
-    draw: st.DrawFn, *, bound: float = 10.0, min_dims: int = 1, max_dims: int = 2, max_side: int = 6
+    draw: st.DrawFn,
+    *,
+    bound: float = 10.0,
+    min_dims: int = 1,
+    max_dims: int = 2,
+    max_side: int = 6,
+    flush_below: float = 0.0,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(params, grads): 1 to 3 parameters of different shapes with gradients of the same shapes."""
+    """(params, grads): 1 to 3 parameters of different shapes with gradients of the same shapes.
+
+    ``flush_below``: elements smaller in magnitude are 0 (a step discontinuous at 0, Lion's sign, would follow
+    float32's underflow of such a value: 1e-45 / 2 is 0 there, not in float64).
+    """
     group_shapes = draw(
         st.lists(shapes(min_dims=min_dims, max_dims=max_dims, max_side=max_side), min_size=1, max_size=3)
     )
     params = [draw(float_arrays(s, bound=bound)) for s in group_shapes]
-    grads = [draw(float_arrays(s, bound=bound)) for s in group_shapes]
+    grads = [flushed(draw(float_arrays(s, bound=bound)), flush_below) for s in group_shapes]
     return params, grads

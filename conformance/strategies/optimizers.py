@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.strategies.common import float_arrays
+from conformance.strategies.common import float_arrays, flushed
 
 
 @st.composite
@@ -218,6 +218,107 @@ def muon_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, An
             "step": None,
             "exp_avg": None,
             "exp_avg_sq": None,
+        }
+        for p in params
+    ]
+
+
+def _fresh_or_drawn(draw: st.DrawFn, shape: tuple[int, ...], *, fresh: bool, bound: float) -> np.ndarray:
+    return np.zeros(shape) if fresh else draw(float_arrays(shape, bound=bound))
+
+
+@st.composite
+def _averaging_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Schedule-Free's ``r`` and ``weight_lr_power`` (0: uniform weights), warmup, clipping and maximize."""
+    return {
+        "r": draw(st.sampled_from([0.0, 0.0, 1.0, 2.5])),
+        "weight_lr_power": draw(st.sampled_from([2.0, 0.0, 1.0])),
+        "maximize": draw(st.booleans()),
+        **draw(warmup_clip_hparams()),
+    }
+
+
+@st.composite
+def schedule_free_adamw_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Schedule-Free AdamW: beta1 in (0, 1) (the interpolation), beta2 in [0, 1), eps, weight decay, the averaging."""
+    return {
+        "lr": draw(st.sampled_from([1e-3, 1e-2, 0.1, 1.0])),
+        "betas": (draw(st.sampled_from([0.1, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.9, 0.999]))),
+        "eps": draw(st.sampled_from([1e-8, 1e-3, 0.1])),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        **draw(_averaging_hparams()),
+    }
+
+
+@st.composite
+def schedule_free_sgd_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Schedule-Free SGD: momentum in (0, 1) (the interpolation), weight decay, the averaging."""
+    return {
+        "lr": draw(st.sampled_from([1e-3, 1e-2, 0.1, 1.0])),
+        "momentum": draw(st.sampled_from([0.1, 0.5, 0.9, 0.99])),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        **draw(_averaging_hparams()),
+    }
+
+
+@st.composite
+def schedule_free_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A state Schedule-Free can reach: ``z`` at the parameter (fresh) or drawn, ``exp_avg_sq >= 0`` for AdamW; the
+    group's averages ``None`` (both sides replay them from the step: ``set_schedule_step`` on the torch side)."""
+    fresh = draw(st.booleans())
+    states = []
+    for p in params:
+        entries: dict[str, Any] = {"z": p.copy() if fresh else draw(float_arrays(p.shape, bound=10.0))}
+        if "betas" in hparams:
+            entries["exp_avg_sq"] = np.abs(_fresh_or_drawn(draw, p.shape, fresh=fresh, bound=100.0))
+        states.append({**entries, "lr_max": None, "weight_sum": None})
+    return states
+
+
+@st.composite
+def lion_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """Lion: beta1 0 or 1/2, so the sign of b1 m + (1 - b1) g is exact in every dtype (a non-dyadic beta1 rounds
+    differently in float32 and float64, and a near-tie would flip a step of lr); beta2, decay, warmup, clipping."""
+    return {
+        "lr": draw(st.sampled_from([1e-4, 1e-3, 0.1, 1.0])),
+        "betas": (draw(st.sampled_from([0.0, 0.5])), draw(st.sampled_from([0.0, 0.9, 0.99]))),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+        "maximize": draw(st.booleans()),
+        **draw(warmup_clip_hparams()),
+    }
+
+
+LION_FLUSH = 1e-30
+"""Gradients and momenta below this are drawn as 0: float32 rounds b1 m + (1 - b1) g to 0 where float64 does not
+(the smallest subnormal halved), and the sign turns that into a step of lr."""
+
+
+@st.composite
+def lion_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """A zero momentum (fresh) or a drawn one (no element below :data:`LION_FLUSH` but 0)."""
+    fresh = draw(st.booleans())
+    return [{"exp_avg": flushed(_fresh_or_drawn(draw, p.shape, fresh=fresh, bound=10.0), LION_FLUSH)} for p in params]
+
+
+@st.composite
+def adopt_hparams(draw: st.DrawFn) -> dict[str, Any]:
+    """ADOPT: betas, eps, L2 or decoupled decay, maximize, warmup, clipping."""
+    return {
+        **_adaptive_hparams(draw, lrs=[1e-4, 1e-3, 0.1, 1.0], beta2s=[0.0, 0.9, 0.9999], epss=[1e-6, 1e-3, 0.1]),
+        **_flags(draw, "decouple", "maximize"),
+        **draw(warmup_clip_hparams()),
+    }
+
+
+@st.composite
+def adopt_states(draw: st.DrawFn, params: list[np.ndarray], hparams: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fresh (zeros) or drawn moments with ``v >= 0`` (a drawn state at step 1 is the first step: only v changes)."""
+    fresh = draw(st.booleans())
+    return [
+        {
+            "step": 0.0,
+            "exp_avg": _fresh_or_drawn(draw, p.shape, fresh=fresh, bound=10.0),
+            "exp_avg_sq": np.abs(_fresh_or_drawn(draw, p.shape, fresh=fresh, bound=100.0)),
         }
         for p in params
     ]

@@ -129,15 +129,15 @@ def test_advanced_example_reports_settings_this_build_cannot_run():
 
 def test_setting_support_and_reasons(monkeypatch):
     assert OptimizerSetting("x", "sgd", {"lr": 0.1}).supported()
-    unknown = OptimizerSetting("x", "lion", {})
+    unknown = OptimizerSetting("x", "no_such_optimizer", {})
     assert not unknown.supported()
-    assert unknown.why_unsupported() == "x: optimizer 'lion' is not registered in this build"
+    assert unknown.why_unsupported() == "x: optimizer 'no_such_optimizer' is not registered in this build"
     extra = OptimizerSetting("y", "sgd", {"warp": 1})
     assert not extra.supported()
     assert extra.why_unsupported() == f"y: {OPTIMIZERS['sgd'].__name__} does not accept ['warp'] yet"
-    assert first_registered(("lion", "sgd"), OPTIMIZERS) == "sgd"
-    with pytest.raises(LookupError, match=r"none of \['lion'\] is registered"):
-        first_registered(("lion",), OPTIMIZERS)
+    assert first_registered(("no_such_optimizer", "sgd"), OPTIMIZERS) == "sgd"
+    with pytest.raises(LookupError, match=r"none of \['no_such_optimizer'\] is registered"):
+        first_registered(("no_such_optimizer",), OPTIMIZERS)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,11 @@ A trajectory of ``steps`` updates records, as float64 arrays,
 - ``loss``: shape ``(steps + 1,)``, the objective before each update and after the last;
 - ``param{i}``: shape ``(steps + 1, *shape_i)``, parameter ``i`` before each update and after the last;
 - ``{key}{i}``: shape ``(steps, *shape_i)``, state entry ``key`` of parameter ``i`` after each update
-  (entries that are ``None``, such as SGD's buffer without momentum, are not recorded).
+  (entries that are ``None``, such as SGD's buffer without momentum, are not recorded);
+- with ``mode_switches`` (a rule with ``to_eval`` / ``to_train``: Schedule-Free), after each of those steps the
+  run switches to eval mode and back, as a training loop that evaluates does: ``eval_param{i}``, shape
+  ``(len(mode_switches), *shape_i)``, the parameters to evaluate then, and ``eval_loss`` the objective there;
+  the run continues from the training parameters the switch back gives.
 
 ``groups`` puts the parameters in several groups (their indices and hyperparameter overrides), stepped
 with one global gradient norm (``clip.update_groups``), as a torch optimizer steps its param groups.
@@ -26,9 +30,20 @@ Groups = Sequence[tuple[Sequence[int], Mapping[str, Any]]]
 
 
 def run_trajectory(
-    rule: UpdateRule, hparams: Mapping[str, Any], problem: Problem, steps: int, groups: Groups | None = None
+    rule: UpdateRule,
+    hparams: Mapping[str, Any],
+    problem: Problem,
+    steps: int,
+    groups: Groups | None = None,
+    mode_switches: Sequence[int] = (),
 ) -> dict[str, np.ndarray]:
     """Run ``steps`` updates of ``rule`` from ``problem.initial_params``; see the module docstring."""
+    if mode_switches and (rule.to_eval is None or rule.to_train is None):
+        raise ValueError(f"{rule.name}: mode_switches {list(mode_switches)} for a rule without eval / train modes")
+    if mode_switches and groups is not None:
+        raise ValueError(f"{rule.name}: mode_switches with groups is not supported (one group per eval / train run)")
+    evaluated: list[list[np.ndarray]] = [[] for _ in problem.initial_params]
+    eval_losses = []
     params = [np.array(p, dtype=np.float64) for p in problem.initial_params]
     if groups is None:
         state = rule.init(params, hparams)
@@ -62,9 +77,18 @@ def run_trajectory(
             for key, value in param_state.items():
                 if value is not None:
                     state_history.setdefault(f"{key}{i}", []).append(np.asarray(value, dtype=np.float64))
+        if step in mode_switches:
+            x = rule.to_eval(params, state, hparams)  # type: ignore[misc]
+            eval_losses.append(problem.loss(x))
+            for i, p in enumerate(x):
+                evaluated[i].append(p)
+            params = rule.to_train(x, state, hparams)  # type: ignore[misc]
     record = {"loss": np.asarray(losses)}
     record.update({f"param{i}": np.stack(h) for i, h in enumerate(param_history)})
     record.update({k: np.stack(v) for k, v in state_history.items()})
+    if mode_switches:
+        record["eval_loss"] = np.asarray(eval_losses)
+        record.update({f"eval_param{i}": np.stack(h) for i, h in enumerate(evaluated)})
     return record
 
 

@@ -11,17 +11,22 @@ from lossopt import compat, functional, nn
 from lossopt.compat import *  # noqa: F403  # the design document's names (compat.__all__)
 from lossopt.factory import LOSSES, OPTIMIZERS, create_loss_function, create_optimizer
 from lossopt.nn import *  # noqa: F403  # every loss module (nn.__all__)
-from lossopt.optim import SGD, Adam, AdamW, Muon
+from lossopt.optim import ADOPT, SGD, Adam, AdamW, Lion, Muon, ScheduleFreeAdamW, ScheduleFreeSGD
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADOPT",
     "LOSSES",
     "OPTIMIZERS",
     "SGD",
     "Adam",
     "AdamW",
+    "ADOPT",
+    "Lion",
     "Muon",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeSGD",
     "__version__",
     "create_loss_function",
     "create_optimizer",

@@ -18,7 +18,7 @@ from torch.optim import Optimizer
 from lossopt.names import LOSS_ALIASES, canonical_name, lookup
 from lossopt.nn import MultiTaskLoss
 from lossopt.nn.registry import TASK_LOSSES
-from lossopt.optim import SGD, AdaBelief, Adam, AdamW, Muon, RAdam
+from lossopt.optim import ADOPT, SGD, AdaBelief, Adam, AdamW, Lion, Muon, RAdam, ScheduleFreeAdamW, ScheduleFreeSGD
 
 # the losses a task can name, then the multi-task loss that combines them (lossopt.names.LOSS_NAMES)
 LOSSES: dict[str, type[nn.Module]] = {**TASK_LOSSES, "multi_task": MultiTaskLoss}
@@ -30,6 +30,10 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "radam": RAdam,
     "adabelief": AdaBelief,
     "muon": Muon,
+    "schedule_free_adamw": ScheduleFreeAdamW,
+    "schedule_free_sgd": ScheduleFreeSGD,
+    "lion": Lion,
+    "adopt": ADOPT,
 }
 
 # Other spellings of the optimizer names (the loss ones are lossopt.names.LOSS_ALIASES).

@@ -270,6 +270,7 @@ def check_optimizer_call(name: Any, kwargs: dict[str, Any]) -> str:
     try:
         # the compiled single-pass kernels (RAdam/AdaBelief fused=True) run eagerly: the same code,
         # none of inductor's compile time per example (their compile is tested in the optimizer suites)
+        optimizer.train()  # type: ignore[attr-defined]  # Schedule-Free starts in eval mode; a no-op for the others
         with torch.compiler.set_stance("force_eager"):
             for _ in range(3):
                 param.grad = torch.tensor([0.3, -1.0, 2.0])

@@ -69,6 +69,8 @@ class Side:
             raise AuditError(
                 f"{candidate_name(factory)}(...) returned {type(self.optimizer).__name__}, not an Optimizer"
             )
+        if rule.to_train is not None and callable(getattr(self.optimizer, "train", None)):
+            self.optimizer.train()  # type: ignore[attr-defined]  # a rule with train / eval modes: steps in train mode
         try:
             self.spec_state = [rule.init(self.held(g), h) for g, h in zip(self.groups, self.hparams, strict=True)]
         except (TypeError, ValueError) as error:

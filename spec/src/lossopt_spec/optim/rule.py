@@ -3,7 +3,8 @@
 A parameter group is a list of float64 arrays; its state is a list of dicts, one per parameter,
 with keys named as ``torch.optim`` names them (``momentum_buffer``, ``exp_avg``, ...) so a spec
 state and a torch ``state_dict`` can be compared key by key. ``step`` is the 1-based index of the
-update being computed.
+update being computed. A rule whose parameters take other values for evaluation than for training
+(Schedule-Free: :math:`x` and :math:`y`) also has the mode switches ``to_eval`` and ``to_train``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ State = list[dict[str, Any]]
 HParams = Mapping[str, Any]
 InitFn = Callable[[Params, Mapping[str, Any]], State]
 UpdateFn = Callable[[Params, Params, State, int, Mapping[str, Any]], tuple[Params, State]]
+ModeFn = Callable[[Params, State, Mapping[str, Any]], Params]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class UpdateRule:
         min_dims: the fewest dims a parameter of a group at the defaults may have (0: any; Muon: 2, it
             orthogonalises matrices). The audit gives such a rule its problems' vectors as ``(1, n)`` rows
             and draws tensors of at least this many dims.
+        to_eval: ``to_eval(params, state, hparams) -> params``, the parameters to evaluate from those
+            ``update`` trains (the torch optimizer's ``eval()``); ``None`` where they are the same.
+        to_train: ``to_train(params, state, hparams) -> params``, back (``train()``).
     """
 
     name: str
@@ -43,6 +48,8 @@ class UpdateRule:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     state_keys: tuple[str, ...] = ()
     min_dims: int = 0
+    to_eval: ModeFn | None = None
+    to_train: ModeFn | None = None
 
     def hparams(self, **overrides: Any) -> dict[str, Any]:
         """The defaults with ``overrides`` applied; an unknown name is an error."""

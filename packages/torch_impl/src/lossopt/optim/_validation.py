@@ -68,6 +68,14 @@ def check_in_unit_interval(name: str, value: object) -> float:
     return number
 
 
+def check_in_open_unit_interval(name: str, value: object, why: str = "") -> float:
+    """``value`` is a real number in (0, 1) (a one-element tensor is read once, here); ``why`` ends the message."""
+    number = float(real(name, value, tensor=True))
+    if not 0.0 < number < 1.0:
+        raise ValueError(f"Invalid {name}: {value} (must be in (0, 1){why})")
+    return number
+
+
 def check_in_closed_unit_interval(name: str, value: object) -> float:
     """``value`` is a real number in [0, 1]."""
     number = real(name, value)

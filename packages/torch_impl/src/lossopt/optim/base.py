@@ -12,6 +12,9 @@ Everything else is here:
   gradient norm over every group (c1), ``torch.amp.GradScaler``'s ``grad_scale`` / ``found_inf``,
   ``skip_nonfinite``, and each group's schedule clock (s3), which gives the step's learning rate;
 - the collection of a group's tensors and the creation of their state, step counters included;
+- two hooks for rules with more than per-tensor state (Schedule-Free): :meth:`~RuleOptimizer.begin_group_step`,
+  once per group and step, and the mode switches :meth:`~RuleOptimizer.train` / :meth:`~RuleOptimizer.eval`
+  (no-ops for every other rule, so one training loop serves them all);
 - :meth:`~RuleOptimizer.kernels`, the one place that chooses how a group is updated: the fused kernels
   the rule lists (each takes what it can), then the multi-tensor kernel, or the per-tensor one.
 
@@ -157,6 +160,16 @@ class RuleOptimizer(Optimizer):
         """The rule's hyperparameters checked and converted (the defaults, and every group's overrides)."""
         return hyper
 
+    def begin_group_step(self, group: dict[str, Any], lr: Any, found_inf: torch.Tensor | None) -> None:
+        """Once per ``step()`` and group, after its clock advanced to rate ``lr`` and before its update: a rule's
+        group-level state (Schedule-Free's averaging weights), left as it was where ``found_inf`` is nonzero."""
+
+    def train(self) -> None:
+        """Put the parameters at their training values (Schedule-Free's :math:`y`); the same values for other rules."""
+
+    def eval(self) -> None:
+        """Put the parameters at their evaluation values (Schedule-Free's :math:`x`); the same for other rules."""
+
     # ----------------------------------------------------------------- torch.optim glue
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -239,6 +252,7 @@ class RuleOptimizer(Optimizer):
             grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
             for group in self.param_groups:
                 lr = self._scheduled_lr(group, found_inf)  # (0) lr_t = lr w c (even without gradients)
+                self.begin_group_step(group, lr, found_inf)
                 clipping = group["max_grad_norm"] is not None
                 multiplier = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)
                 self._update_group(group, lr, multiplier, found_inf)

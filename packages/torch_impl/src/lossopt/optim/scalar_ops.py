@@ -21,6 +21,14 @@ def sqrt(x: T) -> T:
     return x.sqrt() if isinstance(x, torch.Tensor) else math.sqrt(x)  # type: ignore[return-value]
 
 
+def maximum(a: Any, b: Any) -> Any:
+    """:math:`\\max(a, b)`: Python's ``max`` of two floats, else ``torch.maximum`` in float64 on the tensor's device."""
+    if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+        return max(a, b)
+    device = next(v for v in (a, b) if isinstance(v, torch.Tensor)).device
+    return torch.maximum(*(torch.as_tensor(v, device=device).to(torch.float64) for v in (a, b)))
+
+
 def where(condition: bool | torch.Tensor, value: Any, otherwise: Any) -> Any:
     """``value`` where ``condition`` holds, else ``otherwise`` (a Python ``if`` for a bool, else ``torch.where``)."""
     if isinstance(condition, torch.Tensor):

@@ -6,7 +6,8 @@ tens of microseconds a call). Every number enters as a column of one coefficient
 step or skip never recompiles; shapes are dynamic; one-element and non-contiguous tensors run eagerly. The first
 step of a process compiles (14 to 30 s on a shared 2-core CPU); Inductor's on-disk caches
 (``TORCHINDUCTOR_CACHE_DIR``, ``torch.compiler.save_cache_artifacts()``) serve later processes. Where Inductor
-has no C++ compiler on a CPU, this kernel takes nothing and the multi-tensor kernel runs.
+has no C++ compiler on a CPU, or on the step that creates the state of a rule whose first step differs
+(``s.first``), this kernel takes nothing and the multi-tensor kernel runs.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def compiled(rule: Any, batch: Batch, inputs: StepInputs) -> Batch | None:
     device = batch.params[0].device
     if device.type == "cpu" and not cpu_compiler_present():
         return batch
+    if rule.first_step_differs and any(batch.fresh):
+        return batch  # a first step (``s.first``) runs on the multi-tensor kernel
     like = batch.params[0].float() if batch.params[0].dtype in LOW_PRECISION else batch.params[0]
     scalars = step_scalars(rule, batch, inputs, like)
     skip = None if inputs.found_inf is None else (inputs.found_inf.to(device) != 0).to(like.dtype)

@@ -101,8 +101,25 @@ class Lane:
             self.t.addcdiv_(tensor1.t, tensor2.t.div_(value))
         return self
 
+    def mul(self, other: Lane | Scalar) -> Lane:
+        return Lane(self.t * (other.t if isinstance(other, Lane) else other))
+
+    def div(self, other: Lane) -> Lane:
+        return Lane(self.t / other.t)
+
     def sqrt(self) -> Lane:
         return Lane(self.t.sqrt())
+
+    def sign_(self) -> Lane:
+        self.t.sign_()
+        return self
+
+    def clamp_(self, min: Scalar | None = None, max: Scalar | None = None) -> Lane:
+        if min is not None:
+            self.t.clamp_min_(min)
+        if max is not None:
+            self.t.clamp_max_(max)
+        return self
 
     def maximum_(self, other: Lane) -> Lane:
         if torch.is_grad_enabled():  # ``out=`` has no autograd
@@ -184,8 +201,25 @@ class Lanes:
             return False
         return True
 
+    def mul(self, other: Lanes | ScalarOrList) -> Lanes:
+        return Lanes(torch._foreach_mul(self.t, other.t if isinstance(other, Lanes) else self._per_tensor(other)))
+
+    def div(self, other: Lanes) -> Lanes:
+        return Lanes(torch._foreach_div(self.t, other.t))
+
     def sqrt(self) -> Lanes:
         return Lanes(torch._foreach_sqrt(self.t))
+
+    def sign_(self) -> Lanes:
+        torch._foreach_sign_(self.t)
+        return self
+
+    def clamp_(self, min: ScalarOrList | None = None, max: ScalarOrList | None = None) -> Lanes:
+        if min is not None:
+            torch._foreach_clamp_min_(self.t, self._per_tensor(min))
+        if max is not None:
+            torch._foreach_clamp_max_(self.t, self._per_tensor(max))
+        return self
 
     def maximum_(self, other: Lanes) -> Lanes:
         torch._foreach_maximum_(self.t, other.t)
