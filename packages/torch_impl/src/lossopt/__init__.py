@@ -22,7 +22,6 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
-    "ADOPT",
     "Lion",
     "Muon",
     "ScheduleFreeAdamW",

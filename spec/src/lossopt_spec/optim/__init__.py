@@ -4,8 +4,8 @@ from lossopt_spec.optim.adabelief import ADABELIEF_RULE, adabelief_init, adabeli
 from lossopt_spec.optim.adam import ADAM_RULE, ADAMW_RULE, adam_init, adam_update
 from lossopt_spec.optim.adopt import ADOPT_RULE, adopt_init, adopt_update
 from lossopt_spec.optim.clip import clip_coefficient, global_grad_norm, update_groups
-from lossopt_spec.optim.muon import MUON_RULE, muon_init, muon_update, newton_schulz
 from lossopt_spec.optim.lion import LION_RULE, lion_init, lion_update
+from lossopt_spec.optim.muon import MUON_RULE, muon_init, muon_update, newton_schulz
 from lossopt_spec.optim.radam import RADAM_RULE, radam_init, radam_update
 from lossopt_spec.optim.rule import UpdateRule
 from lossopt_spec.optim.schedule import lr_factor, scheduled_lr
@@ -30,9 +30,9 @@ __all__ = [
     "ADABELIEF_RULE",
     "ADAMW_RULE",
     "ADAM_RULE",
-    "MUON_RULE",
     "ADOPT_RULE",
     "LION_RULE",
+    "MUON_RULE",
     "OPTIMIZERS",
     "RADAM_RULE",
     "SCHEDULE_FREE_ADAMW_RULE",
