@@ -16,7 +16,11 @@ from hypothesis import strategies as st
 import lossopt
 from conformance.entries import GoldenCase, Grouping, LossInfo, OptimizerInfo
 from conformance.registry_golden import (
+    ADAM_GOLDEN,
+    ADAM_IMPLS,
+    ADAMW_GOLDEN,
     ADOPT_GOLDEN,
+    ADVANCED_SGD_GOLDEN,
     ELEMENTWISE_IMPLS,
     LION_GOLDEN,
     SCHEDULE_FREE_ADAMW_GOLDEN,
@@ -214,69 +218,6 @@ LOSS_INFOS: dict[str, LossInfo] = {
         ),
     ]
 }
-
-# --- Adam / AdamW implementations, and the golden cases of adamw, adam and sgd's warmup, clip and cycle -----
-
-# per-tensor loop, torch._foreach_*, torch's fused kernel, and the capturable (all-tensor counters) foreach path
-ADAM_IMPLS: Mapping[str, Mapping[str, Any]] = {
-    "single": {"foreach": False},
-    "foreach": {"foreach": True},
-    "fused": {"fused": True},
-    "capturable": {"foreach": True, "capturable": True},
-}
-_WARMUP_CLIP = {"warmup_steps": 50, "max_grad_norm": 1.0}
-ADAMW_GOLDEN: tuple[GoldenCase, ...] = (
-    GoldenCase("default", {"lr": 0.05}, "quadratic", steps=200),
-    GoldenCase(
-        "amsgrad_wd",
-        {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1},
-        "rosenbrock",
-        steps=200,
-        # float32 rounding of Rosenbrock gradients (~1e2, squared into v ~2e4) accumulates in v over 200 steps:
-        # measured rtol 4.3e-6 at worst (exp_avg_sq, every kernel alike, so rounding, not a kernel defect).
-        tolerance_overrides={("trajectory", "float32"): Tolerance(rtol=1e-5, atol=1e-5)},
-    ),
-    GoldenCase("warmup_clip", {"lr": 0.05, **_WARMUP_CLIP}, "tiny_mlp", steps=200),
-    GoldenCase(
-        "warmup_clip",
-        {"lr": 0.02, **_WARMUP_CLIP},
-        "rosenbrock",
-        steps=200,
-        # torch takes gradients at its own float32 iterate; Rosenbrock's curvature (~1e3) turns the iterate's
-        # rounding into gradient differences the clip coefficient passes into m, which crosses zero (no relative
-        # tolerance holds there). Measured absolute error 1.0e-3 at worst over 200 steps (fused; 6.4e-4 others).
-        tolerance_overrides={("trajectory", "float32"): Tolerance(rtol=1.3e-6, atol=2e-3)},
-    ),
-    GoldenCase("no_bias_correction", {"lr": 0.01, "use_bias_correction": False}, "tiny_mlp", steps=200),
-)
-ADAM_GOLDEN: tuple[GoldenCase, ...] = (
-    GoldenCase(
-        "default",
-        {"lr": 0.05},
-        "quadratic",
-        steps=200,
-        # curvatures up to 10 make v ~15 from g ~40; float32 rounding of v accumulates over 200 steps:
-        # measured rtol 1.9e-6 at worst (exp_avg_sq, every kernel alike).
-        tolerance_overrides={("trajectory", "float32"): Tolerance(rtol=4e-6, atol=1e-5)},
-    ),
-    GoldenCase("l2_amsgrad", {"lr": 0.02, "weight_decay": 0.01, "amsgrad": True}, "tiny_mlp", steps=200),
-    GoldenCase(
-        "warmup_clip",
-        {"lr": 0.02, **_WARMUP_CLIP},
-        "rosenbrock",
-        steps=200,
-        # as adamw's warmup_clip on rosenbrock: measured absolute error 3.0e-4 at worst (capturable; 1.9e-4 others).
-        tolerance_overrides={("trajectory", "float32"): Tolerance(rtol=1.3e-6, atol=1e-3)},
-    ),
-)
-_SGD_CYCLE = {"warmup_steps": 20, "max_grad_norm": 1.0, "use_cyclical_lr": True, "cycle_length": 50}
-ADVANCED_SGD_GOLDEN: tuple[GoldenCase, ...] = (
-    GoldenCase("warmup_clip_cyclical", {"lr": 0.05, "momentum": 0.9, **_SGD_CYCLE}, "quadratic", steps=200),
-    GoldenCase("warmup_clip_cyclical", {"lr": 0.1, "momentum": 0.9, **_SGD_CYCLE}, "tiny_mlp", steps=200),
-    GoldenCase(
-        "warmup_clip_cyclical", {"lr": 1e-3, "momentum": 0.9, "nesterov": True, **_SGD_CYCLE}, "rosenbrock", steps=200
-    ),
-)
 
 OPTIMIZER_INFOS: dict[str, OptimizerInfo] = {
     info.name: info

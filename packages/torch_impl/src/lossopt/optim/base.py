@@ -36,13 +36,12 @@ from lossopt._torch_compat import has_foreach_ops
 from lossopt.optim import group_state
 from lossopt.optim._validation import SparseGradientError, check_flags, check_kernel_flags, check_schedule_clip
 from lossopt.optim.clip import global_grad_norm
-from lossopt.optim.group_state import CLOCK, SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE, SKIPPED_STEPS
+from lossopt.optim.group_state import CLOCK, SCHEDULE_CLIP_DEFAULTS, SKIP_NONFINITE
 from lossopt.optim.kernels import cpu_build, execute
 from lossopt.optim.kernels._amp import grad_multiplier
 from lossopt.optim.kernels._nonfinite import combine, nonfinite
 from lossopt.optim.kernels._tensor_groups import default_foreach, local_shards, local_value, real_views
 from lossopt.optim.kernels.execute import Batch, StepInputs
-from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
 
 Kernel = Callable[[Any, Batch, StepInputs], Batch | None]
 _RULES: list[type[RuleOptimizer]] = []  # every rule class, in definition order (load_state_dict names the saver)
@@ -251,7 +250,7 @@ class RuleOptimizer(Optimizer):
                 self._refuse_or_prepare()  # what can raise, before any clock, counter or tensor changes
             grad_norm, grad_scale, found_inf = self._begin_step()  # (c1) over every group, before any update
             for group in self.param_groups:
-                lr = self._scheduled_lr(group, found_inf)  # (0) lr_t = lr w c (even without gradients)
+                lr = group_state.advance_clock(group, found_inf)  # (0) lr_t = lr w c (even without gradients)
                 self.begin_group_step(group, lr, found_inf)
                 clipping = group["max_grad_norm"] is not None
                 multiplier = grad_multiplier(grad_norm if clipping else None, group["max_grad_norm"], grad_scale)
@@ -332,42 +331,6 @@ class RuleOptimizer(Optimizer):
                 self._grad_norm_slot[0] = norm
         found_inf = combine(scaler_found_inf, nonfinite(norm) if skip and norm is not None else None)
         return (norm if clipping else None), grad_scale, found_inf
-
-    def _scheduled_lr(self, group: dict[str, Any], found_inf: torch.Tensor | None) -> float | torch.Tensor:
-        """Advance ``group``'s clock by one and return this step's rate, (s3) :math:`\\gamma w_t c_t`.
-
-        A host float with a host clock; with a device clock (``capturable``, ``skip_nonfinite``, or any
-        step that ``found_inf`` may skip) a tensor computed without reading it back, the clock set back
-        by ``found_inf`` (it stands still on a skipped step, and ``skipped_steps`` counts the skip).
-        """
-        if found_inf is not None and not isinstance(group[CLOCK], torch.Tensor):
-            group_state.place_clock(group, True)  # a host clock cannot stand still without reading found_inf
-        clock = group[CLOCK]
-        scheduled = group["warmup_steps"] != 0 or group["use_cyclical_lr"]
-        if not isinstance(clock, torch.Tensor):
-            group[CLOCK] = clock = clock + 1
-            if not scheduled:
-                return group["lr"]  # type: ignore[no-any-return]
-            factor = lr_factor(
-                clock,
-                warmup_steps=group["warmup_steps"],
-                use_cyclical_lr=group["use_cyclical_lr"],
-                cycle_length=group["cycle_length"],
-            )
-            return group["lr"] * factor  # type: ignore[no-any-return]  # (s3) lr_t = lr w c
-        clock.add_(1)
-        lr: float | torch.Tensor = group["lr"]
-        if scheduled:  # in float64 on the device: the float32 clock counts exactly
-            lr = warmup_cyclical_factor(
-                clock.to(torch.float64), group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
-            ) * group["lr"]  # fmt: skip
-        if found_inf is not None:
-            skipped = found_inf.to(clock.device, non_blocking=True)
-            clock.sub_(skipped)  # the clock stands still on a skipped step
-            if group.get(SKIP_NONFINITE, False):
-                group_state.place_skip_counter(group)
-                group[SKIPPED_STEPS].add_(skipped)
-        return lr
 
     def _collect(self, group: dict[str, Any]) -> Batch | None:
         """The group's tensors with gradients (local shards of DTensors), their state created on first use;

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from lossopt.optim.schedule import lr_factor, warmup_cyclical_factor
+
 SCHEDULE_CLIP_DEFAULTS: dict[str, Any] = {
     "warmup_steps": 0,
     "max_grad_norm": None,
@@ -159,3 +161,40 @@ def restore_missing_group_keys(
         if CLOCK not in saved:
             steps = [float(state[p]["step"]) for p in group["params"] if "step" in state.get(p, {})]
             group[CLOCK] = int(max(steps, default=0))
+
+
+def advance_clock(group: dict[str, Any], found_inf: torch.Tensor | None) -> float | torch.Tensor:
+    """Advance ``group``'s clock by one and return this step's rate, (s3) :math:`\\gamma w_t c_t`.
+
+    A host float with a host clock; with a device clock (``capturable``, ``skip_nonfinite``, or any
+    step that ``found_inf`` may skip) a tensor computed without reading it back, the clock set back
+    by ``found_inf`` (it stands still on a skipped step, and ``skipped_steps`` counts the skip).
+    """
+    if found_inf is not None and not isinstance(group[CLOCK], torch.Tensor):
+        place_clock(group, True)  # a host clock cannot stand still without reading found_inf
+    clock = group[CLOCK]
+    scheduled = group["warmup_steps"] != 0 or group["use_cyclical_lr"]
+    if not isinstance(clock, torch.Tensor):
+        group[CLOCK] = clock = clock + 1
+        if not scheduled:
+            return group["lr"]  # type: ignore[no-any-return]
+        factor = lr_factor(
+            clock,
+            warmup_steps=group["warmup_steps"],
+            use_cyclical_lr=group["use_cyclical_lr"],
+            cycle_length=group["cycle_length"],
+        )
+        return group["lr"] * factor  # type: ignore[no-any-return]  # (s3) lr_t = lr w c
+    clock.add_(1)
+    lr: float | torch.Tensor = group["lr"]
+    if scheduled:  # in float64 on the device: the float32 clock counts exactly
+        lr = warmup_cyclical_factor(
+            clock.to(torch.float64), group["warmup_steps"], group["use_cyclical_lr"], group["cycle_length"]
+        ) * group["lr"]  # fmt: skip
+    if found_inf is not None:
+        skipped = found_inf.to(clock.device, non_blocking=True)
+        clock.sub_(skipped)  # the clock stands still on a skipped step
+        if group.get(SKIP_NONFINITE, False):
+            place_skip_counter(group)
+            group[SKIPPED_STEPS].add_(skipped)
+    return lr
