@@ -25,6 +25,9 @@ import torch
 from lossopt.optim.kernels.lanes import Lane, Lanes
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
+CPU_BLOCK_BYTES: int | None = 1 << 18
+"""Bytes of parameters per multi-tensor block on a CPU (``None``: the whole list at once), sized so a block's
+tensors and temporaries stay in a core's L2 cache between the update's statements."""
 Group = Mapping[str, Any]
 
 
@@ -255,12 +258,33 @@ def per_tensor(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
         _write_back(batch.params, params)
 
 
+def _blocks(batch: Batch, indices: list[int], device: torch.device) -> list[list[int]]:
+    """``indices`` in runs of about :data:`CPU_BLOCK_BYTES` per parameter list on a CPU (one run elsewhere).
+
+    A CPU runs a ``torch._foreach_*`` op tensor by tensor, so a block's update is the same arithmetic as the
+    whole list's: only its temporaries and operands stay in the core's cache from one statement to the next.
+    """
+    if device.type != "cpu" or CPU_BLOCK_BYTES is None:
+        return [indices]
+    blocks: list[list[int]] = [[]]
+    size = 0
+    for i in indices:
+        if size >= CPU_BLOCK_BYTES:
+            blocks.append([])
+            size = 0
+        blocks[-1].append(i)
+        size += batch.params[i].numel() * batch.params[i].element_size()
+    return blocks
+
+
 def foreach(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
-    """The default kernel: the rule's update as ``torch._foreach_*`` launches, one per (device, dtype) and statement."""
+    """The default kernel: the rule's update as ``torch._foreach_*`` launches, one per (device, dtype) and statement
+    (on a CPU one per block of :data:`CPU_BLOCK_BYTES` and statement: :func:`_blocks`)."""
     runs: dict[tuple[Any, ...], list[int]] = {}
     for i, p in enumerate(batch.params):
         runs.setdefault((p.device, p.dtype, rule.first_step_differs and batch.fresh[i]), []).append(i)
-    for (_, _, first), indices in runs.items():
+    blocks = [(first, b) for (device, _, first), indices in runs.items() for b in _blocks(batch, indices, device)]
+    for first, indices in blocks:
         part = batch if len(indices) == len(batch.params) else batch.subset(indices)
         params, grads, scalars = _prepared(rule, part, inputs, per_tensor=False)
         s = scalars.for_tensors(range(len(params)))
