@@ -119,6 +119,10 @@ class StepScalars:
     def for_tensor(self, i: int) -> Scalars:
         return Scalars({**self.uniform, **{k: v[i] for k, v in self.per_tensor.items()}})
 
+    def for_lists(self, indices: Sequence[int]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+        """``uniform`` and ``per_tensor`` of the tensors at ``indices``."""
+        return self.uniform, {k: [v[i] for i in indices] for k, v in self.per_tensor.items()}
+
     def for_tensors(self, indices: Sequence[int]) -> Scalars:
         return Scalars({**self.uniform, **{k: [v[i] for i in indices] for k, v in self.per_tensor.items()}})
 
@@ -236,14 +240,15 @@ def _write_back(originals: Sequence[torch.Tensor], computed: Sequence[torch.Tens
 
 
 def _prepared(
-    rule: Rule, batch: Batch, inputs: StepInputs, per_tensor: bool
+    rule: Rule, batch: Batch, inputs: StepInputs, per_tensor: bool, scalars: StepScalars | None = None
 ) -> tuple[list[Any], list[Any], StepScalars]:
-    """The update's parameters and gradients (float32 copies where the rule computes in float32), and its scalars."""
+    """The update's parameters and gradients (float32 copies where the rule computes in float32), and its scalars
+    (``scalars`` where given: those of this batch, computed once for the blocks of a larger one)."""
     params = _upcast(batch.params) if rule.float32_arithmetic else batch.params
     grads = _upcast(batch.grads) if rule.float32_arithmetic else batch.grads
     l2 = rule.coupled_decay(inputs.group)
     grads = prepared_grads(grads, params, inputs, l2, per_tensor=per_tensor)
-    return params, grads, step_scalars(rule, batch, inputs, params[0])
+    return params, grads, step_scalars(rule, batch, inputs, params[0]) if scalars is None else scalars
 
 
 def per_tensor(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
@@ -283,16 +288,23 @@ def foreach(rule: Rule, batch: Batch, inputs: StepInputs) -> None:
     runs: dict[tuple[Any, ...], list[int]] = {}
     for i, p in enumerate(batch.params):
         runs.setdefault((p.device, p.dtype, rule.first_step_differs and batch.fresh[i]), []).append(i)
-    blocks = [(first, b) for (device, _, first), indices in runs.items() for b in _blocks(batch, indices, device)]
-    for first, indices in blocks:
+    for (device, dtype, first), indices in runs.items():
         part = batch if len(indices) == len(batch.params) else batch.subset(indices)
-        params, grads, scalars = _prepared(rule, part, inputs, per_tensor=False)
-        s = scalars.for_tensors(range(len(params)))
-        s.first = first
-        states = [None if state[0] is None else Lanes(state) for state in part.states]  # type: ignore[arg-type]
-        rule.update(Lanes(params), Lanes(grads), *states, s)
-        if rule.float32_arithmetic:
-            _write_back(part.params, params)
+        blocks = _blocks(part, list(range(len(indices))), device)
+        run_scalars = None
+        if len(blocks) > 1:  # the scalars once for every block of the run
+            computed = torch.float32 if rule.float32_arithmetic and dtype in LOW_PRECISION else dtype
+            run_scalars = step_scalars(rule, part, inputs, torch.empty(0, dtype=computed, device=device))
+        for block in blocks:
+            piece = part if len(block) == len(indices) else part.subset(block)
+            scalars = None if run_scalars is None else StepScalars(*run_scalars.for_lists(block))
+            params, grads, scalars = _prepared(rule, piece, inputs, per_tensor=False, scalars=scalars)
+            s = scalars.for_tensors(range(len(params)))
+            s.first = first
+            states = [None if state[0] is None else Lanes(state) for state in piece.states]  # type: ignore[arg-type]
+            rule.update(Lanes(params), Lanes(grads), *states, s)
+            if rule.float32_arithmetic:
+                _write_back(piece.params, params)
 
 
 __all__ = ["Batch", "Rule", "StepInputs", "StepScalars", "foreach", "per_tensor", "prepared_grads", "step_scalars"]
