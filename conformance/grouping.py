@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from conformance.assertions import assert_matches_spec
 from conformance.entries import Grouping, OptimizerInfo
 from lossopt_spec.optim.clip import update_groups
 
@@ -49,6 +50,12 @@ class SpecGroups:
         self.params, self.states = update_groups(
             self.rule.update, self.params, per_group, self.states, step, self.hparams
         )
+
+    def assert_matched(self, params: Sequence[Any], *, label: str = "", **report: Any) -> None:
+        """Every torch parameter equals its spec value (``assert_matches_spec``; ``report``: its other keywords,
+        ``label`` appended to each ``param{i}``)."""
+        for i, (got, want) in enumerate(zip(params, self.flat(), strict=True)):
+            assert_matches_spec(got, want, check=f"param{i}{label}", **report)
 
     def flat(self) -> list[np.ndarray]:
         """The parameters in the order of the arrays given."""

@@ -94,16 +94,13 @@ def test_groups_with_their_own_lrs_and_one_global_clip_norm_match_the_spec(name,
         set_grads(params, grads_np)
         optimizer.step()
         spec.step(grads_np, step)
-        for i, (got, want) in enumerate(zip(params, spec.flat(), strict=True)):
-            assert_matches_spec(
-                got,
-                want,
-                entry=name,
-                check=f"param{i}",
-                tolerance=tolerance_for("float64", "step", info.tolerance_overrides),
-                context={"step": step, "device": device},
-                call=format_hparams(name, hparams) + f" with group lrs {lrs}",
-            )
+        spec.assert_matched(
+            params,
+            entry=name,
+            tolerance=tolerance_for("float64", "step", info.tolerance_overrides),
+            context={"step": step, "device": device},
+            call=format_hparams(name, hparams) + f" with group lrs {lrs}",
+        )
     all_grads = [p.grad for p in params]
     expected_norm = torch.linalg.vector_norm(torch.cat([g.flatten() for g in all_grads]))
     torch.testing.assert_close(optimizer.last_grad_norm, expected_norm)
@@ -163,16 +160,13 @@ def test_lr_scheduler_multiplies_the_warmup(name, device):
         scheduler.step()
         spec.hparams = [{**h, "lr": lr_now} for h in spec.hparams]
         spec.step(grads, step)
-        for i, (got, want) in enumerate(zip(params, spec.flat(), strict=True)):
-            assert_matches_spec(
-                got,
-                want,
-                entry=name,
-                check=f"param{i}",
-                tolerance=tolerance_for("float64", "step"),
-                context={"step": step, "device": device},
-                call=format_hparams(name, hparams) + " + StepLR(step_size=2, gamma=0.5)",
-            )
+        spec.assert_matched(
+            params,
+            entry=name,
+            tolerance=tolerance_for("float64", "step"),
+            context={"step": step, "device": device},
+            call=format_hparams(name, hparams) + " + StepLR(step_size=2, gamma=0.5)",
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -226,16 +220,14 @@ def test_non_finite_gradient_norm_with_clipping_matches_the_spec(name, device):
             with np.errstate(invalid="ignore"):
                 spec.step(grads_np, 1)
             assert not torch.isfinite(optimizer.last_grad_norm).item()
-            for i, (got, expected) in enumerate(zip(params, spec.flat(), strict=True)):
-                assert_matches_spec(
-                    got,
-                    expected,
-                    entry=name,
-                    check=f"param{i} (grad norm {bad})",
-                    tolerance=tolerance_for("float64", "step"),
-                    context={"impl": impl, "device": device},
-                    call=format_hparams(name, hparams),
-                )
+            spec.assert_matched(
+                params,
+                label=f" (grad norm {bad})",
+                entry=name,
+                tolerance=tolerance_for("float64", "step"),
+                context={"impl": impl, "device": device},
+                call=format_hparams(name, hparams),
+            )
 
 
 @given(grads=st.lists(float_arrays((3,), bound=50.0), min_size=1, max_size=3))
